@@ -1,0 +1,85 @@
+// Assembles the service: HTTP conventions first, then the documentation, then
+// every operation of openapi.yaml bound to its service method.
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import type { Database } from './db/client.js';
+import { securityHandlers, type Authenticator } from './auth/security.js';
+import { registerBodyParsers } from './http/body-parsers.js';
+import { errorBody, registerErrorHandlers } from './http/error-handler.js';
+import { bindOperations } from './http/operations.js';
+import { parseQueryString } from './http/query-string.js';
+import { loadSpec } from './http/spec.js';
+import { validatorCompiler } from './http/validation.js';
+import { createServices } from './services/index.js';
+import { version } from './version.js';
+
+export interface AppDependencies {
+  config: Config;
+  db: Database;
+  authenticator: Authenticator;
+  /** pino logger; none (silent) in tests. */
+  logger?: FastifyBaseLogger;
+}
+
+export async function buildApp({ config, db, authenticator, logger }: AppDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    bodyLimit: config.bodyLimit,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    routerOptions: { querystringParser: parseQueryString, maxParamLength: 200 },
+    // Parsing a proto-poisoned body is a client error (400), never a crash.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+  app.setValidatorCompiler(validatorCompiler());
+  registerErrorHandlers(app);
+  registerBodyParsers(app);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(cors, {
+    origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
+    methods: ['GET', 'POST', 'PUT', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
+    exposedHeaders: ['X-Request-Id'],
+    maxAge: 600,
+  });
+
+  const spec = loadSpec();
+  spec.servers = [{ url: config.apiPrefix || '/' }];
+  const services = createServices({ db });
+
+  await app.register(
+    async (api) => {
+      await api.register(swagger, { mode: 'static', specification: { document: spec as never } });
+      // No validatorUrl: Swagger UI must not call out to validator.swagger.io.
+      await api.register(swaggerUi, { routePrefix: '/', staticCSP: false });
+      api.get('/api-spec.json', { schema: { hide: true } }, async () => api.swagger());
+      api.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
+        try {
+          await db.ping();
+          return { status: 'ok', version };
+        } catch {
+          return reply.code(503).send(errorBody(503, 'The database does not answer'));
+        }
+      });
+      await bindOperations(api, {
+        spec,
+        services,
+        securityHandlers: securityHandlers({
+          authenticator,
+          adminEntitlements: config.adminEntitlements,
+          findUser: (sub, iss) => db.prisma.user.findUnique({ where: { sub_iss: { sub, iss } } }),
+        }),
+      });
+    },
+    { prefix: config.apiPrefix },
+  );
+  return app;
+}

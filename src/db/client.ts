@@ -1,0 +1,181 @@
+// One place that turns DATABASE_URL into a Prisma client: a PostgreSQL server
+// through a pg Pool, or an embedded PGlite (on disk under dataDir, or in memory).
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaClient } from '../../generated/prisma/client.js';
+import { ConfigError } from '../config.js';
+
+export type DatabaseKind = 'postgresql' | 'pglite';
+
+/** What the schema engine connects through; release() once the engine is done with it. */
+export interface MigrationConnection {
+  factory: SqlMigrationAwareDriverAdapterFactory;
+  release(): Promise<void>;
+}
+
+export interface Database {
+  kind: DatabaseKind;
+  prisma: PrismaClient;
+  /** The URL without credentials, or "pglite:<dir>" / "pglite:memory", for messages. */
+  description: string;
+  /** Adapter factory for the schema engine, on the same database (the same instance for PGlite). */
+  migrationAdapter(): MigrationConnection;
+  /** Cheap "SELECT 1"; throws when the database does not answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+  /** Where engine and driver messages go. */
+  log: (msg: string) => void;
+}
+
+export interface OpenOptions {
+  databaseUrl?: string;
+  dataDir: string;
+  log?: (msg: string) => void;
+}
+
+const POOL_SIZE = 10;
+const CONNECT_TIMEOUT_MS = 5000;
+
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  const log = opts.log ?? (() => {});
+  const raw = opts.databaseUrl?.trim();
+  if (raw === undefined || raw === '') {
+    const dir = path.resolve(opts.dataDir);
+    await mkdir(dir, { recursive: true });
+    return openPglite(new PGlite(dir), `pglite:${dir}`, log);
+  }
+  if (raw === 'memory://') return openPglite(new PGlite(), 'pglite:memory', log);
+
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    // The URL's own text may hold a password: never echo it.
+    throw new ConfigError('DATABASE_URL', 'is not a valid URL');
+  }
+  if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
+    throw new ConfigError('DATABASE_URL', `unsupported scheme "${url.protocol}" (use postgresql://…, memory://, or leave it unset)`);
+  }
+  return openPostgres(raw, url, log);
+}
+
+/** The URL without password and query string (which may carry one too). */
+export function redactUrl(url: URL): string {
+  const copy = new URL(url.href);
+  copy.password = '';
+  copy.search = '';
+  return copy.href;
+}
+
+async function openPostgres(raw: string, url: URL, log: (msg: string) => void): Promise<Database> {
+  const description = redactUrl(url);
+  const secret = decodeURIComponent(url.password);
+  const scrub = (text: string): string => (secret === '' ? text : text.split(secret).join('***'));
+
+  const config: pg.PoolConfig = { connectionString: raw, connectionTimeoutMillis: CONNECT_TIMEOUT_MS };
+  const pool = new pg.Pool({ ...config, max: POOL_SIZE });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', (err) => log(`postgresql pool: ${scrub(err.message)}`));
+  try {
+    await pool.query('SELECT 1');
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw new ConfigError('DATABASE_URL', `cannot connect to ${description}: ${scrub(errorMessage(err))}`);
+  }
+
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  let closing: Promise<void> | undefined;
+  return {
+    kind: 'postgresql',
+    prisma,
+    description,
+    log,
+    // The engine takes Prisma's session-level advisory lock (pg_advisory_lock(72707369)) and
+    // never unlocks it: on a shared pool it would stay held by one pooled connection for the
+    // life of the service, and the next `migrate deploy` (ours or the CLI's) would time out.
+    // A one-connection pool ended after each engine run keeps lock and session together.
+    migrationAdapter() {
+      const single = new pg.Pool({ ...config, max: 1 });
+      single.on('error', (err) => log(`postgresql migration connection: ${scrub(err.message)}`));
+      return { factory: new PrismaPg(single), release: () => single.end() };
+    },
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    close() {
+      closing ??= (async () => {
+        await prisma.$disconnect();
+        await pool.end();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function openPglite(pglite: PGlite, description: string, log: (msg: string) => void): Promise<Database> {
+  await pglite.waitReady;
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  let closing: Promise<void> | undefined;
+  return {
+    kind: 'pglite',
+    prisma,
+    description,
+    log,
+    migrationAdapter() {
+      return { factory: new PgliteMigrationFactory(pglite), release: async () => {} };
+    },
+    async ping() {
+      await pglite.query('SELECT 1');
+    },
+    close() {
+      closing ??= (async () => {
+        await prisma.$disconnect();
+        if (!pglite.closed) await pglite.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * PrismaPGlite, except that each shadow database (an in-memory PGlite the engine uses to
+ * replay migrations) is closed when the engine disposes of it instead of being leaked.
+ */
+export class PgliteMigrationFactory implements SqlMigrationAwareDriverAdapterFactory {
+  readonly provider = 'postgres';
+  readonly adapterName: string;
+  readonly #main: PrismaPGlite;
+
+  constructor(pglite: PGlite) {
+    this.#main = new PrismaPGlite(pglite);
+    this.adapterName = this.#main.adapterName;
+  }
+
+  connect(): Promise<SqlDriverAdapter> {
+    return this.#main.connect();
+  }
+
+  async connectToShadowDb(): Promise<SqlDriverAdapter> {
+    const shadow = new PGlite();
+    const adapter = await new PrismaPGlite(shadow).connect();
+    const dispose = adapter.dispose.bind(adapter);
+    adapter.dispose = async () => {
+      await dispose();
+      if (!shadow.closed) await shadow.close();
+    };
+    return adapter;
+  }
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) {
+    return err.errors.map(errorMessage).join('; ');
+  }
+  if (err instanceof Error) return err.message !== '' ? err.message : err.name;
+  return String(err);
+}

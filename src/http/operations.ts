@@ -1,0 +1,111 @@
+// Binds every operation of openapi.yaml to its service method through
+// fastify-openapi-glue. The spec is the route table: nothing here names a path.
+//
+// Two things glue does not do for us (fastify 5 / glue 4):
+// - custom methods (`/benchmarks:search`, `/benchmarks/{id}:approve`): glue
+//   would turn the colon into a parameter, so we give find-my-way a URL with
+//   literal colons escaped (`::`) and parameters that cannot contain ':' or '/';
+// - the contract decides who may call before it validates anything, so glue's
+//   security check moves from preHandler to onRequest.
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, RouteOptions } from 'fastify';
+import openapiGlue from 'fastify-openapi-glue';
+import { NotImplementedError } from '../errors.js';
+import type { Caller } from '../auth/caller.js';
+import { indexOperations, type OpenApiDocument } from './spec.js';
+
+/** What every service method receives: validated input and the caller. */
+export interface OperationInput<Params = unknown, Query = unknown, Body = unknown> {
+  params: Params;
+  query: Query;
+  body: Body;
+  caller?: Caller;
+}
+
+/** Service objects keyed by the spec's tags; methods named after operationIds. */
+export type ServiceRegistry = Record<string, object>;
+
+type ServiceMethod = (input: OperationInput) => Promise<unknown>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}
+
+/** `ListResults` → `listResults`. */
+export function methodName(operationId: string): string {
+  return operationId.charAt(0).toLowerCase() + operationId.slice(1);
+}
+
+/** `/benchmarks/{benchmark_id}:approve` → `/benchmarks/:benchmark_id([^:/]+)::approve`. */
+export function fastifyPath(openapiPath: string): string {
+  return openapiPath.replaceAll(':', '::').replace(/\{(\w+)\}/g, ':$1([^:/]+)');
+}
+
+function findMethod(service: object | undefined, name: string): ServiceMethod | undefined {
+  const candidate = service ? (service as Record<string, unknown>)[name] : undefined;
+  return typeof candidate === 'function' ? (candidate.bind(service) as ServiceMethod) : undefined;
+}
+
+function asArray<T>(value: T | T[] | undefined): T[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/** Route adjustments that apply to every operation of the spec. */
+function adjustRoute(route: RouteOptions): void {
+  // Who may call is decided first: a missing token is a 401 whatever the body.
+  if (route.preHandler) {
+    route.onRequest = [...asArray(route.onRequest), ...asArray(route.preHandler)];
+    route.preHandler = undefined;
+  }
+  const schema = route.schema as Record<string, unknown> | undefined;
+  if (!schema) return;
+  // An unknown query parameter is a 422, not silently ignored.
+  const query = (schema.querystring as Record<string, unknown> | undefined) ?? { type: 'object', properties: {} };
+  schema.querystring = { ...query, additionalProperties: false };
+  // Validate the body whatever Content-Type the client claims.
+  const body = schema.body as { content?: Record<string, { schema?: unknown }> } | undefined;
+  const jsonBody = body?.content?.['application/json']?.schema;
+  if (jsonBody) schema.body = jsonBody;
+}
+
+export interface BindOptions {
+  spec: OpenApiDocument;
+  services: ServiceRegistry;
+  securityHandlers: Record<string, (request: FastifyRequest, reply: FastifyReply, scopes: string[]) => Promise<void>>;
+  prefix?: string;
+}
+
+export async function bindOperations(app: FastifyInstance, options: BindOptions): Promise<void> {
+  const operations = indexOperations(options.spec);
+  app.addHook('onRoute', (route) => {
+    if (route.schema && 'operationId' in route.schema) adjustRoute(route);
+  });
+  await app.register(openapiGlue, {
+    specification: options.spec,
+    ...(options.prefix ? { prefix: options.prefix } : {}),
+    securityHandlers: options.securityHandlers,
+    operationResolver: (operationId: string, httpMethod: string, openapiPath: string): RouteOptions => {
+      const info = operations.get(operationId);
+      const service = info ? options.services[info.tag] : undefined;
+      const method = findMethod(service, methodName(operationId));
+      const status = info?.successStatus ?? 200;
+      return {
+        method: httpMethod as HTTPMethods,
+        url: fastifyPath(openapiPath),
+        handler: async (request: FastifyRequest, reply: FastifyReply) => {
+          if (!method) throw new NotImplementedError(operationId);
+          const result = await method({
+            params: request.params,
+            query: request.query,
+            body: request.body,
+            ...(request.caller ? { caller: request.caller } : {}),
+          });
+          reply.code(status);
+          return status === 204 ? reply.send() : result;
+        },
+      };
+    },
+  });
+}

@@ -1,0 +1,67 @@
+// Starts and stops the service: configuration, database and migrations,
+// listen; on SIGTERM/SIGINT stop accepting, finish in-flight requests, close
+// the database, exit 0.
+import closeWithGrace from 'close-with-grace';
+import { pino } from 'pino';
+import { buildApp } from './app.js';
+import { OidcVerifier } from './auth/oidc.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { openDatabase, type Database } from './db/client.js';
+import { applyMigrations } from './db/migrate.js';
+
+function fail(message: string): never {
+  process.stderr.write(`eosc-perf-api: ${message}\n`);
+  process.exit(1);
+}
+
+function configure(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+}
+
+async function connect(config: Config): Promise<Database> {
+  try {
+    const db = await openDatabase({ ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), dataDir: config.dataDir });
+    await applyMigrations(db);
+    return db;
+  } catch (error) {
+    const variable = config.databaseUrl ? 'DATABASE_URL' : 'DATA_DIR';
+    fail(`${variable}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+const config = configure();
+const logger = pino({
+  level: config.logLevel,
+  // Tokens never reach the logs, whatever a serializer decides to include.
+  redact: ['req.headers.authorization', 'headers.authorization'],
+});
+const db = await connect(config);
+const app = await buildApp({
+  config,
+  db,
+  logger,
+  authenticator: new OidcVerifier({
+    issuers: config.oidcIssuers,
+    ...(config.oidcAudience ? { audience: config.oidcAudience } : {}),
+    logger,
+  }),
+});
+
+closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  if (err) app.log.error({ err }, 'stopping after an error');
+  else app.log.info({ signal }, 'stopping');
+  await app.close();
+  await db.close();
+});
+
+try {
+  await app.listen({ port: config.port, host: config.host });
+} catch (error) {
+  await db.close();
+  fail(`PORT: cannot listen on ${config.host}:${config.port}: ${error instanceof Error ? error.message : String(error)}`);
+}

@@ -1,0 +1,143 @@
+// The list machinery shared by every resource (CONTRACT §3): pagination,
+// sort_by, :search terms and upload/execution date ranges. A resource only
+// declares its fields; the rules and the error messages live here, once.
+import { UnprocessableError } from '../errors.js';
+
+export const DEFAULT_PER_PAGE = 100;
+
+export interface PageQuery {
+  page?: number;
+  per_page?: number;
+}
+
+/** The pagination envelope of every list response. */
+export interface Page<T> {
+  items: T[];
+  total: number;
+  page: number;
+  pages: number;
+  per_page: number;
+  has_next: boolean;
+  has_prev: boolean;
+  next_num: number | null;
+  prev_num: number | null;
+}
+
+/**
+ * Counts and fetches one page. `fetch` gets Prisma's skip/take; the two run
+ * concurrently (a page past the end is an empty page, not an error).
+ */
+export async function paginate<T>(
+  query: PageQuery,
+  count: () => Promise<number>,
+  fetch: (window: { skip: number; take: number }) => Promise<T[]>,
+): Promise<Page<T>> {
+  const page = query.page ?? 1;
+  const perPage = query.per_page ?? DEFAULT_PER_PAGE;
+  const [total, items] = await Promise.all([count(), fetch({ skip: (page - 1) * perPage, take: perPage })]);
+  const pages = Math.ceil(total / perPage);
+  const hasNext = page < pages;
+  const hasPrev = page > 1;
+  return {
+    items,
+    total,
+    page,
+    pages,
+    per_page: perPage,
+    has_next: hasNext,
+    has_prev: hasPrev,
+    next_num: hasNext ? page + 1 : null,
+    prev_num: hasPrev ? page - 1 : null,
+  };
+}
+
+export type SortDirection = 'asc' | 'desc';
+
+export interface SortKey {
+  /** The field as the client named it, e.g. `docker_image` or `json.machine.cpu.count`. */
+  field: string;
+  direction: SortDirection;
+}
+
+/**
+ * Parses `sort_by` ("+name,-upload_datetime") against the fields a resource
+ * allows. `isAllowed` lets results accept `json.<path>` beside fixed names.
+ */
+export function parseSortBy(
+  sortBy: string | undefined,
+  fallback: string,
+  allowed: readonly string[],
+  isAllowed: (field: string) => boolean = (field) => allowed.includes(field),
+): SortKey[] {
+  const text = sortBy === undefined || sortBy.trim() === '' ? fallback : sortBy;
+  return text.split(',').map((part) => {
+    const sign = part[0];
+    const field = part.slice(1);
+    if (sign !== '+' && sign !== '-') {
+      throw new UnprocessableError(
+        `sort_by: "${part}" must start with + (ascending) or - (descending), e.g. sort_by=+${allowed[0] ?? 'id'}`,
+        { 'query.sort_by': 'missing sign' },
+      );
+    }
+    if (!isAllowed(field)) {
+      throw new UnprocessableError(`sort_by: unknown field "${field}"; allowed: ${allowed.join(', ')}`, {
+        'query.sort_by': `unknown field ${field}`,
+      });
+    }
+    return { field, direction: sign === '+' ? 'asc' : 'desc' };
+  });
+}
+
+/** Prisma `orderBy` for sort keys over plain columns; `id` breaks ties so pages are stable. */
+export function orderByColumns<O>(keys: SortKey[], column: (key: SortKey) => O, tieBreaker: O): O[] {
+  const order = keys.map(column);
+  return keys.some((key) => key.field === 'id') ? order : [...order, tieBreaker];
+}
+
+/**
+ * `:search` terms: every term must appear, as a literal case-sensitive
+ * substring, in at least one of the resource's text fields.
+ */
+export function termsWhere<W>(terms: readonly string[] | undefined, fieldsContaining: (term: string) => W[]): { AND: { OR: W[] }[] } {
+  return { AND: (terms ?? []).map((term) => ({ OR: fieldsContaining(term) })) };
+}
+
+/** `{contains}` for Prisma that matches `term` literally: LIKE wildcards are escaped. */
+export function containsLiteral(term: string): { contains: string } {
+  return { contains: term.replace(/[\\%_]/g, (c) => `\\${c}`) };
+}
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const HAS_ZONE = /(Z|[+-]\d{2}(:?\d{2})?)$/i;
+
+/** A real calendar day: Date would roll 2023-02-31 over to March 3rd. */
+function isCalendarDay(ymd: string): boolean {
+  const [y, m, d] = ymd.split('-').map(Number) as [number, number, number];
+  const day = new Date(Date.UTC(y, m - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
+}
+
+/** Parses the spec's DateOrDateTime (a date or an ISO 8601 date-time; no zone means UTC). */
+export function parseDate(name: string, value: string): Date {
+  let iso = value.replace(' ', 'T');
+  if (DATE_ONLY.test(iso)) iso += 'T00:00:00Z';
+  else if (!HAS_ZONE.test(iso)) iso += 'Z';
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime()) || !isCalendarDay(value.slice(0, 10))) {
+    throw new UnprocessableError(`${name}: "${value}" is not a valid date`, { [`query.${name}`]: 'invalid date' });
+  }
+  return date;
+}
+
+/** `{lt, gt}` for a `<x>_before` / `<x>_after` pair of query parameters; undefined when neither is set. */
+export function dateRange(
+  name: string,
+  before: string | undefined,
+  after: string | undefined,
+): { lt?: Date; gt?: Date } | undefined {
+  if (before === undefined && after === undefined) return undefined;
+  return {
+    ...(before !== undefined ? { lt: parseDate(`${name}_before`, before) } : {}),
+    ...(after !== undefined ? { gt: parseDate(`${name}_after`, after) } : {}),
+  };
+}

@@ -1,0 +1,137 @@
+// Builds the real service for a test, on a real database, with a real OIDC
+// provider on 127.0.0.1. `eachDatabase` runs a suite once on embedded PGlite
+// and once on a PostgreSQL server (skipped, visibly, where there is none).
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import tap from 'tap';
+import { buildApp } from '../../src/app.js';
+import { OidcVerifier } from '../../src/auth/oidc.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { openDatabase, type Database } from '../../src/db/client.js';
+import { applyMigrations } from '../../src/db/migrate.js';
+import { startOidcProvider, type MockOidcProvider } from './oidc-provider.js';
+import { startPostgres, type TestPostgres } from './postgres.js';
+
+/** The `t` a tap test callback receives (tap's last `test` overload takes only the callback). */
+export type Test = Parameters<Parameters<typeof tap.test>[0]>[0];
+
+export const ADMIN_ENTITLEMENT = 'urn:mace:egi.eu:group:eosc-perf:role=admin#aai.egi.eu';
+
+export interface Persona {
+  sub: string;
+  email?: string;
+  email_verified?: boolean;
+  eduperson_entitlement?: unknown;
+}
+
+export interface TestContext {
+  app: FastifyInstance;
+  db: Database;
+  oidc: MockOidcProvider;
+  config: Config;
+  /** A signed access token for a persona. */
+  token(persona: Persona): Promise<string>;
+  /** `Authorization` header for a persona. */
+  auth(persona: Persona): Promise<{ authorization: string }>;
+  /** Registers the persona through the API (POST /users:register). */
+  register(persona: Persona): Promise<void>;
+}
+
+export type DatabaseName = 'pglite' | 'postgresql';
+
+let postgres: Promise<TestPostgres | null> | undefined;
+let databaseCount = 0;
+
+/** One PostgreSQL server per test process, a fresh database per suite. */
+async function postgresUrl(): Promise<string | null> {
+  // No teardown: the server's watchdog stops it when this process exits.
+  postgres ??= startPostgres();
+  const server = await postgres;
+  if (!server) return null;
+  databaseCount += 1;
+  return server.createDatabase(`test_${process.pid}_${databaseCount}`);
+}
+
+export async function openTestDatabase(name: DatabaseName): Promise<Database | null> {
+  const url = name === 'pglite' ? 'memory://' : await postgresUrl();
+  if (url === null) return null;
+  const db = await openDatabase({ databaseUrl: url, dataDir: '' });
+  await applyMigrations(db);
+  return db;
+}
+
+export function json<T = Record<string, unknown>>(response: LightMyRequestResponse): T {
+  return JSON.parse(response.body) as T;
+}
+
+export async function createTestContext(
+  t: Test,
+  name: DatabaseName,
+  env: Record<string, string> = {},
+): Promise<TestContext | null> {
+  const db = await openTestDatabase(name);
+  if (!db) return null;
+  const oidc = await startOidcProvider();
+  const config = loadConfig({ OIDC_ISSUERS: oidc.issuer, ADMIN_ENTITLEMENTS: ADMIN_ENTITLEMENT, ...env });
+  const app = await buildApp({
+    config,
+    db,
+    authenticator: new OidcVerifier({ issuers: config.oidcIssuers }),
+  });
+  t.teardown(async () => {
+    await app.close();
+    await db.close();
+    await oidc.close();
+  });
+  const token = (persona: Persona) =>
+    oidc.token({
+      sub: persona.sub,
+      ...(persona.email !== undefined ? { email: persona.email } : {}),
+      ...(persona.email_verified !== undefined ? { email_verified: persona.email_verified } : {}),
+      ...(persona.eduperson_entitlement !== undefined ? { eduperson_entitlement: persona.eduperson_entitlement } : {}),
+    });
+  const auth = async (persona: Persona) => ({ authorization: `Bearer ${await token(persona)}` });
+  return {
+    app,
+    db,
+    oidc,
+    config,
+    token,
+    auth,
+    async register(persona) {
+      const response = await app.inject({ method: 'POST', url: `${config.apiPrefix}/users:register`, headers: await auth(persona) });
+      if (response.statusCode !== 201) throw new Error(`register ${persona.sub}: ${response.statusCode} ${response.body}`);
+    },
+  };
+}
+
+/** Runs `suite` on PGlite and on PostgreSQL, each with its own fresh database and app. */
+export function eachDatabase(
+  t: Test,
+  suite: (t: Test, ctx: TestContext) => Promise<void>,
+  env: Record<string, string> = {},
+): void {
+  for (const name of ['pglite', 'postgresql'] as const) {
+    t.test(name, async (t) => {
+      const ctx = await createTestContext(t, name, env);
+      if (!ctx) {
+        // A skipped subtest is what tap's summary shows: visible, not silent.
+        t.skip(`${name}: no PostgreSQL server binaries on this machine (install postgresql or set TEST_DATABASE_URL)`, () => {});
+        return;
+      }
+      await suite(t, ctx);
+    });
+  }
+}
+
+let personaCount = 0;
+
+/** A fresh identity for a test; unique so suites sharing a database do not collide. */
+export function persona(label: string, extra: Partial<Persona> = {}): Persona {
+  personaCount += 1;
+  const sub = `${label}-${process.pid}-${personaCount}`;
+  return { sub, email: `${sub}@example.org`, email_verified: true, ...extra };
+}
+
+export function adminPersona(label = 'admin'): Persona {
+  return persona(label, { eduperson_entitlement: [ADMIN_ENTITLEMENT] });
+}

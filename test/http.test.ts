@@ -1,0 +1,232 @@
+// Cross-cutting HTTP behaviour (CONTRACT §3): routing of custom methods, the
+// JSON error body for every failure, query-string forms, body handling,
+// documentation, health, CORS and the API prefix.
+import t from 'tap';
+import { adminPersona, createTestContext, json, persona, type Test, type TestContext } from './helpers/app.js';
+
+const BENCHMARK_ID = '5a0f5641-01ae-4f48-b5d1-84cd9c87dfac';
+
+async function context(t: Test, env: Record<string, string> = {}): Promise<TestContext> {
+  const ctx = await createTestContext(t, 'pglite', env);
+  if (!ctx) throw new Error('PGlite is always available');
+  return ctx;
+}
+
+t.test('custom methods each reach their own operation', async (t) => {
+  const ctx = await context(t);
+  const admin = adminPersona();
+  await ctx.register(admin);
+  const headers = await ctx.auth(admin);
+  // Until the catalog is implemented these answer 501 naming the operation,
+  // which shows which operation a path reached.
+  const cases: [string, string, string][] = [
+    ['GET', '/benchmarks', 'ListBenchmarks'],
+    ['GET', '/benchmarks:search', 'SearchBenchmarks'],
+    ['GET', `/benchmarks/${BENCHMARK_ID}`, 'GetBenchmark'],
+    ['POST', `/benchmarks/${BENCHMARK_ID}:approve`, 'ApproveBenchmark'],
+    ['POST', `/benchmarks/${BENCHMARK_ID}:reject`, 'RejectBenchmark'],
+    ['GET', `/sites/${BENCHMARK_ID}/flavors:search`, 'SearchFlavor'],
+    ['GET', `/sites/${BENCHMARK_ID}/flavors`, 'ListFlavors'],
+    ['POST', `/reports/claims/${BENCHMARK_ID}:approve`, 'ApproveClaim'],
+  ];
+  for (const [method, url, operationId] of cases) {
+    const response = await ctx.app.inject({ method: method as 'GET' | 'POST', url, headers });
+    t.equal(response.statusCode, 501, `${method} ${url}`);
+    t.match(json(response), { code: 501, status: 'Not Implemented', message: new RegExp(`^${operationId} `) }, url);
+  }
+});
+
+t.test('404 JSON for paths that name no operation', async (t) => {
+  const ctx = await context(t);
+  for (const url of ['/benchmarks:nosuch', '/benchmarksFOO', `/benchmarks/${BENCHMARK_ID}:nosuch`, '/nothing/here', '/users:register/x']) {
+    const response = await ctx.app.inject({ url });
+    t.equal(response.statusCode, 404, url);
+    t.match(response.headers['content-type'], /^application\/json/);
+    t.match(json(response), { code: 404, status: 'Not Found' });
+  }
+});
+
+t.test('422 for a path parameter that is not a UUID', async (t) => {
+  const ctx = await context(t);
+  const response = await ctx.app.inject({ url: '/benchmarks/not-a-uuid' });
+  t.equal(response.statusCode, 422);
+  t.match(json(response), { code: 422, errors: { 'path.benchmark_id': /uuid/ } });
+});
+
+t.test('who may call is decided before validation', async (t) => {
+  const ctx = await context(t);
+  t.test('401 for a missing token whatever the body', async (t) => {
+    const response = await ctx.app.inject({ method: 'POST', url: '/sites', payload: '{not json', headers: { 'content-type': 'application/json' } });
+    t.equal(response.statusCode, 401);
+  });
+  t.test('401 for a missing token whatever the query', async (t) => {
+    const response = await ctx.app.inject({ url: '/users?per_page=1000&colour=blue' });
+    t.equal(response.statusCode, 401);
+  });
+  t.test('403 for a token holder who is not registered', async (t) => {
+    const response = await ctx.app.inject({ method: 'POST', url: '/sites', payload: {}, headers: await ctx.auth(persona('stranger')) });
+    t.equal(response.statusCode, 403);
+  });
+  t.test('401 for alg none, garbage and a foreign issuer, never 500', async (t) => {
+    const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
+    const payload = Buffer.from(
+      JSON.stringify({ sub: 'x', iss: ctx.oidc.issuer, exp: Math.floor(Date.now() / 1000) + 600 }),
+    ).toString('base64url');
+    const tokens = [`${header}.${payload}.`, 'garbage', '', 'a.b.c', `${'x'.repeat(20000)}`];
+    for (const token of tokens) {
+      const response = await ctx.app.inject({ url: '/users/self', headers: { authorization: `Bearer ${token}` } });
+      t.equal(response.statusCode, 401, token.slice(0, 20));
+      t.notMatch(response.body, token.length > 5 ? token.slice(0, 40) : /^$/, 'token not echoed');
+    }
+    const basic = await ctx.app.inject({ url: '/users/self', headers: { authorization: 'Basic dXNlcjpwYXNz' } });
+    t.equal(basic.statusCode, 401);
+  });
+});
+
+t.test('request bodies', async (t) => {
+  const ctx = await context(t);
+  const user = persona('writer');
+  await ctx.register(user);
+  const headers = await ctx.auth(user);
+  t.test('400 for malformed JSON', async (t) => {
+    const response = await ctx.app.inject({ method: 'POST', url: '/tags', payload: '{"name": ', headers: { ...headers, 'content-type': 'application/json' } });
+    t.equal(response.statusCode, 400);
+    t.match(json(response), { code: 400, status: 'Bad Request' });
+  });
+  t.test('400 for a proto-poisoned body', async (t) => {
+    const response = await ctx.app.inject({
+      method: 'POST',
+      url: '/tags',
+      payload: '{"name":"x","__proto__":{"admin":true}}',
+      headers: { ...headers, 'content-type': 'application/json' },
+    });
+    t.equal(response.statusCode, 400);
+  });
+  t.test('413 for a body over the limit', async (t) => {
+    const response = await ctx.app.inject({
+      method: 'POST',
+      url: '/tags',
+      payload: JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }),
+      headers: { ...headers, 'content-type': 'application/json' },
+    });
+    t.equal(response.statusCode, 413);
+    t.match(json(response), { code: 413 });
+  });
+  t.test('415 for a non-JSON body', async (t) => {
+    const response = await ctx.app.inject({ method: 'POST', url: '/tags', payload: 'name=x', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' } });
+    t.equal(response.statusCode, 415);
+    t.match(json(response), { code: 415 });
+  });
+  t.test('422 for a wrong type: bodies are not coerced', async (t) => {
+    const response = await ctx.app.inject({ method: 'POST', url: '/tags', payload: { name: 5 }, headers });
+    t.equal(response.statusCode, 422);
+    t.match(json(response), { errors: { 'body.name': /string/ } });
+  });
+  t.test('422 for an unknown field', async (t) => {
+    const response = await ctx.app.inject({ method: 'POST', url: '/tags', payload: { name: 'x', colour: 'blue' }, headers });
+    t.equal(response.statusCode, 422);
+    t.match(json(response), { errors: { 'body.colour': 'unknown field' } });
+  });
+  t.test('422 for a missing body', async (t) => {
+    const response = await ctx.app.inject({ method: 'POST', url: '/tags', headers });
+    t.equal(response.statusCode, 422);
+  });
+});
+
+t.test('query strings', async (t) => {
+  const ctx = await context(t);
+  const admin = adminPersona('query-admin');
+  await ctx.register(admin);
+  const headers = await ctx.auth(admin);
+  t.test('both array forms are one list', async (t) => {
+    const repeated = json<{ total: number }>(await ctx.app.inject({ url: '/users:search?terms=query&terms=admin', headers }));
+    const bracket = json<{ total: number }>(await ctx.app.inject({ url: '/users:search?terms[]=query&terms[]=admin', headers }));
+    t.equal(repeated.total, 1);
+    t.equal(bracket.total, 1);
+  });
+  t.test('+ is a space', async (t) => {
+    const response = await ctx.app.inject({ url: '/users:search?terms=no+such+thing', headers });
+    t.equal(json<{ total: number }>(response).total, 0);
+    t.equal(response.statusCode, 200);
+  });
+  t.test('__proto__ is just an unknown parameter', async (t) => {
+    const response = await ctx.app.inject({ url: '/users?__proto__[admin]=1', headers });
+    t.equal(response.statusCode, 422);
+  });
+  t.test('a scalar parameter given twice is a 422', async (t) => {
+    const response = await ctx.app.inject({ url: '/users?page=1&page=2', headers });
+    t.equal(response.statusCode, 422);
+  });
+});
+
+t.test('documentation and health', async (t) => {
+  const ctx = await context(t);
+  t.test('GET /api-spec.json serves the whole contract', async (t) => {
+    const response = await ctx.app.inject({ url: '/api-spec.json' });
+    t.equal(response.statusCode, 200);
+    const spec = json<{ openapi: string; paths: Record<string, unknown> }>(response);
+    t.match(spec.openapi, /^3\./);
+    t.equal(Object.keys(spec.paths).length, 40);
+  });
+  t.test('GET / serves Swagger UI and its assets from this service', async (t) => {
+    const page = await ctx.app.inject({ url: '/' });
+    t.equal(page.statusCode, 200);
+    t.match(page.headers['content-type'], /text\/html/);
+    t.match(page.body, /swagger-ui/);
+    t.notMatch(page.body, /https?:\/\/(?!127\.0\.0\.1)[^"']*\.(js|css)/, 'no remote assets');
+    const bundle = await ctx.app.inject({ url: '/static/swagger-ui-bundle.js' });
+    t.equal(bundle.statusCode, 200);
+    const initializer = await ctx.app.inject({ url: '/static/swagger-initializer.js' });
+    t.equal(initializer.statusCode, 200);
+  });
+  t.test('GET /healthz reports the version', async (t) => {
+    const response = await ctx.app.inject({ url: '/healthz' });
+    t.equal(response.statusCode, 200);
+    t.same(json(response), { status: 'ok', version: '0.1.0' });
+  });
+  t.test('every response carries a request id', async (t) => {
+    const response = await ctx.app.inject({ url: '/healthz', headers: { 'x-request-id': 'abc-123' } });
+    t.equal(response.headers['x-request-id'], 'abc-123');
+  });
+});
+
+t.test('GET /healthz is 503 when the database does not answer', async (t) => {
+  const ctx = await context(t);
+  await ctx.db.close();
+  const response = await ctx.app.inject({ url: '/healthz' });
+  t.equal(response.statusCode, 503);
+  t.match(json(response), { code: 503 });
+});
+
+t.test('CORS', async (t) => {
+  t.test('any origin by default, with Authorization allowed', async (t) => {
+    const ctx = await context(t);
+    const response = await ctx.app.inject({
+      method: 'OPTIONS',
+      url: '/users/self',
+      headers: { origin: 'https://frontend.example.org', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+    });
+    t.equal(response.statusCode, 204);
+    t.equal(response.headers['access-control-allow-origin'], '*');
+    t.match(String(response.headers['access-control-allow-headers']), /Authorization/i);
+  });
+  t.test('only the configured origins', async (t) => {
+    const ctx = await context(t, { CORS_ORIGINS: 'https://performance.example.org' });
+    const allowed = await ctx.app.inject({ url: '/healthz', headers: { origin: 'https://performance.example.org' } });
+    t.equal(allowed.headers['access-control-allow-origin'], 'https://performance.example.org');
+    const denied = await ctx.app.inject({ url: '/healthz', headers: { origin: 'https://evil.example.org' } });
+    t.equal(denied.headers['access-control-allow-origin'], undefined);
+  });
+});
+
+t.test('API_PREFIX moves every route', async (t) => {
+  const ctx = await context(t, { API_PREFIX: '/api/v1' });
+  t.equal((await ctx.app.inject({ url: '/api/v1/healthz' })).statusCode, 200);
+  t.equal((await ctx.app.inject({ url: '/healthz' })).statusCode, 404);
+  const spec = json<{ servers: { url: string }[] }>(await ctx.app.inject({ url: '/api/v1/api-spec.json' }));
+  t.same(spec.servers, [{ url: '/api/v1' }]);
+  const user = persona('prefixed');
+  const registered = await ctx.app.inject({ method: 'POST', url: '/api/v1/users:register', headers: await ctx.auth(user) });
+  t.equal(registered.statusCode, 201);
+  t.equal((await ctx.app.inject({ url: '/api/v1/' })).statusCode, 200, 'Swagger UI under the prefix');
+});
