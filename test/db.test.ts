@@ -1,0 +1,196 @@
+// The database layer on both engines: migrations apply once, leave no drift against
+// schema.prisma, and the Prisma client behaves the same on PGlite and PostgreSQL.
+import { createHash } from 'node:crypto';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { Prisma } from '../generated/prisma/client.js';
+import { openDatabase, type Database } from '../src/db/client.js';
+import { applyMigrations, createMigration, DEFAULT_MIGRATIONS_DIR, DEFAULT_SCHEMA_PATH, schemaDrift } from '../src/db/migrate.js';
+import { startPostgres } from './helpers/postgres.js';
+
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
+
+const migrationNames = (await readdir(DEFAULT_MIGRATIONS_DIR, { withFileTypes: true }))
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort();
+
+/** The diff script without comments and blank lines: '' means no drift. */
+function statements(sql: string): string {
+  return sql
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.trim().startsWith('--'))
+    .join('\n');
+}
+
+async function timed<T>(t: Tap, label: string, fn: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  const value = await fn();
+  t.comment(`${label}: ${Math.round(performance.now() - started)} ms`);
+  return value;
+}
+
+async function tempDir(t: Tap, prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** What every engine must do, on a database that has just been created. */
+async function checkDatabase(t: Tap, db: Database): Promise<void> {
+  await t.test('migrations apply on an empty database, then nothing is pending', async (t) => {
+    t.same(await timed(t, `${db.kind}: apply all migrations`, () => applyMigrations(db)), migrationNames);
+    t.same(await timed(t, `${db.kind}: apply again`, () => applyMigrations(db)), []);
+  });
+
+  await t.test('recorded in _prisma_migrations as `prisma migrate deploy` records them', async (t) => {
+    const rows = await db.prisma.$queryRaw<{ migration_name: string; checksum: string; finished: boolean; steps: number }[]>`
+      SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, applied_steps_count AS steps
+      FROM _prisma_migrations ORDER BY migration_name`;
+    t.same(
+      rows.map((row) => row.migration_name),
+      migrationNames,
+    );
+    for (const row of rows) {
+      const sql = await readFile(path.join(DEFAULT_MIGRATIONS_DIR, row.migration_name, 'migration.sql'));
+      t.equal(row.checksum, createHash('sha256').update(sql).digest('hex'), `${row.migration_name} checksum`);
+      t.ok(row.finished, `${row.migration_name} finished`);
+      t.equal(row.steps, 1);
+    }
+  });
+
+  await t.test('no drift: the migrations produce exactly schema.prisma', async (t) => {
+    const drift = await timed(t, `${db.kind}: schema drift`, () => schemaDrift(db));
+    t.equal(statements(drift), '', 'schemaDrift has no statements');
+  });
+
+  await t.test('create and read back, JSONB and a text[] JSON path', async (t) => {
+    const uploader = { uploader_sub: 'sub-1', uploader_iss: 'https://issuer.example' };
+    await db.prisma.user.create({ data: { sub: uploader.uploader_sub, iss: uploader.uploader_iss, email: 'a@example.org' } });
+    const benchmark = await db.prisma.benchmark.create({
+      data: { docker_image: 'deephdc/bench', docker_tag: '1.0', json_schema: { type: 'object' }, ...uploader },
+    });
+    const site = await db.prisma.site.create({ data: { name: 'site-a', address: 'Karlsruhe', ...uploader } });
+    const flavor = await db.prisma.flavor.create({ data: { site_id: site.id, name: 'large', ...uploader } });
+    const json = { machine: { cpu: { cores: 8, model: 'x86' } }, score: 3.5, tags: ['a', 'b'] };
+    const result = await db.prisma.result.create({
+      data: {
+        json,
+        execution_datetime: new Date('2024-01-02T03:04:05Z'),
+        benchmark_id: benchmark.id,
+        site_id: site.id,
+        flavor_id: flavor.id,
+        ...uploader,
+      },
+    });
+
+    const read = await db.prisma.result.findUniqueOrThrow({ where: { id: result.id }, include: { benchmark: true } });
+    t.same(read.json, json);
+    t.same(read.benchmark.json_schema, { type: 'object' });
+    t.equal(read.execution_datetime.toISOString(), '2024-01-02T03:04:05.000Z');
+    t.equal(read.benchmark.status, 'on_review');
+
+    const jsonPath = ['machine', 'cpu', 'cores'];
+    const rows = await db.prisma.$queryRaw<{ value: unknown }[]>`
+      SELECT json #> ${jsonPath}::text[] AS value FROM results WHERE id = ${result.id}::uuid`;
+    t.same(rows, [{ value: 8 }]);
+    const byPath = await db.prisma.$queryRaw<{ id: string }[]>`
+      SELECT id FROM results WHERE (json #>> ${['machine', 'cpu', 'model']}::text[]) = ${'x86'}`;
+    t.same(
+      byPath.map((row) => row.id),
+      [result.id],
+    );
+  });
+
+  await t.test('a unique violation is P2002', async (t) => {
+    const data = { name: 'site-a', address: 'elsewhere', uploader_sub: 'sub-1', uploader_iss: 'https://issuer.example' };
+    const error = await db.prisma.site.create({ data }).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    t.type(error, Prisma.PrismaClientKnownRequestError);
+    t.match(error, { code: 'P2002' });
+  });
+
+  await t.test('ping answers', async (t) => {
+    await t.resolves(db.ping());
+  });
+}
+
+t.test('PGlite in memory (memory://)', async (t) => {
+  const db = await timed(t, 'open memory://', () => openDatabase({ databaseUrl: 'memory://', dataDir: '/nonexistent' }));
+  t.teardown(() => db.close());
+  t.equal(db.kind, 'pglite');
+  await checkDatabase(t, db);
+  await db.close();
+  await t.rejects(db.ping(), 'ping fails once closed');
+});
+
+t.test('PGlite on disk (dataDir) keeps schema and data across a reopen', async (t) => {
+  const dataDir = path.join(await tempDir(t, 'eosc-perf-pglite-'), 'data');
+  const db = await openDatabase({ dataDir });
+  t.teardown(() => db.close());
+  await checkDatabase(t, db);
+  await db.close();
+
+  const reopened = await timed(t, 'reopen dataDir', () => openDatabase({ dataDir }));
+  t.teardown(() => reopened.close());
+  t.same(await applyMigrations(reopened), [], 'nothing pending after reopen');
+  t.equal(await reopened.prisma.site.count(), 1, 'rows survive');
+  t.equal(statements(await schemaDrift(reopened)), '');
+});
+
+t.test('PostgreSQL', async (t) => {
+  const server = await timed(t, 'start PostgreSQL', () => startPostgres());
+  if (server === null) {
+    t.skip('no PostgreSQL: set TEST_DATABASE_URL or install PostgreSQL 15 (initdb) to run these');
+    return;
+  }
+  t.teardown(() => server.stop());
+  const db = await openDatabase({ databaseUrl: await server.createDatabase('db_test'), dataDir: '/nonexistent' });
+  t.teardown(() => db.close());
+  t.equal(db.kind, 'postgresql');
+  await checkDatabase(t, db);
+
+  await t.test('migrations leave no advisory lock behind', async (t) => {
+    const locks = await db.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'`;
+    t.same(locks, [{ n: 0 }]);
+  });
+});
+
+t.test('openDatabase rejects what it cannot use, naming DATABASE_URL and no password', async (t) => {
+  const started = performance.now();
+  const error = await openDatabase({ databaseUrl: 'postgresql://eosc:s3cr3t-pw@127.0.0.1:1/x', dataDir: '/nonexistent' }).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  const elapsed = performance.now() - started;
+  t.type(error, Error);
+  const message = error instanceof Error ? error.message : '';
+  t.match(message, /^DATABASE_URL: cannot connect to postgresql:\/\/eosc@127\.0\.0\.1:1\/x/);
+  t.notMatch(message, /s3cr3t/);
+  t.ok(elapsed < 6000, `rejected in ${Math.round(elapsed)} ms`);
+
+  await t.rejects(openDatabase({ databaseUrl: 'mysql://u:s3cr3t@h/db', dataDir: '/nonexistent' }), { message: /^DATABASE_URL: / });
+  const bad = await openDatabase({ databaseUrl: 'postgresql://u:s3cr3t@[bad/db', dataDir: '/nonexistent' }).catch((err: unknown) => err);
+  t.match(bad, { message: /^DATABASE_URL: / });
+  t.notMatch(String(bad), /s3cr3t/);
+});
+
+t.test('createMigration writes only what schema.prisma changed, then nothing', async (t) => {
+  const dir = await tempDir(t, 'eosc-perf-migrations-');
+  const migrationsDir = path.join(dir, 'migrations');
+  await cp(DEFAULT_MIGRATIONS_DIR, migrationsDir, { recursive: true });
+  const schema = await readFile(DEFAULT_SCHEMA_PATH, 'utf8');
+  const schemaPath = path.join(dir, 'schema.prisma');
+  await writeFile(schemaPath, schema.replace(/^model Tag \{$/m, 'model Tag {\n  color String?'));
+
+  const created = await timed(t, 'createMigration', () => createMigration('tag_color', { migrationsDir, schemaPath }));
+  t.match(created, /^\d{14}_tag_color$/);
+  const sql = await readFile(path.join(migrationsDir, String(created), 'migration.sql'), 'utf8');
+  t.equal(statements(sql), 'ALTER TABLE "tags" ADD COLUMN     "color" TEXT;');
+  t.equal(await createMigration('again', { migrationsDir, schemaPath }), null, 'no change, no migration');
+  t.same((await readdir(migrationsDir)).length, migrationNames.length + 2, 'one new directory (and the lock file)');
+});

@@ -1,0 +1,82 @@
+// The process as an operator runs it: `npm start` (src/server.ts) refuses bad
+// configuration before listening, serves, and stops cleanly on SIGTERM.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import t from 'tap';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function startServer(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import=tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<Run>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+  const listening = async (): Promise<void> => {
+    for (let i = 0; i < 300 && !/Server listening/.test(stdout); i++) {
+      if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  return { child, done, listening, output: () => stdout };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+const refusals: [string, Record<string, string>][] = [
+  ['PORT', { PORT: 'eighty' }],
+  ['OIDC_ISSUERS', { OIDC_ISSUERS: 'not-a-url' }],
+  ['DATABASE_URL', { DATABASE_URL: 'postgresql://nobody:secret-password@127.0.0.1:1/none' }],
+];
+for (const [variable, env] of refusals) {
+  t.test(`refuses to start with a bad ${variable}: one line, non-zero exit`, async (t) => {
+    const run = await startServer({ DATABASE_URL: 'memory://', ...env }).done;
+    t.not(run.code, 0);
+    const lines = run.stderr.trim().split('\n');
+    t.equal(lines.length, 1, run.stderr);
+    t.match(lines[0], new RegExp(`^eosc-perf-api: ${variable}: `));
+    t.notMatch(run.stderr, /secret-password/, 'no password in the message');
+    t.notMatch(run.stdout, /Server listening/);
+  });
+}
+
+t.test('serves, logs JSON with request ids, and stops on SIGTERM with exit 0', async (t) => {
+  const port = await freePort();
+  const server = startServer({ DATABASE_URL: 'memory://', PORT: String(port), HOST: '127.0.0.1' });
+  await server.listening();
+  const health = await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { authorization: 'Bearer secret-token-value' } });
+  t.equal(health.status, 200);
+  t.same(await health.json(), { status: 'ok', version: '0.1.0' });
+  const spec = await fetch(`http://127.0.0.1:${port}/api-spec.json`);
+  t.equal(Object.keys(((await spec.json()) as { paths: object }).paths).length, 40);
+  // A slow in-flight request is finished, not cut, by a SIGTERM.
+  const inflight = fetch(`http://127.0.0.1:${port}/`);
+  server.child.kill('SIGTERM');
+  t.equal((await inflight).status, 200);
+  const run = await server.done;
+  t.equal(run.code, 0, run.stderr);
+  const logs = run.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  t.ok(logs.some((entry) => typeof entry.reqId === 'string'), 'request ids in the logs');
+  t.notMatch(run.stdout, /secret-token-value/, 'tokens never logged');
+});
