@@ -53,7 +53,7 @@ export async function buildApp({ config, db, authenticator, logger }: AppDepende
 
   const spec = loadSpec();
   spec.servers = [{ url: config.apiPrefix || '/' }];
-  const services = createServices({ db });
+  const services = createServices({ db, config });
 
   await app.register(
     async (api) => {

@@ -27,6 +27,8 @@ export interface Config {
   mail?: MailConfig;
   /** Largest accepted request body, bytes. */
   bodyLimit: number;
+  /** Container registry (v2 API) that must know a benchmark's image; unset: no check. */
+  imageRegistry?: string;
 }
 
 export class ConfigError extends Error {
@@ -127,6 +129,7 @@ export function loadConfig(env: Env = process.env): Config {
   const audience = env.OIDC_AUDIENCE?.trim() || undefined;
   const url = databaseUrl(env);
   const mailConfig = mail(env);
+  const imageRegistry = env.IMAGE_REGISTRY?.trim() ? httpUrl('IMAGE_REGISTRY', env.IMAGE_REGISTRY.trim()) : undefined;
   return {
     port: integer(env, 'PORT', 5000, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
@@ -140,5 +143,6 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: corsOrigins(env),
     ...(mailConfig ? { mail: mailConfig } : {}),
     bodyLimit: integer(env, 'BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    ...(imageRegistry ? { imageRegistry } : {}),
   };
 }

@@ -17,23 +17,34 @@ t.test('custom methods each reach their own operation', async (t) => {
   const admin = adminPersona();
   await ctx.register(admin);
   const headers = await ctx.auth(admin);
-  // Until the catalog is implemented these answer 501 naming the operation,
-  // which shows which operation a path reached.
-  const cases: [string, string, string][] = [
-    ['GET', '/benchmarks', 'ListBenchmarks'],
-    ['GET', '/benchmarks:search', 'SearchBenchmarks'],
-    ['GET', `/benchmarks/${BENCHMARK_ID}`, 'GetBenchmark'],
-    ['POST', `/benchmarks/${BENCHMARK_ID}:approve`, 'ApproveBenchmark'],
-    ['POST', `/benchmarks/${BENCHMARK_ID}:reject`, 'RejectBenchmark'],
-    ['GET', `/sites/${BENCHMARK_ID}/flavors:search`, 'SearchFlavor'],
-    ['GET', `/sites/${BENCHMARK_ID}/flavors`, 'ListFlavors'],
-    ['POST', `/reports/claims/${BENCHMARK_ID}:approve`, 'ApproveClaim'],
-  ];
-  for (const [method, url, operationId] of cases) {
-    const response = await ctx.app.inject({ method: method as 'GET' | 'POST', url, headers });
-    t.equal(response.statusCode, 501, `${method} ${url}`);
-    t.match(json(response), { code: 501, status: 'Not Implemented', message: new RegExp(`^${operationId} `) }, url);
-  }
+  const create = async (tag: string) => {
+    const response = await ctx.app.inject({
+      method: 'POST',
+      url: '/benchmarks',
+      headers,
+      payload: { docker_image: 'routing/check', docker_tag: tag, json_schema: {} },
+    });
+    t.equal(response.statusCode, 201, response.body);
+    return json<{ id: string }>(response).id;
+  };
+  const approved = await create('approve-me');
+  const rejected = await create('reject-me');
+
+  const list = await ctx.app.inject({ url: '/benchmarks?status=on_review' });
+  t.equal(json<{ total: number }>(list).total, 2, 'GET /benchmarks lists');
+  const search = await ctx.app.inject({ url: '/benchmarks:search?terms=approve-me&status=on_review' });
+  t.equal(json<{ total: number }>(search).total, 1, 'GET /benchmarks:search searches');
+  const get = await ctx.app.inject({ url: `/benchmarks/${approved}` });
+  t.equal(json<{ id: string }>(get).id, approved, 'GET /benchmarks/{id} reads one');
+  t.equal((await ctx.app.inject({ method: 'POST', url: `/benchmarks/${approved}:approve`, headers })).statusCode, 204);
+  t.equal(json<{ status: string }>(await ctx.app.inject({ url: `/benchmarks/${approved}` })).status, 'approved', ':approve approves');
+  t.equal((await ctx.app.inject({ method: 'POST', url: `/benchmarks/${rejected}:reject`, headers })).statusCode, 204);
+  t.equal((await ctx.app.inject({ url: `/benchmarks/${rejected}` })).statusCode, 404, ':reject deletes');
+
+  // Operations of a later issue answer 501 naming themselves.
+  const pending = await ctx.app.inject({ url: `/results/${BENCHMARK_ID}` });
+  t.equal(pending.statusCode, 501);
+  t.match(json(pending), { code: 501, status: 'Not Implemented', message: /^GetResult / });
 });
 
 t.test('404 JSON for paths that name no operation', async (t) => {

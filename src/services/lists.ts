@@ -88,10 +88,20 @@ export function parseSortBy(
   });
 }
 
-/** Prisma `orderBy` for sort keys over plain columns; `id` breaks ties so pages are stable. */
-export function orderByColumns<O>(keys: SortKey[], column: (key: SortKey) => O, tieBreaker: O): O[] {
-  const order = keys.map(column);
-  return keys.some((key) => key.field === 'id') ? order : [...order, tieBreaker];
+/**
+ * Prisma `orderBy` for `sort_by` over plain columns. The tie-breaker column
+ * (unique) comes last so that pages are stable.
+ */
+export function columnOrder<F extends string, T extends string = 'id'>(
+  sortBy: string | undefined,
+  fallback: string,
+  fields: readonly F[],
+  tieBreaker: T = 'id' as T,
+): Partial<Record<F | T, SortDirection>>[] {
+  const keys = parseSortBy(sortBy, fallback, fields);
+  const order = keys.map((key) => ({ [key.field]: key.direction }) as Partial<Record<F | T, SortDirection>>);
+  if (keys.some((key) => key.field === tieBreaker)) return order;
+  return [...order, { [tieBreaker]: 'asc' } as Partial<Record<F | T, SortDirection>>];
 }
 
 /**
@@ -127,6 +137,14 @@ export function parseDate(name: string, value: string): Date {
     throw new UnprocessableError(`${name}: "${value}" is not a valid date`, { [`query.${name}`]: 'invalid date' });
   }
   return date;
+}
+
+/** The `upload_before` / `upload_after` filter of every list. */
+export function uploadedWithin(query: { upload_before?: string; upload_after?: string }): {
+  upload_datetime?: { lt?: Date; gt?: Date };
+} {
+  const range = dateRange('upload', query.upload_before, query.upload_after);
+  return range ? { upload_datetime: range } : {};
 }
 
 /** `{lt, gt}` for a `<x>_before` / `<x>_after` pair of query parameters; undefined when neither is set. */

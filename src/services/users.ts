@@ -4,13 +4,12 @@ import type { RegisteredUser } from '../auth/caller.js';
 import type { Database } from '../db/client.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
-import { containsLiteral, orderByColumns, paginate, parseSortBy, termsWhere } from './lists.js';
+import { columnOrder, containsLiteral, paginate, termsWhere } from './lists.js';
 import { requireCaller, requireUser } from './callers.js';
+import { isUniqueViolation } from './prisma-errors.js';
 import type { Input, Schemas } from './types.js';
 
 const SORT_FIELDS = ['sub', 'iss', 'email', 'registration_datetime'] as const;
-type SortField = (typeof SORT_FIELDS)[number];
-const DEFAULT_SORT = '+registration_datetime';
 
 export function toUser(row: RegisteredUser): Schemas['User'] {
   return {
@@ -22,12 +21,8 @@ export function toUser(row: RegisteredUser): Schemas['User'] {
 }
 
 function userOrder(sortBy: string | undefined): Prisma.UserOrderByWithRelationInput[] {
-  const keys = parseSortBy(sortBy, DEFAULT_SORT, SORT_FIELDS);
-  return orderByColumns(
-    keys,
-    (key) => ({ [key.field as SortField]: key.direction }),
-    { sub: 'asc' },
-  );
+  // (sub, iss) is the key; sub alone breaks ties well enough for stable pages.
+  return [...columnOrder(sortBy, '+registration_datetime', SORT_FIELDS, 'sub'), { iss: 'asc' }];
 }
 
 /** Exact-match filters shared by ListUsers and RemoveUsers. */
@@ -37,10 +32,6 @@ function userFilters(query: { sub?: string; iss?: string; email?: string }): Pri
     ...(query.iss !== undefined ? { iss: query.iss } : {}),
     ...(query.email !== undefined ? { email: query.email } : {}),
   };
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
 }
 
 export class UsersService {

@@ -1,0 +1,147 @@
+// The `benchmarks` tag: container images with the JSON Schema of their
+// results, uploaded by users and reviewed by administrators.
+import type { Database } from '../db/client.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { Benchmark as BenchmarkRow, Prisma } from '../../generated/prisma/client.js';
+import { requireUser } from './callers.js';
+import type { ImageRegistry } from './image-registry.js';
+import { compileBenchmarkSchema } from './json-schema.js';
+import { columnOrder, containsLiteral, paginate, termsWhere, uploadedWithin, type PageQuery } from './lists.js';
+import { isRecordNotFound, isUniqueViolation } from './prisma-errors.js';
+import { approveResource, rejectResource, statusFilter, type Reviewable } from './review.js';
+import type { Input, Schemas } from './types.js';
+
+const SORT_FIELDS = ['id', 'upload_datetime', 'docker_image', 'docker_tag'] as const;
+
+export function toBenchmark(row: BenchmarkRow): Schemas['Benchmark'] {
+  return {
+    id: row.id,
+    upload_datetime: row.upload_datetime.toISOString(),
+    docker_image: row.docker_image,
+    docker_tag: row.docker_tag,
+    url: row.url,
+    json_schema: row.json_schema as Schemas['Benchmark']['json_schema'],
+    description: row.description,
+    status: row.status,
+  };
+}
+
+const review: Reviewable = {
+  resource: 'Benchmark',
+  approveOnReview: (tx, id) => tx.benchmark.updateMany({ where: { id, status: 'on_review' }, data: { status: 'approved' } }),
+  deleteOnReview: (tx, id) => tx.benchmark.deleteMany({ where: { id, status: 'on_review' } }),
+  exists: async (tx, id) => (await tx.benchmark.count({ where: { id } })) > 0,
+  submitOf: (id) => ({ benchmark_id: id }),
+};
+
+function duplicate(image: string, tag: string): ConflictError {
+  return new ConflictError(`A benchmark for ${image}:${tag} already exists`, { body: 'docker_image and docker_tag' });
+}
+
+interface BenchmarkQuery extends PageQuery {
+  status?: 'approved' | 'on_review';
+  upload_before?: string;
+  upload_after?: string;
+  sort_by?: string;
+}
+
+export class BenchmarksService {
+  constructor(
+    private readonly db: Database,
+    private readonly registry?: ImageRegistry,
+  ) {}
+
+  private list(query: BenchmarkQuery, where: Prisma.BenchmarkWhereInput): Promise<Schemas['Benchmarks']> {
+    const filter: Prisma.BenchmarkWhereInput = { ...where, ...statusFilter(query.status), ...uploadedWithin(query) };
+    const orderBy = columnOrder(query.sort_by, '+docker_image', SORT_FIELDS);
+    return paginate(
+      query,
+      () => this.db.prisma.benchmark.count({ where: filter }),
+      async (window) => (await this.db.prisma.benchmark.findMany({ where: filter, orderBy, ...window })).map(toBenchmark),
+    );
+  }
+
+  listBenchmarks({ query }: Input<'ListBenchmarks'>): Promise<Schemas['Benchmarks']> {
+    return this.list(query, {
+      ...(query.docker_image !== undefined ? { docker_image: query.docker_image } : {}),
+      ...(query.docker_tag !== undefined ? { docker_tag: query.docker_tag } : {}),
+    });
+  }
+
+  searchBenchmarks({ query }: Input<'SearchBenchmarks'>): Promise<Schemas['Benchmarks']> {
+    return this.list(
+      query,
+      termsWhere(query.terms, (term) => [
+        { docker_image: containsLiteral(term) },
+        { docker_tag: containsLiteral(term) },
+        { description: containsLiteral(term) },
+      ]),
+    );
+  }
+
+  async getBenchmark({ params }: Input<'GetBenchmark'>): Promise<Schemas['Benchmark']> {
+    const row = await this.db.prisma.benchmark.findUnique({ where: { id: params.benchmark_id } });
+    if (!row) throw new NotFoundError('Benchmark', params.benchmark_id);
+    return toBenchmark(row);
+  }
+
+  async createBenchmark({ body, caller }: Input<'CreateBenchmark'>): Promise<Schemas['Benchmark']> {
+    const { user } = requireUser(caller);
+    compileBenchmarkSchema(body.json_schema);
+    await this.registry?.assertImageExists(body.docker_image, body.docker_tag);
+    try {
+      const row = await this.db.prisma.benchmark.create({
+        data: {
+          docker_image: body.docker_image,
+          docker_tag: body.docker_tag,
+          json_schema: body.json_schema as Prisma.InputJsonObject,
+          url: body.url ?? null,
+          description: body.description ?? '',
+          uploader_sub: user.sub,
+          uploader_iss: user.iss,
+          // The submit is written in the same statement: never one without the other.
+          submit: { create: { resource_type: 'benchmark' } },
+        },
+      });
+      return toBenchmark(row);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw duplicate(body.docker_image, body.docker_tag);
+      throw error;
+    }
+  }
+
+  async updateBenchmark({ params, body }: Input<'UpdateBenchmark'>): Promise<void> {
+    compileBenchmarkSchema(body.json_schema);
+    await this.registry?.assertImageExists(body.docker_image, body.docker_tag);
+    try {
+      await this.db.prisma.benchmark.update({
+        where: { id: params.benchmark_id },
+        data: {
+          docker_image: body.docker_image,
+          docker_tag: body.docker_tag,
+          json_schema: body.json_schema as Prisma.InputJsonObject,
+          url: body.url ?? null,
+          description: body.description ?? '',
+        },
+      });
+    } catch (error) {
+      if (isRecordNotFound(error)) throw new NotFoundError('Benchmark', params.benchmark_id);
+      if (isUniqueViolation(error)) throw duplicate(body.docker_image, body.docker_tag);
+      throw error;
+    }
+  }
+
+  async deleteBenchmark({ params }: Input<'DeleteBenchmark'>): Promise<void> {
+    // Its results and its submit go with it (foreign keys cascade).
+    const { count } = await this.db.prisma.benchmark.deleteMany({ where: { id: params.benchmark_id } });
+    if (count === 0) throw new NotFoundError('Benchmark', params.benchmark_id);
+  }
+
+  approveBenchmark({ params }: Input<'ApproveBenchmark'>): Promise<void> {
+    return approveResource(this.db, review, params.benchmark_id);
+  }
+
+  rejectBenchmark({ params }: Input<'RejectBenchmark'>): Promise<void> {
+    return rejectResource(this.db, review, params.benchmark_id);
+  }
+}

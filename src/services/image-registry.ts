@@ -1,0 +1,128 @@
+// Optional check that a benchmark's container image exists (IMAGE_REGISTRY):
+// the registry's v2 API is asked for the manifest of image:tag, with the
+// bearer-token handshake Docker Hub uses. A missing image is the client's
+// mistake (422, with the registry's reason); a registry that cannot be asked
+// is ours (503, retryable) — never a silent acceptance.
+import { ServiceUnavailableError, UnprocessableError } from '../errors.js';
+
+const MANIFEST_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
+
+// Docker's reference grammar: checked before the name goes into a URL.
+const NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const TAG = /^\w[\w.-]{0,127}$/;
+
+export interface ImageRegistryOptions {
+  /** e.g. https://registry-1.docker.io */
+  url: string;
+  timeoutMs?: number;
+}
+
+interface Challenge {
+  realm: string;
+  service?: string;
+  scope?: string;
+}
+
+/** Parses `Bearer realm="…",service="…",scope="…"`. */
+function parseChallenge(header: string | null): Challenge | undefined {
+  if (!header || !/^bearer\s/i.test(header)) return undefined;
+  const params: Record<string, string> = {};
+  for (const match of header.matchAll(/(\w+)="([^"]*)"/g)) params[match[1]!.toLowerCase()] = match[2]!;
+  if (!params.realm) return undefined;
+  return { realm: params.realm, ...(params.service ? { service: params.service } : {}), ...(params.scope ? { scope: params.scope } : {}) };
+}
+
+async function registryReason(response: Response): Promise<string> {
+  try {
+    const body = (await response.json()) as { errors?: { code?: string; message?: string }[] };
+    const first = body.errors?.[0];
+    if (first) return [first.code, first.message].filter(Boolean).join(': ');
+  } catch {
+    // HEAD answers and non-JSON bodies carry no reason: say what the status means.
+  }
+  if (response.status === 404) return 'MANIFEST_UNKNOWN: no such image or tag';
+  if (response.status === 401 || response.status === 403) return 'UNAUTHORIZED: the repository does not exist or is not public';
+  return `HTTP ${response.status}`;
+}
+
+export class ImageRegistry {
+  private readonly base: URL;
+  private readonly timeoutMs: number;
+
+  constructor(options: ImageRegistryOptions) {
+    this.base = new URL(options.url);
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  /** Throws 422 when the registry says the image does not exist, 503 when it cannot be asked. */
+  async assertImageExists(image: string, tag: string): Promise<void> {
+    const repository = this.repositoryOf(image);
+    if (repository === undefined) return;
+    if (!NAME.test(repository)) {
+      throw new UnprocessableError(`docker_image "${image}" is not a valid image name`, { 'body.docker_image': 'invalid image name' });
+    }
+    if (!TAG.test(tag)) {
+      throw new UnprocessableError(`docker_tag "${tag}" is not a valid tag`, { 'body.docker_tag': 'invalid tag' });
+    }
+    const manifest = new URL(`/v2/${repository}/manifests/${tag}`, this.base);
+    let response = await this.fetch(manifest, {});
+    if (response.status === 401) {
+      const challenge = parseChallenge(response.headers.get('www-authenticate'));
+      if (challenge) {
+        const token = await this.token(challenge, repository);
+        response = await this.fetch(manifest, { authorization: `Bearer ${token}` });
+      }
+    }
+    if (response.ok) return;
+    if (response.status >= 500 || response.status === 429) {
+      throw new ServiceUnavailableError(`The container registry answered ${response.status}; try again later`);
+    }
+    const reason = await registryReason(response);
+    throw new UnprocessableError(`Image ${image}:${tag} was not found in ${this.base.host}: ${reason}`, {
+      'body.docker_image': reason,
+    });
+  }
+
+  /**
+   * The repository path inside our registry; undefined for an image that
+   * names another registry host (it is not ours to ask: no requests to
+   * hosts chosen by clients).
+   */
+  private repositoryOf(image: string): string | undefined {
+    const [first, ...rest] = image.split('/');
+    if (rest.length > 0 && first && (first.includes('.') || first.includes(':') || first === 'localhost')) {
+      return first === this.base.host ? rest.join('/') : undefined;
+    }
+    return rest.length === 0 ? `library/${image}` : image;
+  }
+
+  private async token(challenge: Challenge, repository: string): Promise<string> {
+    const url = new URL(challenge.realm);
+    if (challenge.service) url.searchParams.set('service', challenge.service);
+    url.searchParams.set('scope', challenge.scope ?? `repository:${repository}:pull`);
+    const response = await this.fetch(url, {});
+    if (!response.ok) throw new ServiceUnavailableError(`The container registry's token service answered ${response.status}`);
+    const body = (await response.json()) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new ServiceUnavailableError("The container registry's token service returned no token");
+    return token;
+  }
+
+  private async fetch(url: URL, headers: Record<string, string>): Promise<Response> {
+    try {
+      return await fetch(url, {
+        method: url.pathname.includes('/manifests/') ? 'HEAD' : 'GET',
+        headers: { accept: MANIFEST_TYPES, ...headers },
+        redirect: 'follow',
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch {
+      throw new ServiceUnavailableError(`The container registry ${this.base.host} cannot be reached; try again later`);
+    }
+  }
+}
