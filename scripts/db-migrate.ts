@@ -1,6 +1,6 @@
 // npm run db:migrate — applies pending migrations to the database named by DATABASE_URL
 // (unset: PGlite under DATA_DIR, default ./data).
-import { openDatabase } from '../src/db/client.js';
+import { DatabaseOpenError, openDatabase } from '../src/db/client.js';
 import { applyMigrations } from '../src/db/migrate.js';
 
 const verbose = process.argv.includes('--verbose');
@@ -20,6 +20,7 @@ try {
     await db.close();
   }
 } catch (err) {
-  console.error(err instanceof Error ? err.message : String(err));
+  if (err instanceof DatabaseOpenError) console.error(`${err.variable}: ${err.message}`);
+  else console.error(err instanceof Error ? err.message : String(err));
   process.exitCode = 1;
 }

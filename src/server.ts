@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { OidcVerifier } from './auth/oidc.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { openDatabase, type Database } from './db/client.js';
+import { DatabaseOpenError, openDatabase, type Database } from './db/client.js';
 import { applyMigrations } from './db/migrate.js';
 
 function fail(message: string): never {
@@ -29,8 +29,12 @@ async function connect(config: Config): Promise<Database> {
     await applyMigrations(db);
     return db;
   } catch (error) {
+    if (error instanceof DatabaseOpenError || error instanceof ConfigError) {
+      fail(error instanceof ConfigError ? error.message : `${error.variable}: ${error.message}`);
+    }
+    // Migrations failed on a database that answered: say which one.
     const variable = config.databaseUrl ? 'DATABASE_URL' : 'DATA_DIR';
-    fail(`${variable}: ${error instanceof Error ? error.message : String(error)}`);
+    fail(`${variable}: cannot apply migrations: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

@@ -4,11 +4,11 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
-import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../../generated/prisma/client.js';
-import { ConfigError } from '../config.js';
+import { PgliteMigrationFactory, PgMigrationFactory } from './migration-adapters.js';
 
 export type DatabaseKind = 'postgresql' | 'pglite';
 
@@ -38,6 +38,18 @@ export interface OpenOptions {
   log?: (msg: string) => void;
 }
 
+/** The database named by the environment cannot be used. The message names no password and no
+ * variable, so that a caller can print `${variable}: ${message}`. */
+export class DatabaseOpenError extends Error {
+  constructor(
+    readonly variable: 'DATABASE_URL' | 'DATA_DIR',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DatabaseOpenError';
+  }
+}
+
 const POOL_SIZE = 10;
 const CONNECT_TIMEOUT_MS = 5000;
 
@@ -46,8 +58,12 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   const raw = opts.databaseUrl?.trim();
   if (raw === undefined || raw === '') {
     const dir = path.resolve(opts.dataDir);
-    await mkdir(dir, { recursive: true });
-    return openPglite(new PGlite(dir), `pglite:${dir}`, log);
+    try {
+      await mkdir(dir, { recursive: true });
+      return await openPglite(new PGlite(dir), `pglite:${dir}`, log);
+    } catch (err) {
+      throw new DatabaseOpenError('DATA_DIR', `cannot open the embedded database in ${dir}: ${errorMessage(err)}`);
+    }
   }
   if (raw === 'memory://') return openPglite(new PGlite(), 'pglite:memory', log);
 
@@ -56,10 +72,13 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     url = new URL(raw);
   } catch {
     // The URL's own text may hold a password: never echo it.
-    throw new ConfigError('DATABASE_URL', 'is not a valid URL');
+    throw new DatabaseOpenError('DATABASE_URL', 'DATABASE_URL is not a valid URL');
   }
   if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
-    throw new ConfigError('DATABASE_URL', `unsupported scheme "${url.protocol}" (use postgresql://…, memory://, or leave it unset)`);
+    throw new DatabaseOpenError(
+      'DATABASE_URL',
+      `unsupported scheme "${url.protocol}" in DATABASE_URL (use postgresql://…, memory://, or leave it unset)`,
+    );
   }
   return openPostgres(raw, url, log);
 }
@@ -74,7 +93,7 @@ export function redactUrl(url: URL): string {
 
 async function openPostgres(raw: string, url: URL, log: (msg: string) => void): Promise<Database> {
   const description = redactUrl(url);
-  const secret = decodeURIComponent(url.password);
+  const secret = safeDecode(url.password);
   const scrub = (text: string): string => (secret === '' ? text : text.split(secret).join('***'));
 
   const config: pg.PoolConfig = { connectionString: raw, connectionTimeoutMillis: CONNECT_TIMEOUT_MS };
@@ -85,7 +104,7 @@ async function openPostgres(raw: string, url: URL, log: (msg: string) => void): 
     await pool.query('SELECT 1');
   } catch (err) {
     await pool.end().catch(() => {});
-    throw new ConfigError('DATABASE_URL', `cannot connect to ${description}: ${scrub(errorMessage(err))}`);
+    throw new DatabaseOpenError('DATABASE_URL', `cannot connect to ${description}: ${scrub(errorMessage(err))}`);
   }
 
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
@@ -102,7 +121,7 @@ async function openPostgres(raw: string, url: URL, log: (msg: string) => void): 
     migrationAdapter() {
       const single = new pg.Pool({ ...config, max: 1 });
       single.on('error', (err) => log(`postgresql migration connection: ${scrub(err.message)}`));
-      return { factory: new PrismaPg(single), release: () => single.end() };
+      return { factory: new PgMigrationFactory(single), release: () => single.end() };
     },
     async ping() {
       await pool.query('SELECT 1');
@@ -142,33 +161,11 @@ async function openPglite(pglite: PGlite, description: string, log: (msg: string
   };
 }
 
-/**
- * PrismaPGlite, except that each shadow database (an in-memory PGlite the engine uses to
- * replay migrations) is closed when the engine disposes of it instead of being leaked.
- */
-export class PgliteMigrationFactory implements SqlMigrationAwareDriverAdapterFactory {
-  readonly provider = 'postgres';
-  readonly adapterName: string;
-  readonly #main: PrismaPGlite;
-
-  constructor(pglite: PGlite) {
-    this.#main = new PrismaPGlite(pglite);
-    this.adapterName = this.#main.adapterName;
-  }
-
-  connect(): Promise<SqlDriverAdapter> {
-    return this.#main.connect();
-  }
-
-  async connectToShadowDb(): Promise<SqlDriverAdapter> {
-    const shadow = new PGlite();
-    const adapter = await new PrismaPGlite(shadow).connect();
-    const dispose = adapter.dispose.bind(adapter);
-    adapter.dispose = async () => {
-      await dispose();
-      if (!shadow.closed) await shadow.close();
-    };
-    return adapter;
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }
 

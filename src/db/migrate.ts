@@ -7,7 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import type { MigrationList, SchemaFilter } from '@prisma/schema-engine-wasm/schema_engine_bg';
-import { PgliteMigrationFactory, type Database } from './client.js';
+import type { Database } from './client.js';
+import { PgliteMigrationFactory } from './migration-adapters.js';
 import { withSchemaEngine, type SchemaFile } from './schema-engine.js';
 
 const PRISMA_DIR = fileURLToPath(new URL('../../prisma/', import.meta.url));

@@ -25,6 +25,21 @@ declare const WebAssembly: {
 };
 
 let lastPanic: string | undefined;
+
+// The engine arms timers (e.g. 10 s around Prisma's advisory lock) and never clears them, which
+// kept a finished `db:migrate` alive for 10 s. Its timers are cleared once no engine call runs.
+const engineTimers = new Set<NodeJS.Timeout>();
+let activeCalls = 0;
+
+function engineSetTimeout(callback: () => void, ms: number): NodeJS.Timeout {
+  const timer = setTimeout(() => {
+    engineTimers.delete(timer);
+    callback();
+  }, ms >>> 0);
+  engineTimers.add(timer);
+  return timer;
+}
+
 let loading: Promise<EngineModule> | undefined;
 
 /** Instantiates the wasm once per process, on first use (the package's own entry imports a
@@ -38,7 +53,11 @@ function loadEngine(): Promise<EngineModule> {
     };
     const bindings = await import('@prisma/schema-engine-wasm/schema_engine_bg');
     const bytes = await readFile(new URL('schema_engine_bg.wasm', import.meta.resolve('@prisma/schema-engine-wasm')));
-    const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': { ...bindings } });
+    const imports: Record<string, unknown> = { ...bindings };
+    for (const name of Object.keys(imports).filter((key) => key.startsWith('__wbg_setTimeout_'))) {
+      imports[name] = engineSetTimeout;
+    }
+    const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': imports });
     bindings.__wbg_set_wasm(instance.exports);
     const start = instance.exports.__wbindgen_start;
     if (typeof start === 'function') start();
@@ -64,6 +83,7 @@ export async function withSchemaEngine<T>(
 ): Promise<T> {
   const bindings = await loadEngine();
   let engine: SchemaEngine | undefined;
+  activeCalls += 1;
   try {
     engine = await bindings.SchemaEngine.new(
       // An empty list makes the engine panic; undefined means "no schema".
@@ -77,6 +97,11 @@ export async function withSchemaEngine<T>(
     throw engineError(err);
   } finally {
     engine?.free();
+    activeCalls -= 1;
+    if (activeCalls === 0) {
+      for (const timer of engineTimers) clearTimeout(timer);
+      engineTimers.clear();
+    }
   }
 }
 
@@ -98,15 +123,18 @@ function clip(text: string, max = 120): string {
   return line.length > max ? `${line.slice(0, max)}…` : line;
 }
 
-/** Engine errors carry a span trace after the message ("   0: schema_engine_wasm::…"): keep the message. */
+/** Engine errors carry a span trace after the message ("   0: schema_engine_wasm::…"): keep the
+ * message, plus the name of the migration the trace points at, if any. */
 function engineError(err: unknown): Error {
   if (!(err instanceof Error)) {
     return new Error(lastPanic !== undefined ? `schema engine panicked: ${lastPanic}` : String(err));
   }
-  const message = err.message.split(/\n\s+0: /)[0]?.trim() ?? err.message;
   if (err.message.includes('unreachable') && lastPanic !== undefined) {
     return new Error(`schema engine panicked: ${lastPanic}`, { cause: err });
   }
+  const [head = err.message, trace = ''] = err.message.split(/\n(?=\s+0: )/);
+  const migration = /migration_name="([^"]+)"/.exec(trace)?.[1];
+  const message = migration !== undefined && !head.includes(migration) ? `migration ${migration}: ${head.trim()}` : head.trim();
   if (message === err.message) return err;
   const clean = new Error(message, { cause: err });
   clean.name = err.name;
