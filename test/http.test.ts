@@ -1,7 +1,12 @@
 // Cross-cutting HTTP behaviour (CONTRACT §3): routing of custom methods, the
 // JSON error body for every failure, query-string forms, body handling,
 // documentation, health, CORS and the API prefix.
+import Fastify from 'fastify';
 import t from 'tap';
+import { registerErrorHandlers } from '../src/http/error-handler.js';
+import { bindOperations } from '../src/http/operations.js';
+import { loadSpec } from '../src/http/spec.js';
+import { validatorCompiler } from '../src/http/validation.js';
 import { adminPersona, createTestContext, json, persona, type Test, type TestContext } from './helpers/app.js';
 
 const BENCHMARK_ID = '5a0f5641-01ae-4f48-b5d1-84cd9c87dfac';
@@ -40,11 +45,17 @@ t.test('custom methods each reach their own operation', async (t) => {
   t.equal(json<{ status: string }>(await ctx.app.inject({ url: `/benchmarks/${approved}` })).status, 'approved', ':approve approves');
   t.equal((await ctx.app.inject({ method: 'POST', url: `/benchmarks/${rejected}:reject`, headers })).statusCode, 204);
   t.equal((await ctx.app.inject({ url: `/benchmarks/${rejected}` })).statusCode, 404, ':reject deletes');
+});
 
-  // Operations of a later issue answer 501 naming themselves.
-  const pending = await ctx.app.inject({ url: `/results/${BENCHMARK_ID}` });
-  t.equal(pending.statusCode, 501);
-  t.match(json(pending), { code: 501, status: 'Not Implemented', message: /^GetResult / });
+t.test('an operation without a service method answers 501 naming it', async (t) => {
+  const app = Fastify();
+  app.setValidatorCompiler(validatorCompiler());
+  registerErrorHandlers(app);
+  await bindOperations(app, { spec: loadSpec(), services: {}, securityHandlers: { bearerAuth: async () => {} } });
+  const response = await app.inject({ url: `/results/${BENCHMARK_ID}` });
+  t.equal(response.statusCode, 501);
+  t.match(json(response), { code: 501, status: 'Not Implemented', message: /^GetResult / });
+  await app.close();
 });
 
 t.test('404 JSON for paths that name no operation', async (t) => {

@@ -39,9 +39,11 @@ function parseChallenge(header: string | null): Challenge | undefined {
 
 async function registryReason(response: Response): Promise<string> {
   try {
-    const body = (await response.json()) as { errors?: { code?: string; message?: string }[] };
-    const first = body.errors?.[0];
-    if (first) return [first.code, first.message].filter(Boolean).join(': ');
+    const body = (await response.json()) as { errors?: { code?: unknown; message?: unknown }[] };
+    const first = Array.isArray(body.errors) ? body.errors[0] : undefined;
+    const words = [first?.code, first?.message].filter((part): part is string => typeof part === 'string' && part !== '');
+    // The registry's words reach our client: bounded.
+    if (words.length > 0) return words.join(': ').slice(0, 300);
   } catch {
     // HEAD answers and non-JSON bodies carry no reason: say what the status means.
   }
@@ -70,19 +72,25 @@ export class ImageRegistry {
       throw new UnprocessableError(`docker_tag "${tag}" is not a valid tag`, { 'body.docker_tag': 'invalid tag' });
     }
     const manifest = new URL(`/v2/${repository}/manifests/${tag}`, this.base);
-    let response = await this.fetch(manifest, {});
+    let auth: Record<string, string> = {};
+    let response = await this.fetch(manifest, 'HEAD', auth);
     if (response.status === 401) {
       const challenge = parseChallenge(response.headers.get('www-authenticate'));
       if (challenge) {
         const token = await this.token(challenge, repository);
-        response = await this.fetch(manifest, { authorization: `Bearer ${token}` });
+        auth = { authorization: `Bearer ${token}` };
+        response = await this.fetch(manifest, 'HEAD', auth);
       }
     }
     if (response.ok) return;
     if (response.status >= 500 || response.status === 429) {
       throw new ServiceUnavailableError(`The container registry answered ${response.status}; try again later`);
     }
-    const reason = await registryReason(response);
+    // A HEAD answer has no body: ask again with GET to read the registry's reason
+    // (falling back to what the HEAD status means when that answer is no use).
+    const explained = await this.fetch(manifest, 'GET', auth).catch(() => undefined);
+    if (explained?.ok) return;
+    const reason = await registryReason(explained && explained.status < 500 ? explained : response);
     throw new UnprocessableError(`Image ${image}:${tag} was not found in ${this.base.host}: ${reason}`, {
       'body.docker_image': reason,
     });
@@ -105,7 +113,7 @@ export class ImageRegistry {
     const url = new URL(challenge.realm);
     if (challenge.service) url.searchParams.set('service', challenge.service);
     url.searchParams.set('scope', challenge.scope ?? `repository:${repository}:pull`);
-    const response = await this.fetch(url, {});
+    const response = await this.fetch(url, 'GET', {});
     if (!response.ok) throw new ServiceUnavailableError(`The container registry's token service answered ${response.status}`);
     const body = (await response.json()) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
@@ -113,10 +121,10 @@ export class ImageRegistry {
     return token;
   }
 
-  private async fetch(url: URL, headers: Record<string, string>): Promise<Response> {
+  private async fetch(url: URL, method: 'HEAD' | 'GET', headers: Record<string, string>): Promise<Response> {
     try {
       return await fetch(url, {
-        method: url.pathname.includes('/manifests/') ? 'HEAD' : 'GET',
+        method,
         headers: { accept: MANIFEST_TYPES, ...headers },
         redirect: 'follow',
         signal: AbortSignal.timeout(this.timeoutMs),

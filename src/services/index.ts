@@ -7,6 +7,7 @@ import { BenchmarksService } from './benchmarks.js';
 import { FlavorsService } from './flavors.js';
 import { ImageRegistry } from './image-registry.js';
 import { ReportsService } from './reports.js';
+import { ResultsService } from './results.js';
 import { SitesService } from './sites.js';
 import { TagsService } from './tags.js';
 import { UsersService } from './users.js';
@@ -18,13 +19,14 @@ export interface ServiceDependencies {
 
 export function createServices({ db, config }: ServiceDependencies): ServiceRegistry {
   const registry = config.imageRegistry ? new ImageRegistry({ url: config.imageRegistry }) : undefined;
+  const results = new ResultsService(db);
   return {
     benchmarks: new BenchmarksService(db, registry),
     sites: new SitesService(db),
     flavors: new FlavorsService(db),
     tags: new TagsService(db),
-    results: {},
+    results,
     reports: new ReportsService(db),
-    users: new UsersService(db),
+    users: new UsersService(db, results),
   };
 }

@@ -23,18 +23,16 @@ export interface Page<T> {
   prev_num: number | null;
 }
 
-/**
- * Counts and fetches one page. `fetch` gets Prisma's skip/take; the two run
- * concurrently (a page past the end is an empty page, not an error).
- */
-export async function paginate<T>(
-  query: PageQuery,
-  count: () => Promise<number>,
-  fetch: (window: { skip: number; take: number }) => Promise<T[]>,
-): Promise<Page<T>> {
+/** The window of rows a page query asks for, in Prisma's terms. */
+export function pageWindow(query: PageQuery): { skip: number; take: number } {
+  const perPage = query.per_page ?? DEFAULT_PER_PAGE;
+  return { skip: ((query.page ?? 1) - 1) * perPage, take: perPage };
+}
+
+/** The envelope around one page of `total` matching items (a page past the end is empty, not an error). */
+export function toPage<T>(query: PageQuery, items: T[], total: number): Page<T> {
   const page = query.page ?? 1;
   const perPage = query.per_page ?? DEFAULT_PER_PAGE;
-  const [total, items] = await Promise.all([count(), fetch({ skip: (page - 1) * perPage, take: perPage })]);
   const pages = Math.ceil(total / perPage);
   const hasNext = page < pages;
   const hasPrev = page > 1;
@@ -49,6 +47,16 @@ export async function paginate<T>(
     next_num: hasNext ? page + 1 : null,
     prev_num: hasPrev ? page - 1 : null,
   };
+}
+
+/** Counts and fetches one page; the two queries run concurrently. */
+export async function paginate<T>(
+  query: PageQuery,
+  count: () => Promise<number>,
+  fetch: (window: { skip: number; take: number }) => Promise<T[]>,
+): Promise<Page<T>> {
+  const [total, items] = await Promise.all([count(), fetch(pageWindow(query))]);
+  return toPage(query, items, total);
 }
 
 export type SortDirection = 'asc' | 'desc';

@@ -1,8 +1,9 @@
-// The `reports` tag: what waits for an administrator. Submits (uploads on
-// review) here; claims against results join with the results issue.
+// The `reports` tag: what waits for an administrator — submits (uploads on
+// review) and claims against results.
 import type { Database } from '../db/client.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { columnOrder, paginate, uploadedWithin } from './lists.js';
+import { Claims } from './claims.js';
 import type { Input, Schemas } from './types.js';
 import { toUser } from './users.js';
 
@@ -31,7 +32,27 @@ function toSubmit(row: SubmitRow): Schemas['Submit'] {
 }
 
 export class ReportsService {
-  constructor(private readonly db: Database) {}
+  private readonly claims: Claims;
+
+  constructor(private readonly db: Database) {
+    this.claims = new Claims(db);
+  }
+
+  listClaims({ query }: Input<'ListClaims'>): Promise<Schemas['Claims']> {
+    return this.claims.list(query, query.status !== undefined ? { status: query.status } : {});
+  }
+
+  getClaim({ params }: Input<'GetClaim'>): Promise<Schemas['Claim']> {
+    return this.claims.get(params.report_id);
+  }
+
+  approveClaim({ params }: Input<'ApproveClaim'>): Promise<void> {
+    return this.claims.approve(params.report_id);
+  }
+
+  rejectClaim({ params }: Input<'RejectClaim'>): Promise<void> {
+    return this.claims.reject(params.report_id);
+  }
 
   listSubmits({ query }: Input<'ListSubmits'>): Promise<Schemas['Submits']> {
     const where: Prisma.SubmitWhereInput = {

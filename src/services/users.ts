@@ -6,6 +6,8 @@ import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { columnOrder, containsLiteral, paginate, termsWhere } from './lists.js';
 import { requireCaller, requireUser } from './callers.js';
+import { Claims } from './claims.js';
+import { listCriteria, type ResultsService } from './results.js';
 import { isUniqueViolation } from './prisma-errors.js';
 import type { Input, Schemas } from './types.js';
 
@@ -35,7 +37,25 @@ function userFilters(query: { sub?: string; iss?: string; email?: string }): Pri
 }
 
 export class UsersService {
-  constructor(private readonly db: Database) {}
+  private readonly claims: Claims;
+
+  constructor(
+    private readonly db: Database,
+    private readonly results: ResultsService,
+  ) {
+    this.claims = new Claims(db);
+  }
+
+  listUserResults({ query, caller }: Input<'ListUserResults'>): Promise<Schemas['Results']> {
+    const { user } = requireUser(caller);
+    // The caller's own results, claimed (hidden) ones included.
+    return this.results.list({ ...listCriteria(query), includeHidden: true, uploader: user }, query);
+  }
+
+  listUserClaims({ query, caller }: Input<'ListUserClaims'>): Promise<Schemas['Claims']> {
+    const { user } = requireUser(caller);
+    return this.claims.list(query, { uploader_sub: user.sub, uploader_iss: user.iss });
+  }
 
   async listUsers({ query }: Input<'ListUsers'>): Promise<Schemas['Users']> {
     const where = userFilters(query);

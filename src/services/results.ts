@@ -1,0 +1,212 @@
+// The `results` tag: what a benchmark measured on a flavor of a site. Public
+// to read and filter (also by values inside the JSON), uploaded by users,
+// validated against the benchmark's JSON Schema, claimable when wrong.
+import type { Database } from '../db/client.js';
+import { findResultIds, type ResultCriteria } from '../db/results-query.js';
+import { ForbiddenError, NotFoundError, UnprocessableError } from '../errors.js';
+import type { Prisma } from '../../generated/prisma/client.js';
+import { toBenchmark } from './benchmarks.js';
+import { requireUser } from './callers.js';
+import { Claims } from './claims.js';
+import { toFlavor } from './flavors.js';
+import { dateRange, pageWindow, toPage, type PageQuery } from './lists.js';
+import { isForeignKeyViolation } from './prisma-errors.js';
+import { parseFilter, parseResultSort } from './result-filters.js';
+import { assertMatchesSchema } from './json-schema.js';
+import { SchemaCache } from './schema-cache.js';
+import { toSite } from './sites.js';
+import { toTag } from './tags.js';
+import type { Input, Schemas } from './types.js';
+import { toUser } from './users.js';
+import type { Caller } from '../auth/caller.js';
+
+/** Clocks differ: an execution a little "in the future" is tolerated. */
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+const withContext = {
+  benchmark: true,
+  site: true,
+  flavor: true,
+  tags: { include: { tag: true } },
+} satisfies Prisma.ResultInclude;
+
+type ResultRow = Prisma.ResultGetPayload<{ include: typeof withContext }>;
+
+export function toResult(row: ResultRow): Schemas['Result'] {
+  return {
+    id: row.id,
+    upload_datetime: row.upload_datetime.toISOString(),
+    execution_datetime: row.execution_datetime.toISOString(),
+    json: row.json as Schemas['Result']['json'],
+    benchmark: toBenchmark(row.benchmark),
+    site: toSite(row.site),
+    flavor: toFlavor(row.flavor),
+    tags: row.tags.map((link) => toTag(link.tag)).sort((a, b) => a.name.localeCompare(b.name)),
+  };
+}
+
+/** The query parameters shared by ListResults and ListUserResults. */
+export interface ResultListQuery extends PageQuery {
+  benchmark_id?: string;
+  site_id?: string;
+  flavor_id?: string;
+  tags_ids?: string[];
+  execution_before?: string;
+  execution_after?: string;
+  upload_before?: string;
+  upload_after?: string;
+  filters?: string[];
+  sort_by?: string;
+}
+
+/** Criteria of a list, from its query (filters parsed first: a bad one is a 422 before any SQL). */
+export function listCriteria(query: ResultListQuery): ResultCriteria {
+  const executed = dateRange('execution', query.execution_before, query.execution_after);
+  const uploaded = dateRange('upload', query.upload_before, query.upload_after);
+  return {
+    ...(query.benchmark_id ? { benchmarkId: query.benchmark_id } : {}),
+    ...(query.site_id ? { siteId: query.site_id } : {}),
+    ...(query.flavor_id ? { flavorId: query.flavor_id } : {}),
+    ...(query.tags_ids ? { tagIds: query.tags_ids } : {}),
+    ...(executed ? { executed } : {}),
+    ...(uploaded ? { uploaded } : {}),
+    filters: (query.filters ?? []).map(parseFilter),
+  };
+}
+
+function isOwnerOrAdmin(caller: Caller, row: { uploader_sub: string; uploader_iss: string }): boolean {
+  return caller.isAdmin || (caller.identity.sub === row.uploader_sub && caller.identity.iss === row.uploader_iss);
+}
+
+export class ResultsService {
+  private readonly schemas = new SchemaCache();
+  private readonly claims: Claims;
+
+  constructor(private readonly db: Database) {
+    this.claims = new Claims(db);
+  }
+
+  /** One page of results matching `criteria`, in the order `sort_by` asks. */
+  async list(criteria: ResultCriteria, query: PageQuery & { sort_by?: string }): Promise<Schemas['Results']> {
+    const sort = parseResultSort(query.sort_by);
+    const { ids, total } = await findResultIds(this.db.prisma, criteria, sort, pageWindow(query));
+    const rows = await this.db.prisma.result.findMany({ where: { id: { in: ids } }, include: withContext });
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    // A row deleted between the two queries is simply left out.
+    const items = ids.flatMap((id) => {
+      const row = byId.get(id);
+      return row ? [toResult(row)] : [];
+    });
+    return toPage(query, items, total);
+  }
+
+  listResults({ query }: Input<'ListResults'>): Promise<Schemas['Results']> {
+    return this.list(listCriteria(query), query);
+  }
+
+  searchResults({ query }: Input<'SearchResults'>): Promise<Schemas['Results']> {
+    const uploaded = dateRange('upload', query.upload_before, query.upload_after);
+    return this.list({ terms: query.terms ?? [], ...(uploaded ? { uploaded } : {}) }, query);
+  }
+
+  async getResult({ params }: Input<'GetResult'>): Promise<Schemas['Result']> {
+    const row = await this.db.prisma.result.findUnique({ where: { id: params.result_id }, include: withContext });
+    if (!row) throw new NotFoundError('Result', params.result_id);
+    return toResult(row);
+  }
+
+  async createResult({ query, body, caller }: Input<'CreateResult'>): Promise<Schemas['Result']> {
+    const { user } = requireUser(caller);
+    const executed = new Date(query.execution_datetime);
+    if (executed.getTime() > Date.now() + CLOCK_SKEW_MS) {
+      throw new UnprocessableError('execution_datetime lies in the future', { 'query.execution_datetime': 'in the future' });
+    }
+    const [benchmark, flavor] = await Promise.all([
+      this.db.prisma.benchmark.findUnique({ where: { id: query.benchmark_id } }),
+      this.db.prisma.flavor.findUnique({ where: { id: query.flavor_id } }),
+    ]);
+    if (!benchmark) throw new NotFoundError('Benchmark', query.benchmark_id);
+    if (!flavor) throw new NotFoundError('Flavor', query.flavor_id);
+    if (benchmark.status !== 'approved') throw new UnprocessableError(`Benchmark ${benchmark.id} is not approved yet`);
+    if (flavor.status !== 'approved') throw new UnprocessableError(`Flavor ${flavor.id} is not approved yet`);
+    assertMatchesSchema(this.schemas.get(benchmark.json_schema as Record<string, unknown>), body);
+    const tagIds = [...new Set(query.tags_ids ?? [])];
+    try {
+      const row = await this.db.prisma.result.create({
+        data: {
+          json: body as Prisma.InputJsonObject,
+          execution_datetime: executed,
+          benchmark_id: benchmark.id,
+          flavor_id: flavor.id,
+          site_id: flavor.site_id,
+          uploader_sub: user.sub,
+          uploader_iss: user.iss,
+          tags: { createMany: { data: tagIds.map((tag_id) => ({ tag_id })) } },
+        },
+        include: withContext,
+      });
+      return toResult(row);
+    } catch (error) {
+      // A tag, or the benchmark or flavor, vanished or never existed.
+      if (isForeignKeyViolation(error)) {
+        throw (await this.missingTag(tagIds)) ?? new NotFoundError('Benchmark or flavor', `${benchmark.id} / ${flavor.id}`);
+      }
+      throw error;
+    }
+  }
+
+  /** After a foreign key failed: the first of `tagIds` that does not exist, as a 404. */
+  private async missingTag(tagIds: string[]): Promise<NotFoundError | undefined> {
+    const tags = await this.db.prisma.tag.findMany({ where: { id: { in: tagIds } }, select: { id: true } });
+    const known = new Set(tags.map((tag) => tag.id));
+    const missing = tagIds.find((id) => !known.has(id));
+    return missing ? new NotFoundError('Tag', missing) : undefined;
+  }
+
+  async deleteResult({ params }: Input<'DeleteResult'>): Promise<void> {
+    const { count } = await this.db.prisma.result.deleteMany({ where: { id: params.result_id } });
+    if (count === 0) throw new NotFoundError('Result', params.result_id);
+  }
+
+  claimReport({ params, body, caller }: Input<'ClaimReport'>): Promise<Schemas['Claim']> {
+    const { user } = requireUser(caller);
+    return this.claims.file(params.result_id, body.message, user);
+  }
+
+  async updateResult({ params, body, caller }: Input<'UpdateResult'>): Promise<void> {
+    const owner = requireUser(caller);
+    const result = await this.db.prisma.result.findUnique({
+      where: { id: params.result_id },
+      select: { uploader_sub: true, uploader_iss: true },
+    });
+    if (!result) throw new NotFoundError('Result', params.result_id);
+    if (!isOwnerOrAdmin(owner, result)) throw new ForbiddenError('Only the uploader or an administrator may change its tags');
+    const tagIds = [...new Set(body.tags_ids ?? [])];
+    try {
+      await this.db.prisma.$transaction([
+        this.db.prisma.resultTag.deleteMany({ where: { result_id: params.result_id } }),
+        this.db.prisma.resultTag.createMany({ data: tagIds.map((tag_id) => ({ result_id: params.result_id, tag_id })) }),
+      ]);
+    } catch (error) {
+      if (isForeignKeyViolation(error)) throw (await this.missingTag(tagIds)) ?? new NotFoundError('Result', params.result_id);
+      throw error;
+    }
+  }
+
+  async listResultClaims({ params, query, caller }: Input<'ListResultClaims'>): Promise<Schemas['Claims']> {
+    const known = requireUser(caller);
+    const result = await this.db.prisma.result.findUnique({
+      where: { id: params.result_id },
+      select: { uploader_sub: true, uploader_iss: true },
+    });
+    if (!result) throw new NotFoundError('Result', params.result_id);
+    if (!isOwnerOrAdmin(known, result)) throw new ForbiddenError('Only the uploader or an administrator may read its claims');
+    return this.claims.list(query, { result_id: params.result_id });
+  }
+
+  async resultUploader({ params }: Input<'ResultUploader'>): Promise<Schemas['User']> {
+    const row = await this.db.prisma.result.findUnique({ where: { id: params.result_id }, include: { uploader: true } });
+    if (!row) throw new NotFoundError('Result', params.result_id);
+    return toUser(row.uploader);
+  }
+}

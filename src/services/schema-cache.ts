@@ -1,0 +1,29 @@
+// Each benchmark's schema is compiled once and reused for its uploads. The
+// key is the schema's own text, so an updated benchmark gets a fresh compile
+// without anyone having to remember to invalidate anything.
+import type { ValidateFunction } from 'ajv';
+import { compileBenchmarkSchema } from './json-schema.js';
+
+export class SchemaCache {
+  private readonly compiled = new Map<string, ValidateFunction>();
+
+  constructor(private readonly capacity = 256) {}
+
+  get(schema: Record<string, unknown>): ValidateFunction {
+    const key = JSON.stringify(schema);
+    const hit = this.compiled.get(key);
+    if (hit) {
+      // Map keeps insertion order: re-inserting marks it most recently used.
+      this.compiled.delete(key);
+      this.compiled.set(key, hit);
+      return hit;
+    }
+    const validate = compileBenchmarkSchema(schema);
+    this.compiled.set(key, validate);
+    if (this.compiled.size > this.capacity) {
+      const oldest = this.compiled.keys().next().value;
+      if (oldest !== undefined) this.compiled.delete(oldest);
+    }
+    return validate;
+  }
+}
