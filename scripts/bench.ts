@@ -1,0 +1,218 @@
+// npm run bench [-- --results 100000 --duration 10 --connections 16]
+//
+// Seeds a real PostgreSQL with N results, starts the service against it (as
+// `npm start` would), drives it with autocannon and prints, per query, p50/p99
+// latency and requests/s. For each read query it also replays the exact SQL
+// the service issued for one such request, directly on the database, and
+// prints API time ÷ SQL time. Not part of `npm test`.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { parseArgs } from 'node:util';
+import { PrismaPg } from '@prisma/adapter-pg';
+import autocannon from 'autocannon';
+import cliProgress from 'cli-progress';
+import pg from 'pg';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { buildApp } from '../src/app.js';
+import { OidcVerifier } from '../src/auth/oidc.js';
+import { loadConfig } from '../src/config.js';
+import { openDatabase, type Database } from '../src/db/client.js';
+import { applyMigrations } from '../src/db/migrate.js';
+import { startOidcProvider } from '../test/helpers/oidc-provider.js';
+import { startPostgres } from '../test/helpers/postgres.js';
+import { seedCatalog, seedResults } from './lib/sample-data.js';
+
+const { values } = parseArgs({
+  options: {
+    results: { type: 'string', default: '100000' },
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '16' },
+    'sql-runs': { type: 'string', default: '200' },
+  },
+});
+const RESULTS = Number(values.results);
+const DURATION = Number(values.duration);
+const CONNECTIONS = Number(values.connections);
+const SQL_RUNS = Number(values['sql-runs']);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+interface Query {
+  name: string;
+  method: 'GET' | 'POST';
+  /** Paths to cycle through (one is enough for most). */
+  paths: string[];
+  body?: string;
+  headers?: Record<string, string>;
+  read: boolean;
+}
+
+interface CapturedSql {
+  query: string;
+  params: unknown[];
+}
+
+/** Runs one request in-process with query logging on, to learn the SQL the service issues for it. */
+async function captureSql(db: Database, url: string, query: Query, issuer: string): Promise<CapturedSql[]> {
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool), log: [{ emit: 'event', level: 'query' }] });
+  const captured: CapturedSql[] = [];
+  prisma.$on('query', (event) => captured.push({ query: event.query, params: JSON.parse(event.params) as unknown[] }));
+  const app = await buildApp({
+    config: loadConfig({ OIDC_ISSUERS: issuer }),
+    db: { ...db, prisma },
+    authenticator: new OidcVerifier({ issuers: [issuer] }),
+  });
+  const response = await app.inject({ method: query.method, url: query.paths[0] ?? '/' });
+  if (response.statusCode !== 200) throw new Error(`${query.name}: ${response.statusCode} ${response.body.slice(0, 300)}`);
+  await app.close();
+  await prisma.$disconnect();
+  await pool.end();
+  return captured;
+}
+
+/** Replays the captured statements one after the other, `runs` times: p50 of the total, ms. */
+async function timeSql(url: string, statements: CapturedSql[], runs: number): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const times: number[] = [];
+  for (let i = 0; i < runs + 10; i++) {
+    const started = performance.now();
+    for (const statement of statements) await client.query(statement.query, statement.params);
+    if (i >= 10) times.push(performance.now() - started); // the first runs warm the caches
+  }
+  await client.end();
+  return percentile(times.sort((a, b) => a - b), 50);
+}
+
+async function load(base: string, query: Query): Promise<autocannon.Result> {
+  let next = 0;
+  return autocannon({
+    url: base,
+    connections: CONNECTIONS,
+    duration: DURATION,
+    requests: [
+      {
+        method: query.method,
+        ...(query.body ? { body: query.body } : {}),
+        headers: { 'content-type': 'application/json', ...query.headers },
+        setupRequest: (request) => ({ ...request, path: query.paths[next++ % query.paths.length] ?? '/' }),
+      },
+    ],
+  });
+}
+
+async function waitForHealth(base: string, server: ChildProcess): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (server.exitCode !== null) throw new Error('the service exited');
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the service did not become healthy');
+}
+
+const postgres = process.env.BENCH_DATABASE_URL ? null : await startPostgres();
+const url = process.env.BENCH_DATABASE_URL ?? (await postgres?.createDatabase(`bench_${Date.now()}`));
+if (!url) throw new Error('no PostgreSQL: install postgresql or set BENCH_DATABASE_URL');
+const oidc = await startOidcProvider();
+const db = await openDatabase({ databaseUrl: url, dataDir: '' });
+let server: ChildProcess | undefined;
+try {
+  await applyMigrations(db);
+  const catalog = await seedCatalog(db);
+  const existing = await db.prisma.result.count();
+  if (existing < RESULTS) {
+    const bar = new cliProgress.SingleBar({ format: 'seeding [{bar}] {value}/{total} results' }, cliProgress.Presets.shades_classic);
+    bar.start(RESULTS - existing, 0);
+    await seedResults(db, catalog, RESULTS - existing, (done) => bar.update(done));
+    bar.stop();
+  }
+  // Fresh statistics, as autovacuum would eventually gather them.
+  await db.prisma.$executeRawUnsafe('ANALYZE');
+
+  const cray = await db.prisma.benchmark.findFirstOrThrow({ where: { docker_image: 'thechristophe/openbench-c-ray', docker_tag: 'latest' } });
+  const flavor = await db.prisma.flavor.findFirstOrThrow({ where: { name: 'hpc.8core-16ram', site: { name: 'KIT-HPC' } } });
+  const ids = (await db.prisma.result.findMany({ select: { id: true }, take: 1000, orderBy: { upload_datetime: 'desc' } })).map((r) => r.id);
+  const bencher = { sub: 'bench-user', iss: oidc.issuer, email: 'bench@example.org' };
+  await db.prisma.user.upsert({ where: { sub_iss: { sub: bencher.sub, iss: bencher.iss } }, create: bencher, update: {} });
+  const token = await oidc.token({ sub: bencher.sub, email: bencher.email }, { expiresIn: '2h' });
+
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  server = spawn(process.execPath, ['--import=tsx', 'src/server.ts'], {
+    env: { ...process.env, DATABASE_URL: url, PORT: String(port), HOST: '127.0.0.1', OIDC_ISSUERS: oidc.issuer, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await waitForHealth(base, server);
+
+  const upload = {
+    arguments: 'Total Time - 4K, 16 Rays Per Pixel',
+    machine: { cpu: { count: 8, arch: 'X86_64', brand_raw: 'bench' } },
+    result: { score: 123.4, all_results: '123.4:124.0:122.9' },
+    test: 'pts/c-ray-1.2.0',
+    units: 'Seconds',
+  };
+  const queries: Query[] = [
+    { name: 'GET /results (default page)', method: 'GET', paths: ['/results'], read: true },
+    {
+      name: 'GET /results benchmark_id + 2 JSON filters + JSON sort',
+      method: 'GET',
+      paths: [`/results?benchmark_id=${cray.id}&filters=machine.cpu.count%20%3E%204&filters=result.score%20%3C%20100&sort_by=-json.result.score`],
+      read: true,
+    },
+    { name: 'GET /results:search (2 terms)', method: 'GET', paths: ['/results:search?terms=c-ray&terms=KIT'], read: true },
+    { name: 'GET /results/{id}', method: 'GET', paths: ids.map((id) => `/results/${id}`), read: true },
+    {
+      name: 'POST /results (schema-validated upload)',
+      method: 'POST',
+      paths: [`/results?execution_datetime=2025-06-01T10:00:00Z&benchmark_id=${cray.id}&flavor_id=${flavor.id}`],
+      body: JSON.stringify(upload),
+      headers: { authorization: `Bearer ${token}` },
+      read: false,
+    },
+  ];
+
+  const rows: string[] = [];
+  for (const query of queries) {
+    await load(base, { ...query }).catch(() => undefined); // warm-up is the first run's job: see below
+    const result = await load(base, query);
+    const failures = result.non2xx + result.errors + result.timeouts;
+    let ratio = '—';
+    let sqlMs = '—';
+    if (query.read) {
+      const statements = await captureSql(db, url, query, oidc.issuer);
+      const sql = await timeSql(url, statements, SQL_RUNS);
+      sqlMs = `${sql.toFixed(2)} (${statements.length} stmts)`;
+      ratio = (result.latency.p50 / sql).toFixed(1);
+    }
+    rows.push(
+      `| ${query.name} | ${result.latency.p50} | ${result.latency.p99} | ${Math.round(result.requests.average)} | ${failures} | ${sqlMs} | ${ratio} |`,
+    );
+    console.error(`done: ${query.name}`);
+  }
+  const total = await db.prisma.result.count();
+  console.log(`\n${total} results in PostgreSQL; ${CONNECTIONS} connections, ${DURATION} s per query (after a ${DURATION} s warm-up run)\n`);
+  console.log('| query | p50 ms | p99 ms | req/s | failed | SQL p50 ms | API p50 ÷ SQL p50 |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const row of rows) console.log(row);
+} finally {
+  server?.kill('SIGTERM');
+  await db.close();
+  await oidc.close();
+  await postgres?.stop();
+}

@@ -1,0 +1,30 @@
+// npm run seed [-- --results N] — fills the database named by DATABASE_URL
+// (unset: PGlite under DATA_DIR) with a realistic data set: 10 sites, 50
+// flavors, 20 benchmarks, 7 tags (all approved) and N results (default 1000).
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { openDatabase } from '../src/db/client.js';
+import { applyMigrations } from '../src/db/migrate.js';
+import { seedCatalog, seedResults } from './lib/sample-data.js';
+
+const { values } = parseArgs({ options: { results: { type: 'string', default: '1000' } } });
+const count = Number(values.results);
+if (!Number.isInteger(count) || count < 0) {
+  console.error('usage: npm run seed -- --results <N>');
+  process.exit(2);
+}
+
+const db = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir: process.env.DATA_DIR ?? './data' });
+try {
+  await applyMigrations(db);
+  const catalog = await seedCatalog(db);
+  console.log(`${db.description}: ${catalog.benchmarks.length} benchmarks, ${catalog.flavors.length} flavors, ${catalog.tags.length} tags`);
+  const bar = new cliProgress.SingleBar({ format: 'results [{bar}] {percentage}% | {value}/{total} | {eta}s left' }, cliProgress.Presets.shades_classic);
+  bar.start(count, 0);
+  const started = performance.now();
+  await seedResults(db, catalog, count, (done) => bar.update(done));
+  bar.stop();
+  console.log(`added ${count} results in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+} finally {
+  await db.close();
+}
