@@ -1287,7 +1287,7 @@ export interface components {
              * @description Where to learn more about the benchmark (optional).
              * @example https://github.com/deephdc/DEEP-OC-benchmarks_cnn
              */
-            url?: string;
+            url?: string | null;
             /**
              * @description Free description of the benchmark for the community (optional).
              * @example A free description for the community
@@ -1362,7 +1362,7 @@ export interface components {
              * @description Where to learn more about the benchmark (optional).
              * @example https://hub.docker.com/r/thechristophe/openbench-c-ray
              */
-            url?: string;
+            url?: string | null;
             /**
              * @description Free description of the benchmark for the community (optional).
              * @example Compare cpu perf with multithreaded raytracing
@@ -2081,7 +2081,7 @@ export interface components {
          */
         ReportId: string;
         /**
-         * @description The page to return, 1-based.
+         * @description The page to return, 1-based (a page past the last one is empty).
          * @example 1
          */
         Page: number;
@@ -2377,7 +2377,7 @@ export interface operations {
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
                 /**
-                 * @description The page to return, 1-based.
+                 * @description The page to return, 1-based (a page past the last one is empty).
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
@@ -2481,7 +2481,7 @@ export interface operations {
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
                 /**
-                 * @description The page to return, 1-based.
+                 * @description The page to return, 1-based (a page past the last one is empty).
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
@@ -2863,7 +2863,7 @@ export interface operations {
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
                 /**
-                 * @description The page to return, 1-based.
+                 * @description The page to return, 1-based (a page past the last one is empty).
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
@@ -2925,7 +2925,7 @@ export interface operations {
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
                 /**
-                 * @description The page to return, 1-based.
+                 * @description The page to return, 1-based (a page past the last one is empty).
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
@@ -3127,7 +3127,7 @@ export interface operations {
                  */
                 filters?: components["parameters"]["Filters"];
                 /**
-                 * @description The page to return, 1-based.
+                 * @description The page to return, 1-based (a page past the last one is empty).
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
@@ -3255,7 +3255,7 @@ export interface operations {
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
                 /**
-                 * @description The page to return, 1-based.
+                 * @description The page to return, 1-based (a page past the last one is empty).
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
@@ -3438,7 +3438,7 @@ export interface operations {
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
                 /**
-                 * @description The page to return, 1-based.
+                 * @description The page to return, 1-based (a page past the last one is empty).
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
@@ -3548,7 +3548,7 @@ export interface operations {
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
                 /**
-                 * @description The page to return, 1-based.
+                 * @description The page to return, 1-based (a page past the last one is empty).
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
@@ -3651,7 +3651,7 @@ export interface operations {
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
                 /**
-                 * @description The page to return, 1-based.
+                 * @description The page to return, 1-based (a page past the last one is empty).
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
@@ -3864,7 +3864,7 @@ export interface operations {
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
                 /**
-                 * @description The page to return, 1-based.
+                 * @description The page to return, 1-based (a page past the last one is empty).
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
@@ -3981,7 +3981,7 @@ export interface operations {
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
                 /**
-                 * @description The page to return, 1-based.
+                 * @description The page to return, 1-based (a page past the last one is empty).
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
@@ -4035,7 +4035,7 @@ export interface operations {
                  */
                 name?: components["parameters"]["TagName"];
                 /**
-                 * @description The page to return, 1-based.
+                 * @description The page to return, 1-based (a page past the last one is empty).
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
@@ -4119,7 +4119,7 @@ export interface operations {
                  */
                 terms?: components["parameters"]["Terms"];
                 /**
-                 * @description The page to return, 1-based.
+                 * @description The page to return, 1-based (a page past the last one is empty).
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
@@ -4267,7 +4267,7 @@ export interface operations {
                  */
                 email?: components["parameters"]["UserEmail"];
                 /**
-                 * @description The page to return, 1-based.
+                 * @description The page to return, 1-based (a page past the last one is empty).
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
@@ -4435,7 +4435,7 @@ export interface operations {
                  */
                 terms?: components["parameters"]["Terms"];
                 /**
-                 * @description The page to return, 1-based.
+                 * @description The page to return, 1-based (a page past the last one is empty).
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
@@ -4649,7 +4649,7 @@ export interface operations {
                  */
                 filters?: components["parameters"]["Filters"];
                 /**
-                 * @description The page to return, 1-based.
+                 * @description The page to return, 1-based (a page past the last one is empty).
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
@@ -4708,7 +4708,7 @@ export interface operations {
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
                 /**
-                 * @description The page to return, 1-based.
+                 * @description The page to return, 1-based (a page past the last one is empty).
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];

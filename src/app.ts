@@ -10,6 +10,7 @@ import type { Database } from './db/client.js';
 import { securityHandlers, type Authenticator } from './auth/security.js';
 import { registerBodyParsers } from './http/body-parsers.js';
 import { errorBody, registerErrorHandlers } from './http/error-handler.js';
+import { registerNulGuard } from './http/nul-guard.js';
 import { bindOperations } from './http/operations.js';
 import { parseQueryString } from './http/query-string.js';
 import { loadSpec } from './http/spec.js';
@@ -39,6 +40,7 @@ export async function buildApp({ config, db, authenticator, logger }: AppDepende
   app.setValidatorCompiler(validatorCompiler());
   registerErrorHandlers(app);
   registerBodyParsers(app);
+  registerNulGuard(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

@@ -19,9 +19,9 @@ export type ItemStatus = (typeof ItemStatus)[keyof typeof ItemStatus]
 
 export const ResourceType = {
   benchmark: 'benchmark',
-  site: 'site',
+  claim: 'claim',
   flavor: 'flavor',
-  claim: 'claim'
+  site: 'site'
 } as const
 
 export type ResourceType = (typeof ResourceType)[keyof typeof ResourceType]

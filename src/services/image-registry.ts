@@ -15,6 +15,7 @@ const MANIFEST_TYPES = [
 // Docker's reference grammar: checked before the name goes into a URL.
 const NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^\w[\w.-]{0,127}$/;
+const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 
 export interface ImageRegistryOptions {
   /** e.g. https://registry-1.docker.io */
@@ -35,6 +36,11 @@ function parseChallenge(header: string | null): Challenge | undefined {
   for (const match of header.matchAll(/(\w+)="([^"]*)"/g)) params[match[1]!.toLowerCase()] = match[2]!;
   if (!params.realm) return undefined;
   return { realm: params.realm, ...(params.service ? { service: params.service } : {}), ...(params.scope ? { scope: params.scope } : {}) };
+}
+
+/** 5xx and 429: the registry cannot answer now; retrying may help. */
+function isTransient(status: number): boolean {
+  return status >= 500 || status === 429;
 }
 
 async function registryReason(response: Response): Promise<string> {
@@ -61,7 +67,10 @@ export class ImageRegistry {
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 
-  /** Throws 422 when the registry says the image does not exist, 503 when it cannot be asked. */
+  /**
+   * Throws 422 when the registry says the image does not exist, 503 when it
+   * cannot be asked. `timeoutMs` bounds the whole check (handshake included).
+   */
   async assertImageExists(image: string, tag: string): Promise<void> {
     const repository = this.repositoryOf(image);
     if (repository === undefined) return;
@@ -71,27 +80,32 @@ export class ImageRegistry {
     if (!TAG.test(tag)) {
       throw new UnprocessableError(`docker_tag "${tag}" is not a valid tag`, { 'body.docker_tag': 'invalid tag' });
     }
+    const signal = AbortSignal.timeout(this.timeoutMs);
     const manifest = new URL(`/v2/${repository}/manifests/${tag}`, this.base);
     let auth: Record<string, string> = {};
-    let response = await this.fetch(manifest, 'HEAD', auth);
+    let response = await this.fetch(manifest, 'HEAD', auth, signal);
     if (response.status === 401) {
       const challenge = parseChallenge(response.headers.get('www-authenticate'));
       if (challenge) {
-        const token = await this.token(challenge, repository);
+        const token = await this.token(challenge, repository, image, tag, signal);
         auth = { authorization: `Bearer ${token}` };
-        response = await this.fetch(manifest, 'HEAD', auth);
+        response = await this.fetch(manifest, 'HEAD', auth, signal);
       }
     }
     if (response.ok) return;
-    if (response.status >= 500 || response.status === 429) {
+    if (isTransient(response.status)) {
       throw new ServiceUnavailableError(`The container registry answered ${response.status}; try again later`);
     }
     // A HEAD answer has no body: ask again with GET to read the registry's reason
     // (falling back to what the HEAD status means when that answer is no use).
-    const explained = await this.fetch(manifest, 'GET', auth).catch(() => undefined);
+    const explained = await this.fetch(manifest, 'GET', auth, signal).catch(() => undefined);
     if (explained?.ok) return;
-    const reason = await registryReason(explained && explained.status < 500 ? explained : response);
-    throw new UnprocessableError(`Image ${image}:${tag} was not found in ${this.base.host}: ${reason}`, {
+    const reason = await registryReason(explained && !isTransient(explained.status) ? explained : response);
+    throw this.notFound(image, tag, reason);
+  }
+
+  private notFound(image: string, tag: string, reason: string): UnprocessableError {
+    return new UnprocessableError(`Image ${image}:${tag} was not found in ${this.base.host}: ${reason}`, {
       'body.docker_image': reason,
     });
   }
@@ -104,30 +118,56 @@ export class ImageRegistry {
   private repositoryOf(image: string): string | undefined {
     const [first, ...rest] = image.split('/');
     if (rest.length > 0 && first && (first.includes('.') || first.includes(':') || first === 'localhost')) {
-      return first === this.base.host ? rest.join('/') : undefined;
+      if (!this.isOurHost(first)) return undefined;
+      const path = rest.join('/');
+      // `docker.io/alpine` is `library/alpine`, as for the docker CLI.
+      return rest.length === 1 && DOCKER_HUB.has(this.base.host) ? `library/${path}` : path;
     }
     return rest.length === 0 ? `library/${image}` : image;
   }
 
-  private async token(challenge: Challenge, repository: string): Promise<string> {
-    const url = new URL(challenge.realm);
+  /** `docker.io/…` and `index.docker.io/…` name Docker Hub, whose API is at registry-1.docker.io. */
+  private isOurHost(host: string): boolean {
+    return host === this.base.host || (DOCKER_HUB.has(host) && DOCKER_HUB.has(this.base.host));
+  }
+
+  private async token(challenge: Challenge, repository: string, image: string, tag: string, signal: AbortSignal): Promise<string> {
+    let url: URL;
+    try {
+      url = new URL(challenge.realm);
+    } catch {
+      throw new ServiceUnavailableError(`The container registry ${this.base.host} sent an invalid token realm`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new ServiceUnavailableError(`The container registry ${this.base.host} sent an invalid token realm`);
+    }
     if (challenge.service) url.searchParams.set('service', challenge.service);
     url.searchParams.set('scope', challenge.scope ?? `repository:${repository}:pull`);
-    const response = await this.fetch(url, 'GET', {});
-    if (!response.ok) throw new ServiceUnavailableError(`The container registry's token service answered ${response.status}`);
-    const body = (await response.json()) as { token?: string; access_token?: string };
-    const token = body.token ?? body.access_token;
+    const response = await this.fetch(url, 'GET', {}, signal);
+    if (isTransient(response.status)) {
+      throw new ServiceUnavailableError(`The container registry's token service answered ${response.status}; try again later`);
+    }
+    // The registry refuses access to this repository: retrying will not help.
+    if (!response.ok) throw this.notFound(image, tag, await registryReason(response));
+    let body: { token?: unknown; access_token?: unknown };
+    try {
+      body = (await response.json()) as { token?: unknown; access_token?: unknown };
+    } catch {
+      // Not JSON, or the body did not arrive in time.
+      throw new ServiceUnavailableError("The container registry's token service sent no readable answer; try again later");
+    }
+    const token = typeof body?.token === 'string' ? body.token : typeof body?.access_token === 'string' ? body.access_token : undefined;
     if (!token) throw new ServiceUnavailableError("The container registry's token service returned no token");
     return token;
   }
 
-  private async fetch(url: URL, method: 'HEAD' | 'GET', headers: Record<string, string>): Promise<Response> {
+  private async fetch(url: URL, method: 'HEAD' | 'GET', headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
     try {
       return await fetch(url, {
         method,
         headers: { accept: MANIFEST_TYPES, ...headers },
         redirect: 'follow',
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal,
       });
     } catch {
       throw new ServiceUnavailableError(`The container registry ${this.base.host} cannot be reached; try again later`);

@@ -11,10 +11,20 @@ import { UnprocessableError } from '../errors.js';
 
 type AjvClass = typeof Ajv | typeof Ajv2019 | typeof Ajv2020;
 
-const DRAFTS: Record<string, AjvClass> = {
-  'http://json-schema.org/draft-07/schema': Ajv,
-  'https://json-schema.org/draft/2019-09/schema': Ajv2019,
-  'https://json-schema.org/draft/2020-12/schema': Ajv2020,
+interface Draft {
+  Ajv: AjvClass;
+  /** The meta-schema id the ajv class knows (compiling with another spelling fails). */
+  metaSchema: string;
+}
+
+const DRAFT_07: Draft = { Ajv, metaSchema: 'http://json-schema.org/draft-07/schema#' };
+const DRAFT_2019: Draft = { Ajv: Ajv2019, metaSchema: 'https://json-schema.org/draft/2019-09/schema' };
+const DRAFT_2020: Draft = { Ajv: Ajv2020, metaSchema: 'https://json-schema.org/draft/2020-12/schema' };
+
+const DRAFTS: Record<string, Draft> = {
+  'http://json-schema.org/draft-07/schema': DRAFT_07,
+  'https://json-schema.org/draft/2019-09/schema': DRAFT_2019,
+  'https://json-schema.org/draft/2020-12/schema': DRAFT_2020,
 };
 
 const OPTIONS: Options = {
@@ -25,12 +35,14 @@ const OPTIONS: Options = {
   useDefaults: false,
   coerceTypes: false,
   removeAdditional: false,
+  // Unknown formats are ignored (annotations); users' schemas must not write to our console.
+  logger: false,
 };
 
 /** `$schema` URIs are written with and without `#`, `http` and `https`. */
-function draftOf(schema: Record<string, unknown>): AjvClass | undefined {
+function draftOf(schema: Record<string, unknown>): Draft | undefined {
   const declared = schema.$schema;
-  if (declared === undefined) return Ajv2020;
+  if (declared === undefined) return DRAFT_2020;
   if (typeof declared !== 'string') return undefined;
   const key = declared.trim().replace(/#$/, '');
   return DRAFTS[key] ?? DRAFTS[key.replace(/^http:/, 'https:')] ?? DRAFTS[key.replace(/^https:/, 'http:')];
@@ -50,28 +62,40 @@ function describe(errors: ErrorObject[] | null | undefined, limit = 10): Record<
  * schemas may carry `$id`s that must not collide across benchmarks.
  */
 export function compileBenchmarkSchema(schema: Record<string, unknown>): ValidateFunction {
-  const Draft = draftOf(schema);
-  if (!Draft) {
+  const draft = draftOf(schema);
+  if (!draft) {
     throw new UnprocessableError(
       `json_schema: unsupported $schema ${JSON.stringify(schema.$schema)}; use draft-07, 2019-09 or 2020-12`,
       { 'body.json_schema.$schema': 'unsupported draft' },
     );
   }
-  const ajv = new Draft(OPTIONS);
+  // An async schema validates to a Promise, which would accept every result
+  // (and reject unhandled): results are validated synchronously only.
+  if (schema.$async === true) {
+    throw new UnprocessableError('json_schema: "$async" schemas are not supported', { 'body.json_schema.$async': 'not supported' });
+  }
+  const ajv = new draft.Ajv(OPTIONS);
   addFormats.default(ajv);
+  let validate: ValidateFunction;
   try {
-    return ajv.compile(schema);
+    // Compiled under the meta-schema id ajv knows: `$schema` may be spelled
+    // with or without `#`, over http or https. What is stored is what was sent.
+    validate = ajv.compile(schema.$schema === undefined ? schema : { ...schema, $schema: draft.metaSchema });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new UnprocessableError(`json_schema is not a valid JSON Schema: ${reason}`, {
       'body.json_schema': reason,
     });
   }
+  if ((validate as { $async?: unknown }).$async === true) {
+    throw new UnprocessableError('json_schema: "$async" schemas are not supported', { 'body.json_schema': '$async not supported' });
+  }
+  return validate;
 }
 
 /** Validates a result against its benchmark's compiled schema (422 naming the JSON paths). */
 export function assertMatchesSchema(validate: ValidateFunction, json: unknown): void {
-  if (validate(json)) return;
+  if (validate(json) === true) return;
   const details = describe(validate.errors);
   const [path, message] = Object.entries(details)[0] ?? ['/', 'invalid'];
   throw new UnprocessableError(`The result does not match the benchmark's JSON Schema: at ${path}: ${message}`, details);

@@ -140,6 +140,8 @@ export function parseDate(name: string, value: string): Date {
   let iso = value.replace(' ', 'T');
   if (DATE_ONLY.test(iso)) iso += 'T00:00:00Z';
   else if (!HAS_ZONE.test(iso)) iso += 'Z';
+  // Date cannot read offsets written +02 or +0200: give it +02:00.
+  else iso = iso.replace(/([+-]\d{2})$/, '$1:00').replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
   const date = new Date(iso);
   if (Number.isNaN(date.getTime()) || !isCalendarDay(value.slice(0, 10))) {
     throw new UnprocessableError(`${name}: "${value}" is not a valid date`, { [`query.${name}`]: 'invalid date' });

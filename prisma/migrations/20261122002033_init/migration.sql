@@ -2,7 +2,7 @@
 CREATE TYPE "ItemStatus" AS ENUM ('on_review', 'approved');
 
 -- CreateEnum
-CREATE TYPE "ResourceType" AS ENUM ('benchmark', 'site', 'flavor', 'claim');
+CREATE TYPE "ResourceType" AS ENUM ('benchmark', 'claim', 'flavor', 'site');
 
 -- CreateTable
 CREATE TABLE "users" (
