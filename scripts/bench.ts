@@ -18,6 +18,7 @@ import { OidcVerifier } from '../src/auth/oidc.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { applyMigrations } from '../src/db/migrate.js';
+import { createNotifier } from '../src/notifications/index.js';
 import { startOidcProvider } from '../test/helpers/oidc-provider.js';
 import { startPostgres } from '../test/helpers/postgres.js';
 import { seedCatalog, seedResults } from './lib/sample-data.js';
@@ -72,6 +73,7 @@ async function captureSql(db: Database, url: string, query: Query, issuer: strin
   const app = await buildApp({
     config: loadConfig({ OIDC_ISSUERS: issuer }),
     db: { ...db, prisma },
+    notifier: createNotifier(undefined, { info: () => {}, warn: () => {}, error: () => {} }),
     authenticator: new OidcVerifier({ issuers: [issuer] }),
   });
   const response = await app.inject({ method: query.method, url: query.paths[0] ?? '/' });

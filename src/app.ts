@@ -7,10 +7,11 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
+import type { Notifier } from './notifications/index.js';
 import { securityHandlers, type Authenticator } from './auth/security.js';
 import { registerBodyParsers } from './http/body-parsers.js';
 import { errorBody, registerErrorHandlers } from './http/error-handler.js';
-import { registerNulGuard } from './http/nul-guard.js';
+import { registerValueGuard } from './http/value-guard.js';
 import { bindOperations } from './http/operations.js';
 import { parseQueryString } from './http/query-string.js';
 import { loadSpec } from './http/spec.js';
@@ -22,11 +23,13 @@ export interface AppDependencies {
   config: Config;
   db: Database;
   authenticator: Authenticator;
+  /** Sends (or logs) e-mail notifications; closed by whoever created it. */
+  notifier: Notifier;
   /** pino logger; none (silent) in tests. */
   logger?: FastifyBaseLogger;
 }
 
-export async function buildApp({ config, db, authenticator, logger }: AppDependencies): Promise<FastifyInstance> {
+export async function buildApp({ config, db, authenticator, notifier, logger }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit: config.bodyLimit,
@@ -40,7 +43,7 @@ export async function buildApp({ config, db, authenticator, logger }: AppDepende
   app.setValidatorCompiler(validatorCompiler());
   registerErrorHandlers(app);
   registerBodyParsers(app);
-  registerNulGuard(app);
+  registerValueGuard(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -55,7 +58,7 @@ export async function buildApp({ config, db, authenticator, logger }: AppDepende
 
   const spec = loadSpec();
   spec.servers = [{ url: config.apiPrefix || '/' }];
-  const services = createServices({ db, config });
+  const services = createServices({ db, config, notifier });
 
   await app.register(
     async (api) => {

@@ -3,11 +3,32 @@
 // exit before listening.
 import path from 'node:path';
 
+/** How notifications reach the SMTP relay (MAIL_*, PUBLIC_URL); absent without MAIL_SERVER. */
 export interface MailConfig {
+  /** SMTP relay host name or IP address (MAIL_SERVER). */
   server: string;
+  /** MAIL_PORT; default 465 with MAIL_SECURE, 25 otherwise. */
   port: number;
+  /** Sender, `addr@host` or `Name <addr@host>` (MAIL_FROM). */
   from: string;
+  /** Where support notifications go (MAIL_SUPPORT); unset: they are logged, not sent. */
   support?: string;
+  /** Implicit TLS from the first byte, usually port 465 (MAIL_SECURE). */
+  secure: boolean;
+  /** STARTTLS on a plain connection (MAIL_STARTTLS); 'off' when `secure`, which needs none. */
+  starttls: 'required' | 'opportunistic' | 'off';
+  /** MAIL_USERNAME / MAIL_PASSWORD; absent: no AUTH. */
+  auth?: { user: string; pass: string };
+  /** Verify the relay's certificate (MAIL_TLS_REJECT_UNAUTHORIZED). */
+  tlsRejectUnauthorized: boolean;
+  /** Public base URL of the API, with any API_PREFIX, no trailing slash (PUBLIC_URL); links in e-mails. */
+  publicUrl?: string;
+  /** Most simultaneous SMTP connections (MAIL_POOL_SIZE). */
+  poolSize: number;
+  /** Most e-mails waiting to be sent; beyond it new ones are dropped and logged (MAIL_QUEUE_SIZE). */
+  queueSize: number;
+  /** Bound on connecting and on each SMTP reply, ms (MAIL_TIMEOUT, in seconds); a whole delivery gets twice this. */
+  timeoutMs: number;
 }
 
 export interface Config {
@@ -108,15 +129,75 @@ function corsOrigins(env: Env): '*' | string[] {
   return origins;
 }
 
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${env[name]?.trim()}"`);
+}
+
+/** One address or a comma-separated list: each with an @, no line breaks (header injection). */
+function mailAddresses(name: string, value: string): string {
+  if (/[\r\n]/.test(value)) throw new ConfigError(name, 'must not contain line breaks');
+  for (const part of value.split(',')) {
+    const address = /<([^<>]*)>\s*$/.exec(part)?.[1] ?? part;
+    if (!/^[^\s@<>]+@[^\s@<>]+$/.test(address.trim())) {
+      throw new ConfigError(name, `"${part.trim()}" is not an e-mail address (user@host or Name <user@host>)`);
+    }
+  }
+  return value;
+}
+
+function mailServer(raw: string): string {
+  // A DNS name or IPv4 address, or an IPv6 address (hex digits and colons).
+  if (/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(raw) || /^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$/.test(raw)) return raw;
+  throw new ConfigError('MAIL_SERVER', `"${raw}" must be a host name or IP address (no scheme, the port goes in MAIL_PORT)`);
+}
+
+const STARTTLS_MODES = ['required', 'opportunistic', 'off'] as const;
+
 function mail(env: Env): MailConfig | undefined {
-  const server = env.MAIL_SERVER?.trim();
-  if (!server) return undefined;
+  const rawServer = env.MAIL_SERVER?.trim();
+  if (!rawServer) return undefined;
+  const server = mailServer(rawServer);
+  const secure = boolean(env, 'MAIL_SECURE', false);
+  const user = env.MAIL_USERNAME?.trim() || undefined;
+  // A password may legitimately start or end with spaces: taken as given.
+  const pass = env.MAIL_PASSWORD === '' ? undefined : env.MAIL_PASSWORD;
+  if (user !== undefined && pass === undefined) throw new ConfigError('MAIL_PASSWORD', 'is required with MAIL_USERNAME');
+  if (pass !== undefined && user === undefined) throw new ConfigError('MAIL_USERNAME', 'is required with MAIL_PASSWORD');
+
+  const rawStarttls = env.MAIL_STARTTLS?.trim().toLowerCase() || undefined;
+  let starttls: MailConfig['starttls'];
+  if (rawStarttls === undefined) {
+    // With credentials, never AUTH over a connection that stayed in clear text.
+    starttls = secure ? 'off' : user !== undefined ? 'required' : 'opportunistic';
+  } else {
+    const mode = STARTTLS_MODES.find((candidate) => candidate === rawStarttls);
+    if (mode === undefined) {
+      throw new ConfigError('MAIL_STARTTLS', `must be one of ${STARTTLS_MODES.join(', ')}, got "${env.MAIL_STARTTLS?.trim()}"`);
+    }
+    if (secure) throw new ConfigError('MAIL_STARTTLS', 'cannot be combined with MAIL_SECURE=true (implicit TLS needs no STARTTLS); unset one');
+    starttls = mode;
+  }
+
   const support = env.MAIL_SUPPORT?.trim() || undefined;
+  const from = env.MAIL_FROM?.trim() || `eosc-perf@${server}`;
+  const publicUrl = env.PUBLIC_URL?.trim() || undefined;
   return {
     server,
-    port: integer(env, 'MAIL_PORT', 25, 1, 65535),
-    from: env.MAIL_FROM?.trim() || `eosc-perf@${server}`,
-    ...(support ? { support } : {}),
+    port: integer(env, 'MAIL_PORT', secure ? 465 : 25, 1, 65535),
+    from: mailAddresses('MAIL_FROM', from),
+    ...(support ? { support: mailAddresses('MAIL_SUPPORT', support) } : {}),
+    secure,
+    starttls,
+    ...(user !== undefined && pass !== undefined ? { auth: { user, pass } } : {}),
+    tlsRejectUnauthorized: boolean(env, 'MAIL_TLS_REJECT_UNAUTHORIZED', true),
+    ...(publicUrl ? { publicUrl: httpUrl('PUBLIC_URL', publicUrl).replace(/\/+$/, '') } : {}),
+    poolSize: integer(env, 'MAIL_POOL_SIZE', 3, 1, 50),
+    queueSize: integer(env, 'MAIL_QUEUE_SIZE', 1000, 1, 1_000_000),
+    timeoutMs: integer(env, 'MAIL_TIMEOUT', 30, 1, 600) * 1000,
   };
 }
 

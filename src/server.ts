@@ -8,6 +8,7 @@ import { OidcVerifier } from './auth/oidc.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { DatabaseOpenError, openDatabase, type Database } from './db/client.js';
 import { applyMigrations } from './db/migrate.js';
+import { createNotifier } from './notifications/index.js';
 
 function fail(message: string): never {
   process.stderr.write(`eosc-perf-api: ${message}\n`);
@@ -45,9 +46,11 @@ const logger = pino({
   redact: ['req.headers.authorization', 'headers.authorization'],
 });
 const db = await connect(config);
+const notifier = createNotifier(config.mail, logger.child({ component: 'mail' }));
 const app = await buildApp({
   config,
   db,
+  notifier,
   logger,
   authenticator: new OidcVerifier({
     issuers: config.oidcIssuers,
@@ -59,7 +62,8 @@ const app = await buildApp({
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'stopping after an error');
   else app.log.info({ signal }, 'stopping');
-  await app.close();
+  await app.close(); // requests in flight may still queue mail
+  await notifier.close(); // bounded: what cannot be sent in time is logged
   await db.close();
 });
 

@@ -52,7 +52,77 @@ const bad: [string, Record<string, string>, RegExp][] = [
   ['API_PREFIX', { API_PREFIX: 'api v1' }, /^API_PREFIX: /],
   ['CORS_ORIGINS', { CORS_ORIGINS: 'nope' }, /^CORS_ORIGINS: /],
   ['MAIL_PORT', { MAIL_SERVER: 'smtp', MAIL_PORT: 'x' }, /^MAIL_PORT: /],
+  ['MAIL_SERVER', { MAIL_SERVER: 'smtp://smtp.example.org' }, /^MAIL_SERVER: .*host name/],
+  ['MAIL_SERVER', { MAIL_SERVER: 'smtp.example.org:587' }, /^MAIL_SERVER: .*MAIL_PORT/],
+  ['MAIL_SECURE', { MAIL_SERVER: 'smtp', MAIL_SECURE: 'maybe' }, /^MAIL_SECURE: must be true or false/],
+  ['MAIL_STARTTLS', { MAIL_SERVER: 'smtp', MAIL_STARTTLS: 'sometimes' }, /^MAIL_STARTTLS: must be one of required, opportunistic, off/],
+  ['MAIL_STARTTLS', { MAIL_SERVER: 'smtp', MAIL_SECURE: 'true', MAIL_STARTTLS: 'required' }, /^MAIL_STARTTLS: cannot be combined with MAIL_SECURE/],
+  ['MAIL_PASSWORD', { MAIL_SERVER: 'smtp', MAIL_USERNAME: 'perf' }, /^MAIL_PASSWORD: is required with MAIL_USERNAME/],
+  ['MAIL_USERNAME', { MAIL_SERVER: 'smtp', MAIL_PASSWORD: 'secret' }, /^MAIL_USERNAME: is required with MAIL_PASSWORD/],
+  ['MAIL_TLS_REJECT_UNAUTHORIZED', { MAIL_SERVER: 'smtp', MAIL_TLS_REJECT_UNAUTHORIZED: 'nah' }, /^MAIL_TLS_REJECT_UNAUTHORIZED: /],
+  ['MAIL_FROM', { MAIL_SERVER: 'smtp', MAIL_FROM: 'nobody' }, /^MAIL_FROM: "nobody" is not an e-mail address/],
+  ['MAIL_SUPPORT', { MAIL_SERVER: 'smtp', MAIL_SUPPORT: 'support@example.org, helpdesk' }, /^MAIL_SUPPORT: "helpdesk"/],
+  ['MAIL_SUPPORT', { MAIL_SERVER: 'smtp', MAIL_SUPPORT: 'a@example.org\nBcc: b@example.org' }, /^MAIL_SUPPORT: must not contain line breaks/],
+  ['PUBLIC_URL', { MAIL_SERVER: 'smtp', PUBLIC_URL: 'perf.example.org' }, /^PUBLIC_URL: /],
+  ['MAIL_POOL_SIZE', { MAIL_SERVER: 'smtp', MAIL_POOL_SIZE: '0' }, /^MAIL_POOL_SIZE: must be between 1 and 50/],
+  ['MAIL_QUEUE_SIZE', { MAIL_SERVER: 'smtp', MAIL_QUEUE_SIZE: 'lots' }, /^MAIL_QUEUE_SIZE: must be an integer/],
+  ['MAIL_TIMEOUT', { MAIL_SERVER: 'smtp', MAIL_TIMEOUT: '0' }, /^MAIL_TIMEOUT: must be between 1 and 600/],
 ];
+
+t.test('mail: defaults with only MAIL_SERVER', async (t) => {
+  t.same(loadConfig({ MAIL_SERVER: 'smtp.example.org' }).mail, {
+    server: 'smtp.example.org',
+    port: 25,
+    from: 'eosc-perf@smtp.example.org',
+    secure: false,
+    starttls: 'opportunistic',
+    tlsRejectUnauthorized: true,
+    poolSize: 3,
+    queueSize: 1000,
+    timeoutMs: 30_000,
+  });
+  t.equal(loadConfig({ MAIL_USERNAME: 'perf', MAIL_SECURE: 'maybe', PUBLIC_URL: 'x' }).mail, undefined, 'nothing mail without MAIL_SERVER');
+});
+
+t.test('mail: TLS, credentials, support, links and limits', async (t) => {
+  t.same(
+    loadConfig({
+      MAIL_SERVER: 'smtp.example.org',
+      MAIL_SECURE: 'true',
+      MAIL_USERNAME: 'perf',
+      MAIL_PASSWORD: ' pass word ',
+      MAIL_FROM: 'EOSC Performance <noreply@perf.example.org>',
+      MAIL_SUPPORT: 'support@perf.example.org',
+      MAIL_TLS_REJECT_UNAUTHORIZED: 'false',
+      PUBLIC_URL: 'https://perf.example.org/api/v1/',
+      MAIL_POOL_SIZE: '5',
+      MAIL_QUEUE_SIZE: '200',
+      MAIL_TIMEOUT: '10',
+    }).mail,
+    {
+      server: 'smtp.example.org',
+      port: 465,
+      from: 'EOSC Performance <noreply@perf.example.org>',
+      support: 'support@perf.example.org',
+      secure: true,
+      starttls: 'off',
+      auth: { user: 'perf', pass: ' pass word ' },
+      tlsRejectUnauthorized: false,
+      publicUrl: 'https://perf.example.org/api/v1',
+      poolSize: 5,
+      queueSize: 200,
+      timeoutMs: 10_000,
+    },
+  );
+  const relay = { MAIL_SERVER: 'smtp.example.org', MAIL_PORT: '587', MAIL_USERNAME: 'perf', MAIL_PASSWORD: 'pw' };
+  t.match(loadConfig(relay).mail, { port: 587, secure: false, starttls: 'required' }, 'credentials: STARTTLS required by default');
+  t.match(loadConfig({ ...relay, MAIL_STARTTLS: 'Opportunistic' }).mail, { starttls: 'opportunistic' }, 'unless told otherwise');
+  t.match(loadConfig({ MAIL_SERVER: '::1', MAIL_STARTTLS: 'off' }).mail, { server: '::1', starttls: 'off' });
+  t.match(loadConfig({ MAIL_SERVER: 'smtp', MAIL_SUPPORT: 'a@example.org, Help Desk <b@example.org>' }).mail, {
+    support: 'a@example.org, Help Desk <b@example.org>',
+  });
+});
+
 for (const [variable, env, message] of bad) {
   t.test(`a bad ${variable} is a ConfigError naming it`, async (t) => {
     let caught: unknown;

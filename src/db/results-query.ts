@@ -96,6 +96,8 @@ function jsonCondition(filter: JsonFilter): Prisma.Sql {
 
 /** strpos, not LIKE: a term is a literal substring (`%` and `_` are ordinary characters). */
 function termCondition(term: string): Prisma.Sql {
+  // PostgreSQL text cannot hold NUL, so no field contains such a term (and binding it would fail).
+  if (term.includes('\u0000')) return Prisma.sql`FALSE`;
   return Prisma.sql`(
     strpos(b.docker_image || ':' || b.docker_tag, ${term}) > 0
     OR strpos(s.name, ${term}) > 0
@@ -153,6 +155,12 @@ function needsJoins(criteria: ResultCriteria, sort: ResultSortKey[]): boolean {
   return (criteria.terms?.length ?? 0) > 0 || sort.some((key) => 'column' in key && COLUMNS[key.column].joins);
 }
 
+/**
+ * OFFSET is a bigint: a page far past the end (`page=1e30`) would overflow
+ * it. Any offset this large is past the last row anyway.
+ */
+const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
+
 const JOINS = Prisma.sql`
   JOIN benchmarks b ON b.id = r.benchmark_id
   JOIN sites s ON s.id = r.site_id
@@ -169,8 +177,22 @@ export async function findResultIds(
   const joins = needsJoins(criteria, sort) ? JOINS : Prisma.empty;
   const countJoins = (criteria.terms?.length ?? 0) > 0 ? JOINS : Prisma.empty;
   const [rows, counted] = await Promise.all([
-    prisma.$queryRaw<{ id: string }[]>`SELECT r.id FROM results r ${joins} ${where} ${orderClause(sort)} LIMIT ${window.take} OFFSET ${window.skip}`,
+    prisma.$queryRaw<{ id: string }[]>`SELECT r.id FROM results r ${joins} ${where} ${orderClause(sort)} LIMIT ${window.take} OFFSET ${Math.min(window.skip, MAX_OFFSET)}`,
     prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM results r ${countJoins} ${where}`,
   ]);
   return { ids: rows.map((row) => row.id), total: counted[0]?.total ?? 0 };
+}
+
+/**
+ * Locks a result's row until the end of the transaction (FOR UPDATE), so that
+ * concurrent replacements of its tags run one after the other instead of
+ * colliding on the result_tags key. Undefined when there is no such result.
+ */
+export async function lockResult(
+  tx: Prisma.TransactionClient,
+  id: string,
+): Promise<{ uploader_sub: string; uploader_iss: string } | undefined> {
+  const rows = await tx.$queryRaw<{ uploader_sub: string; uploader_iss: string }[]>`
+    SELECT uploader_sub, uploader_iss FROM results WHERE id = ${id}::uuid FOR UPDATE`;
+  return rows[0];
 }

@@ -88,12 +88,18 @@ function toBody(raw: unknown): ErrorBody | undefined {
   return undefined;
 }
 
+function isDatabaseError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^P\d{4}$/.test(code);
+}
+
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((raw: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const error = unwrapSecurityError(raw);
     const body = toBody(error);
     if (body) {
-      if (body.code >= 500) request.log.warn({ err: error }, body.message);
+      // 5xx, and the database safety nets: a service should have said this itself.
+      if (body.code >= 500 || isDatabaseError(error)) request.log.warn({ err: error }, body.message);
       return reply.code(body.code).send(body);
     }
     request.log.error({ err: error }, 'unhandled error');

@@ -3,12 +3,13 @@
 import type { Database } from '../db/client.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Benchmark as BenchmarkRow, Prisma } from '../../generated/prisma/client.js';
-import { requireUser } from './callers.js';
+import { requireUser, userRef } from './callers.js';
 import type { ImageRegistry } from './image-registry.js';
 import { compileBenchmarkSchema } from './json-schema.js';
 import { columnOrder, containsLiteral, paginate, termsWhere, uploadedWithin, type PageQuery } from './lists.js';
 import { isRecordNotFound, isUniqueViolation } from './prisma-errors.js';
 import { approveResource, rejectResource, statusFilter, type Reviewable } from './review.js';
+import type { Notifier } from '../notifications/index.js';
 import type { Input, Schemas } from './types.js';
 
 const SORT_FIELDS = ['id', 'upload_datetime', 'docker_image', 'docker_tag'] as const;
@@ -28,6 +29,11 @@ export function toBenchmark(row: BenchmarkRow): Schemas['Benchmark'] {
 
 const review: Reviewable = {
   resource: 'Benchmark',
+  kind: 'benchmark',
+  summary: async (tx, id) => {
+    const row = await tx.benchmark.findUnique({ where: { id }, include: { uploader: { select: { email: true } } } });
+    return row && { name: `${row.docker_image}:${row.docker_tag}`, uploader: row.uploader };
+  },
   approveOnReview: (tx, id) => tx.benchmark.updateMany({ where: { id, status: 'on_review' }, data: { status: 'approved' } }),
   deleteOnReview: (tx, id) => tx.benchmark.deleteMany({ where: { id, status: 'on_review' } }),
   exists: async (tx, id) => (await tx.benchmark.count({ where: { id } })) > 0,
@@ -48,6 +54,7 @@ interface BenchmarkQuery extends PageQuery {
 export class BenchmarksService {
   constructor(
     private readonly db: Database,
+    private readonly notifier: Notifier,
     private readonly registry?: ImageRegistry,
   ) {}
 
@@ -89,8 +96,9 @@ export class BenchmarksService {
     const { user } = requireUser(caller);
     compileBenchmarkSchema(body.json_schema);
     await this.registry?.assertImageExists(body.docker_image, body.docker_tag);
+    let row: BenchmarkRow;
     try {
-      const row = await this.db.prisma.benchmark.create({
+      row = await this.db.prisma.benchmark.create({
         data: {
           docker_image: body.docker_image,
           docker_tag: body.docker_tag,
@@ -103,11 +111,13 @@ export class BenchmarksService {
           submit: { create: { resource_type: 'benchmark' } },
         },
       });
-      return toBenchmark(row);
     } catch (error) {
       if (isUniqueViolation(error)) throw duplicate(body.docker_image, body.docker_tag);
       throw error;
     }
+    const name = `${row.docker_image}:${row.docker_tag}`;
+    this.notifier.notify({ type: 'resource_submitted', resource: 'benchmark', id: row.id, name, uploader: userRef(user) });
+    return toBenchmark(row);
   }
 
   async updateBenchmark({ params, body }: Input<'UpdateBenchmark'>): Promise<void> {
@@ -138,10 +148,10 @@ export class BenchmarksService {
   }
 
   approveBenchmark({ params }: Input<'ApproveBenchmark'>): Promise<void> {
-    return approveResource(this.db, review, params.benchmark_id);
+    return approveResource(this.db, this.notifier, review, params.benchmark_id);
   }
 
   rejectBenchmark({ params }: Input<'RejectBenchmark'>): Promise<void> {
-    return rejectResource(this.db, review, params.benchmark_id);
+    return rejectResource(this.db, this.notifier, review, params.benchmark_id);
   }
 }

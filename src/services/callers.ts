@@ -13,3 +13,8 @@ export function requireUser(caller: Caller | undefined): Caller & { user: Regist
   if (!known.user) throw new UnauthorizedError();
   return known as Caller & { user: RegisteredUser };
 }
+
+/** The caller as notifications name a person. */
+export function userRef(user: RegisteredUser): { sub: string; iss: string; email: string } {
+  return { sub: user.sub, iss: user.iss, email: user.email };
+}

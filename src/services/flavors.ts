@@ -3,11 +3,12 @@
 import type { Database } from '../db/client.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Flavor as FlavorRow, Prisma } from '../../generated/prisma/client.js';
-import { requireUser } from './callers.js';
+import { requireUser, userRef } from './callers.js';
 import { columnOrder, containsLiteral, paginate, termsWhere, uploadedWithin, type PageQuery } from './lists.js';
 import { isForeignKeyViolation, isRecordNotFound, isUniqueViolation } from './prisma-errors.js';
 import { approveResource, rejectResource, statusFilter, type Reviewable } from './review.js';
 import { toSite } from './sites.js';
+import type { Notifier } from '../notifications/index.js';
 import type { Input, Schemas } from './types.js';
 
 const SORT_FIELDS = ['id', 'upload_datetime', 'name'] as const;
@@ -24,6 +25,14 @@ export function toFlavor(row: FlavorRow): Schemas['Flavor'] {
 
 const review: Reviewable = {
   resource: 'Flavor',
+  kind: 'flavor',
+  summary: async (tx, id) => {
+    const row = await tx.flavor.findUnique({
+      where: { id },
+      include: { uploader: { select: { email: true } }, site: { select: { name: true } } },
+    });
+    return row && { name: `${row.name} (${row.site.name})`, uploader: row.uploader };
+  },
   approveOnReview: (tx, id) => tx.flavor.updateMany({ where: { id, status: 'on_review' }, data: { status: 'approved' } }),
   deleteOnReview: (tx, id) => tx.flavor.deleteMany({ where: { id, status: 'on_review' } }),
   exists: async (tx, id) => (await tx.flavor.count({ where: { id } })) > 0,
@@ -42,7 +51,10 @@ interface FlavorQuery extends PageQuery {
 }
 
 export class FlavorsService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly notifier: Notifier,
+  ) {}
 
   private async list(siteId: string, query: FlavorQuery, where: Prisma.FlavorWhereInput): Promise<Schemas['Flavors']> {
     const filter: Prisma.FlavorWhereInput = { ...where, site_id: siteId, ...statusFilter(query.status), ...uploadedWithin(query) };
@@ -73,8 +85,9 @@ export class FlavorsService {
 
   async addFlavor({ params, body, caller }: Input<'AddFlavor'>): Promise<Schemas['Flavor']> {
     const { user } = requireUser(caller);
+    let row: FlavorRow;
     try {
-      const row = await this.db.prisma.flavor.create({
+      row = await this.db.prisma.flavor.create({
         data: {
           site_id: params.site_id,
           name: body.name,
@@ -84,12 +97,13 @@ export class FlavorsService {
           submit: { create: { resource_type: 'flavor' } },
         },
       });
-      return toFlavor(row);
     } catch (error) {
       if (isForeignKeyViolation(error)) throw new NotFoundError('Site', params.site_id);
       if (isUniqueViolation(error)) throw duplicate(body.name);
       throw error;
     }
+    this.notifier.notify({ type: 'resource_submitted', resource: 'flavor', id: row.id, name: row.name, uploader: userRef(user) });
+    return toFlavor(row);
   }
 
   async getFlavor({ params }: Input<'GetFlavor'>): Promise<Schemas['Flavor']> {
@@ -123,10 +137,10 @@ export class FlavorsService {
   }
 
   approveFlavor({ params }: Input<'ApproveFlavor'>): Promise<void> {
-    return approveResource(this.db, review, params.flavor_id);
+    return approveResource(this.db, this.notifier, review, params.flavor_id);
   }
 
   rejectFlavor({ params }: Input<'RejectFlavor'>): Promise<void> {
-    return rejectResource(this.db, review, params.flavor_id);
+    return rejectResource(this.db, this.notifier, review, params.flavor_id);
   }
 }

@@ -3,7 +3,9 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { ServiceRegistry } from '../http/operations.js';
+import type { Notifier } from '../notifications/index.js';
 import { BenchmarksService } from './benchmarks.js';
+import { Claims } from './claims.js';
 import { FlavorsService } from './flavors.js';
 import { ImageRegistry } from './image-registry.js';
 import { ReportsService } from './reports.js';
@@ -15,18 +17,20 @@ import { UsersService } from './users.js';
 export interface ServiceDependencies {
   db: Database;
   config: Config;
+  notifier: Notifier;
 }
 
-export function createServices({ db, config }: ServiceDependencies): ServiceRegistry {
+export function createServices({ db, config, notifier }: ServiceDependencies): ServiceRegistry {
   const registry = config.imageRegistry ? new ImageRegistry({ url: config.imageRegistry }) : undefined;
-  const results = new ResultsService(db);
+  const claims = new Claims(db, notifier);
+  const results = new ResultsService(db, claims);
   return {
-    benchmarks: new BenchmarksService(db, registry),
-    sites: new SitesService(db),
-    flavors: new FlavorsService(db),
+    benchmarks: new BenchmarksService(db, notifier, registry),
+    sites: new SitesService(db, notifier),
+    flavors: new FlavorsService(db, notifier),
     tags: new TagsService(db),
     results,
-    reports: new ReportsService(db),
-    users: new UsersService(db, results),
+    reports: new ReportsService(db, claims),
+    users: new UsersService(db, notifier, results, claims),
   };
 }

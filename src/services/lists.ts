@@ -79,7 +79,8 @@ export function parseSortBy(
 ): SortKey[] {
   const text = sortBy === undefined || sortBy.trim() === '' ? fallback : sortBy;
   return text.split(',').map((part) => {
-    const sign = part[0];
+    // An unencoded `+` arrives as a space (`sort_by=+name`): it meant ascending.
+    const sign = part[0] === ' ' ? '+' : part[0];
     const field = part.slice(1);
     if (sign !== '+' && sign !== '-') {
       throw new UnprocessableError(

@@ -3,7 +3,7 @@
 import type { Database } from '../db/client.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { columnOrder, paginate, uploadedWithin } from './lists.js';
-import { Claims } from './claims.js';
+import type { Claims } from './claims.js';
 import type { Input, Schemas } from './types.js';
 import { toUser } from './users.js';
 
@@ -32,11 +32,10 @@ function toSubmit(row: SubmitRow): Schemas['Submit'] {
 }
 
 export class ReportsService {
-  private readonly claims: Claims;
-
-  constructor(private readonly db: Database) {
-    this.claims = new Claims(db);
-  }
+  constructor(
+    private readonly db: Database,
+    private readonly claims: Claims,
+  ) {}
 
   listClaims({ query }: Input<'ListClaims'>): Promise<Schemas['Claims']> {
     return this.claims.list(query, query.status !== undefined ? { status: query.status } : {});

@@ -6,7 +6,11 @@ import { UnprocessableError } from '../errors.js';
 import { parseSortBy } from './lists.js';
 
 const OPERATORS: readonly JsonOperator[] = ['==', '>', '<', '>=', '<='];
-const NUMBER = /^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const NUMBER = /^-?(\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?$/;
+/** PostgreSQL's numeric refuses an exponent beyond ±1000 (an error, so a 500, if it got there). */
+const MAX_EXPONENT = 1000;
+/** PostgreSQL text cannot hold NUL: binding one fails. */
+const NUL = '\u0000';
 const BOOLEAN = /^(true|false)$/i;
 const MAX_DEPTH = 32;
 const EXAMPLE = 'e.g. filters=machine.cpu.count%20%3E%204 for machine.cpu.count > 4';
@@ -28,13 +32,14 @@ function invalid(filter: string, reason: string): UnprocessableError {
   return new UnprocessableError(`filters: "${filter.slice(0, 200)}" ${reason}; ${EXAMPLE}`, { 'query.filters': reason });
 }
 
-/** `machine.cpu.count` → ['machine', 'cpu', 'count']; undefined when a key is empty or it is too deep. */
+/** `machine.cpu.count` → ['machine', 'cpu', 'count']; undefined when a key is empty or holds NUL, or it is too deep. */
 function jsonPath(text: string): string[] | undefined {
   const path = text.split('.');
-  return path.length <= MAX_DEPTH && path.every((key) => key !== '') ? path : undefined;
+  return path.length <= MAX_DEPTH && path.every((key) => key !== '' && !key.includes(NUL)) ? path : undefined;
 }
 
 export function parseFilter(filter: string): JsonFilter {
+  if (filter.includes(NUL)) throw invalid(filter.replaceAll(NUL, '\\u0000'), 'must not contain the NUL character (%00)');
   const parts = filter.split(' ');
   if (parts.length !== 3 || parts.some((part) => part === '')) {
     throw invalid(filter, 'must be three parts separated by single spaces: <path> <operator> <value>');
@@ -46,7 +51,13 @@ export function parseFilter(filter: string): JsonFilter {
     throw invalid(filter, `has an unknown operator "${operator.slice(0, 10)}"; use one of ${OPERATORS.join(' ')}`);
   }
   const op = operator as JsonOperator;
-  if (NUMBER.test(value)) return { path, operator: op, type: 'number', value };
+  const number = NUMBER.exec(value);
+  if (number) {
+    if (Math.abs(Number(number[2] ?? 0)) > MAX_EXPONENT) {
+      throw invalid(filter, `has a number out of range "${value.slice(0, 40)}": its exponent must lie within ±${MAX_EXPONENT}`);
+    }
+    return { path, operator: op, type: 'number', value };
+  }
   if (BOOLEAN.test(value)) return { path, operator: op, type: 'boolean', value: value.toLowerCase() === 'true' };
   return { path, operator: op, type: 'string', value };
 }

@@ -2,12 +2,12 @@
 // to read and filter (also by values inside the JSON), uploaded by users,
 // validated against the benchmark's JSON Schema, claimable when wrong.
 import type { Database } from '../db/client.js';
-import { findResultIds, type ResultCriteria } from '../db/results-query.js';
+import { findResultIds, lockResult, type ResultCriteria } from '../db/results-query.js';
 import { ForbiddenError, NotFoundError, UnprocessableError } from '../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { toBenchmark } from './benchmarks.js';
 import { requireUser } from './callers.js';
-import { Claims } from './claims.js';
+import type { Claims } from './claims.js';
 import { toFlavor } from './flavors.js';
 import { dateRange, pageWindow, toPage, type PageQuery } from './lists.js';
 import { isForeignKeyViolation } from './prisma-errors.js';
@@ -22,6 +22,68 @@ import type { Caller } from '../auth/caller.js';
 
 /** Clocks differ: an execution a little "in the future" is tolerated. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+/** `…+02` (an hour-only offset, valid RFC 3339 for ajv) that `Date` cannot read. */
+const HOUR_ONLY_ZONE = /([+-]\d{2})$/;
+/** `…T23:59:60…`: a leap second, valid for ajv and PostgreSQL, that `Date` cannot read. */
+const LEAP_SECOND = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:)60/;
+
+/**
+ * The execution date-time of an upload. The spec's `date-time` format has
+ * already demanded a zone; this reads the notations `Date` does not (`+02`,
+ * a leap second, which PostgreSQL too counts as the next second) and answers
+ * a 422, never a 500, for anything still unreadable.
+ */
+export function parseExecutionDatetime(text: string): Date {
+  let iso = text.trim().replace(HOUR_ONLY_ZONE, (_, zone: string) => `${zone}:00`);
+  const leap = LEAP_SECOND.test(iso);
+  if (leap) iso = iso.replace(LEAP_SECOND, (_, minute: string) => `${minute}59`);
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) {
+    throw new UnprocessableError(`execution_datetime: "${text.slice(0, 64)}" is not a date-time with a timezone, e.g. 2022-01-01T10:00:00Z`, {
+      'query.execution_datetime': 'invalid date-time',
+    });
+  }
+  return leap ? new Date(date.getTime() + 1000) : date;
+}
+
+/** Nesting of a result's JSON: deeper bodies overflow the stack of the database client. */
+export const MAX_RESULT_DEPTH = 512;
+
+/**
+ * A result's JSON that PostgreSQL (or the way to it) cannot store is a 422,
+ * not a 500: text holding a NUL character, which jsonb refuses, nesting
+ * deeper than MAX_RESULT_DEPTH, and numbers beyond a double (parsed as
+ * Infinity, they would silently become null). Iterative, so that the check itself cannot
+ * exhaust the stack.
+ */
+function assertStorable(json: unknown): void {
+  const stack: [unknown, string, number][] = [[json, '', 0]];
+  const refuse = (path: string, reason: string) =>
+    new UnprocessableError(`The result cannot be stored: at ${path === '' ? '/' : path}: ${reason}`, {
+      [`body${path}`]: reason,
+    });
+  while (stack.length > 0) {
+    const [value, path, depth] = stack.pop() as [unknown, string, number];
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) throw refuse(path, 'text must not contain the NUL character (\\u0000)');
+    } else if (typeof value === 'number') {
+      // JSON.parse reads 1e400 as Infinity, which would be stored as null.
+      if (!Number.isFinite(value)) throw refuse(path, 'number out of range: not a finite double');
+    } else if (value !== null && typeof value === 'object') {
+      if (depth >= MAX_RESULT_DEPTH) throw refuse(path, `nested deeper than ${MAX_RESULT_DEPTH} levels`);
+      if (Array.isArray(value)) {
+        value.forEach((item, index) => stack.push([item, `${path}/${index}`, depth + 1]));
+      } else {
+        for (const [key, item] of Object.entries(value)) {
+          const at = `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+          if (key.includes('\u0000')) throw refuse(at, 'keys must not contain the NUL character (\\u0000)');
+          stack.push([item, at, depth + 1]);
+        }
+      }
+    }
+  }
+}
 
 const withContext = {
   benchmark: true,
@@ -80,11 +142,11 @@ function isOwnerOrAdmin(caller: Caller, row: { uploader_sub: string; uploader_is
 
 export class ResultsService {
   private readonly schemas = new SchemaCache();
-  private readonly claims: Claims;
 
-  constructor(private readonly db: Database) {
-    this.claims = new Claims(db);
-  }
+  constructor(
+    private readonly db: Database,
+    private readonly claims: Claims,
+  ) {}
 
   /** One page of results matching `criteria`, in the order `sort_by` asks. */
   async list(criteria: ResultCriteria, query: PageQuery & { sort_by?: string }): Promise<Schemas['Results']> {
@@ -117,7 +179,7 @@ export class ResultsService {
 
   async createResult({ query, body, caller }: Input<'CreateResult'>): Promise<Schemas['Result']> {
     const { user } = requireUser(caller);
-    const executed = new Date(query.execution_datetime);
+    const executed = parseExecutionDatetime(query.execution_datetime);
     if (executed.getTime() > Date.now() + CLOCK_SKEW_MS) {
       throw new UnprocessableError('execution_datetime lies in the future', { 'query.execution_datetime': 'in the future' });
     }
@@ -129,6 +191,8 @@ export class ResultsService {
     if (!flavor) throw new NotFoundError('Flavor', query.flavor_id);
     if (benchmark.status !== 'approved') throw new UnprocessableError(`Benchmark ${benchmark.id} is not approved yet`);
     if (flavor.status !== 'approved') throw new UnprocessableError(`Flavor ${flavor.id} is not approved yet`);
+    // First: a schema validator recursing through an absurdly deep body could exhaust the stack.
+    assertStorable(body);
     assertMatchesSchema(this.schemas.get(benchmark.json_schema as Record<string, unknown>), body);
     const tagIds = [...new Set(query.tags_ids ?? [])];
     try {
@@ -175,18 +239,17 @@ export class ResultsService {
 
   async updateResult({ params, body, caller }: Input<'UpdateResult'>): Promise<void> {
     const owner = requireUser(caller);
-    const result = await this.db.prisma.result.findUnique({
-      where: { id: params.result_id },
-      select: { uploader_sub: true, uploader_iss: true },
-    });
-    if (!result) throw new NotFoundError('Result', params.result_id);
-    if (!isOwnerOrAdmin(owner, result)) throw new ForbiddenError('Only the uploader or an administrator may change its tags');
     const tagIds = [...new Set(body.tags_ids ?? [])];
     try {
-      await this.db.prisma.$transaction([
-        this.db.prisma.resultTag.deleteMany({ where: { result_id: params.result_id } }),
-        this.db.prisma.resultTag.createMany({ data: tagIds.map((tag_id) => ({ result_id: params.result_id, tag_id })) }),
-      ]);
+      await this.db.prisma.$transaction(async (tx) => {
+        // The row lock serialises concurrent replacements: each one sees the
+        // tags the previous one left, and the last one wins whole.
+        const result = await lockResult(tx, params.result_id);
+        if (!result) throw new NotFoundError('Result', params.result_id);
+        if (!isOwnerOrAdmin(owner, result)) throw new ForbiddenError('Only the uploader or an administrator may change its tags');
+        await tx.resultTag.deleteMany({ where: { result_id: params.result_id } });
+        await tx.resultTag.createMany({ data: tagIds.map((tag_id) => ({ result_id: params.result_id, tag_id })) });
+      });
     } catch (error) {
       if (isForeignKeyViolation(error)) throw (await this.missingTag(tagIds)) ?? new NotFoundError('Result', params.result_id);
       throw error;

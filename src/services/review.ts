@@ -5,6 +5,7 @@
 // without its submit and no submit outlives its resource.
 import type { Database } from '../db/client.js';
 import { NotFoundError, UnprocessableError } from '../errors.js';
+import type { Notifier, ReviewableResource } from '../notifications/index.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 
 type Tx = Prisma.TransactionClient;
@@ -13,6 +14,9 @@ type Tx = Prisma.TransactionClient;
 export interface Reviewable {
   /** 'Benchmark', 'Site', 'Flavor': for messages. */
   resource: string;
+  kind: ReviewableResource;
+  /** Its display name and its uploader's address, for the notification. */
+  summary(tx: Tx, id: string): Promise<{ name: string; uploader: { email: string } } | null>;
   /** Sets `approved` where the row is on review; returns how many rows changed. */
   approveOnReview(tx: Tx, id: string): Promise<{ count: number }>;
   /** Deletes the row where it is on review (its submit cascades); returns how many. */
@@ -27,19 +31,25 @@ async function explainNoChange(tx: Tx, target: Reviewable, id: string, hint: str
   throw new UnprocessableError(`${target.resource} ${id} is already approved${hint}`);
 }
 
-export async function approveResource(db: Database, target: Reviewable, id: string): Promise<void> {
-  await db.prisma.$transaction(async (tx) => {
+export async function approveResource(db: Database, notifier: Notifier, target: Reviewable, id: string): Promise<void> {
+  const summary = await db.prisma.$transaction(async (tx) => {
     const { count } = await target.approveOnReview(tx, id);
     if (count === 0) await explainNoChange(tx, target, id, '');
     await tx.submit.deleteMany({ where: target.submitOf(id) });
+    return target.summary(tx, id);
   });
+  if (summary) notifier.notify({ type: 'resource_approved', resource: target.kind, id, ...summary });
 }
 
-export async function rejectResource(db: Database, target: Reviewable, id: string): Promise<void> {
-  await db.prisma.$transaction(async (tx) => {
+export async function rejectResource(db: Database, notifier: Notifier, target: Reviewable, id: string): Promise<void> {
+  const summary = await db.prisma.$transaction(async (tx) => {
+    // Read before the row goes: the uploader is told what was removed.
+    const before = await target.summary(tx, id);
     const { count } = await target.deleteOnReview(tx, id);
     if (count === 0) await explainNoChange(tx, target, id, '; use DELETE to remove it');
+    return before;
   });
+  if (summary) notifier.notify({ type: 'resource_rejected', resource: target.kind, id, ...summary });
 }
 
 /** Only `approved` unless the client asks for `on_review` (CONTRACT §3). */

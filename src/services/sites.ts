@@ -3,10 +3,11 @@
 import type { Database } from '../db/client.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Prisma, Site as SiteRow } from '../../generated/prisma/client.js';
-import { requireUser } from './callers.js';
+import { requireUser, userRef } from './callers.js';
 import { columnOrder, containsLiteral, paginate, termsWhere, uploadedWithin, type PageQuery } from './lists.js';
 import { isRecordNotFound, isUniqueViolation } from './prisma-errors.js';
 import { approveResource, rejectResource, statusFilter, type Reviewable } from './review.js';
+import type { Notifier } from '../notifications/index.js';
 import type { Input, Schemas } from './types.js';
 
 const SORT_FIELDS = ['id', 'upload_datetime', 'name', 'address'] as const;
@@ -24,6 +25,11 @@ export function toSite(row: SiteRow): Schemas['Site'] {
 
 const review: Reviewable = {
   resource: 'Site',
+  kind: 'site',
+  summary: async (tx, id) => {
+    const row = await tx.site.findUnique({ where: { id }, include: { uploader: { select: { email: true } } } });
+    return row && { name: row.name, uploader: row.uploader };
+  },
   approveOnReview: (tx, id) => tx.site.updateMany({ where: { id, status: 'on_review' }, data: { status: 'approved' } }),
   deleteOnReview: (tx, id) => tx.site.deleteMany({ where: { id, status: 'on_review' } }),
   exists: async (tx, id) => (await tx.site.count({ where: { id } })) > 0,
@@ -42,7 +48,10 @@ interface SiteQuery extends PageQuery {
 }
 
 export class SitesService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly notifier: Notifier,
+  ) {}
 
   private list(query: SiteQuery, where: Prisma.SiteWhereInput): Promise<Schemas['Sites']> {
     const filter: Prisma.SiteWhereInput = { ...where, ...statusFilter(query.status), ...uploadedWithin(query) };
@@ -80,8 +89,9 @@ export class SitesService {
 
   async createSite({ body, caller }: Input<'CreateSite'>): Promise<Schemas['Site']> {
     const { user } = requireUser(caller);
+    let row: SiteRow;
     try {
-      const row = await this.db.prisma.site.create({
+      row = await this.db.prisma.site.create({
         data: {
           name: body.name,
           address: body.address,
@@ -91,11 +101,12 @@ export class SitesService {
           submit: { create: { resource_type: 'site' } },
         },
       });
-      return toSite(row);
     } catch (error) {
       if (isUniqueViolation(error)) throw duplicate(body.name);
       throw error;
     }
+    this.notifier.notify({ type: 'resource_submitted', resource: 'site', id: row.id, name: row.name, uploader: userRef(user) });
+    return toSite(row);
   }
 
   async updateSite({ params, body }: Input<'UpdateSite'>): Promise<void> {
@@ -118,10 +129,10 @@ export class SitesService {
   }
 
   approveSite({ params }: Input<'ApproveSite'>): Promise<void> {
-    return approveResource(this.db, review, params.site_id);
+    return approveResource(this.db, this.notifier, review, params.site_id);
   }
 
   rejectSite({ params }: Input<'RejectSite'>): Promise<void> {
-    return rejectResource(this.db, review, params.site_id);
+    return rejectResource(this.db, this.notifier, review, params.site_id);
   }
 }

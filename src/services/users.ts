@@ -5,8 +5,9 @@ import type { Database } from '../db/client.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { columnOrder, containsLiteral, paginate, termsWhere } from './lists.js';
-import { requireCaller, requireUser } from './callers.js';
-import { Claims } from './claims.js';
+import { requireCaller, requireUser, userRef } from './callers.js';
+import type { Claims } from './claims.js';
+import type { Notifier } from '../notifications/index.js';
 import { listCriteria, type ResultsService } from './results.js';
 import { isUniqueViolation } from './prisma-errors.js';
 import type { Input, Schemas } from './types.js';
@@ -37,14 +38,12 @@ function userFilters(query: { sub?: string; iss?: string; email?: string }): Pri
 }
 
 export class UsersService {
-  private readonly claims: Claims;
-
   constructor(
     private readonly db: Database,
+    private readonly notifier: Notifier,
     private readonly results: ResultsService,
-  ) {
-    this.claims = new Claims(db);
-  }
+    private readonly claims: Claims,
+  ) {}
 
   listUserResults({ query, caller }: Input<'ListUserResults'>): Promise<Schemas['Results']> {
     const { user } = requireUser(caller);
@@ -84,15 +83,17 @@ export class UsersService {
         'No email address was found in your token or at your identity provider; allow the email scope and try again',
       );
     }
+    let row: RegisteredUser;
     try {
-      const row = await this.db.prisma.user.create({
+      row = await this.db.prisma.user.create({
         data: { sub: identity.sub, iss: identity.iss, email: identity.email },
       });
-      return toUser(row);
     } catch (error) {
       if (isUniqueViolation(error)) throw new ConflictError('You are already registered');
       throw error;
     }
+    this.notifier.notify({ type: 'user_registered', user: userRef(row) });
+    return toUser(row);
   }
 
   async getSelf({ caller }: Input<'GetSelf'>): Promise<Schemas['User']> {
@@ -112,10 +113,11 @@ export class UsersService {
     if (identity.emailVerified !== true) {
       throw new UnprocessableError('Your identity provider does not say that this email address is verified');
     }
-    await this.db.prisma.user.update({
+    const row = await this.db.prisma.user.update({
       where: { sub_iss: { sub: user.sub, iss: user.iss } },
       data: { email: identity.email },
     });
+    if (row.email !== user.email) this.notifier.notify({ type: 'email_updated', user: userRef(row) });
   }
 
   async tryAdmin(): Promise<void> {

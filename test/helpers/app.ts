@@ -8,8 +8,12 @@ import { OidcVerifier } from '../../src/auth/oidc.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { applyMigrations } from '../../src/db/migrate.js';
+import { createNotifier, type NotifierLogger } from '../../src/notifications/index.js';
+
+const silentLogger: NotifierLogger = { info: () => {}, warn: () => {}, error: () => {} };
 import { startOidcProvider, type MockOidcProvider } from './oidc-provider.js';
 import { startPostgres, type TestPostgres } from './postgres.js';
+import { startSmtpServer, type TestSmtpServer } from './smtp.js';
 
 /** The `t` a tap test callback receives (tap's last `test` overload takes only the callback). */
 export type Test = Parameters<Parameters<typeof tap.test>[0]>[0];
@@ -23,10 +27,14 @@ export interface Persona {
   eduperson_entitlement?: unknown;
 }
 
+export const SUPPORT_ADDRESS = 'support@eosc-perf.example.org';
+
 export interface TestContext {
   app: FastifyInstance;
   db: Database;
   oidc: MockOidcProvider;
+  /** The SMTP relay the service's notifications go to, on 127.0.0.1. */
+  smtp: TestSmtpServer;
   config: Config;
   /** A signed access token for a persona. */
   token(persona: Persona): Promise<string>;
@@ -71,16 +79,29 @@ export async function createTestContext(
   const db = await openTestDatabase(name);
   if (!db) return null;
   const oidc = await startOidcProvider();
-  const config = loadConfig({ OIDC_ISSUERS: oidc.issuer, ADMIN_ENTITLEMENTS: ADMIN_ENTITLEMENT, ...env });
+  const smtp = await startSmtpServer();
+  const config = loadConfig({
+    OIDC_ISSUERS: oidc.issuer,
+    ADMIN_ENTITLEMENTS: ADMIN_ENTITLEMENT,
+    MAIL_SERVER: '127.0.0.1',
+    MAIL_PORT: String(smtp.port),
+    MAIL_SUPPORT: SUPPORT_ADDRESS,
+    MAIL_STARTTLS: 'off',
+    ...env,
+  });
+  const notifier = createNotifier(config.mail, silentLogger);
   const app = await buildApp({
     config,
     db,
+    notifier,
     authenticator: new OidcVerifier({ issuers: config.oidcIssuers }),
   });
   t.teardown(async () => {
     await app.close();
+    await notifier.close();
     await db.close();
     await oidc.close();
+    await smtp.close();
   });
   const token = (persona: Persona) =>
     oidc.token({
@@ -94,6 +115,7 @@ export async function createTestContext(
     app,
     db,
     oidc,
+    smtp,
     config,
     token,
     auth,
