@@ -7,6 +7,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
+import { resultsChanged } from './db/results-query.js';
 import type { Notifier } from './notifications/index.js';
 import { securityHandlers, type Authenticator } from './auth/security.js';
 import { registerBodyParsers } from './http/body-parsers.js';
@@ -46,6 +47,9 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
   registerValueGuard(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // Any write may have changed which results match: remembered counts are
+    // stale from now on (before the client can see this response).
+    if (request.method !== 'GET' && request.method !== 'HEAD') resultsChanged(db.prisma);
   });
 
   await app.register(cors, {

