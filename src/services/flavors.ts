@@ -85,7 +85,7 @@ export class FlavorsService {
 
   async addFlavor({ params, body, caller }: Input<'AddFlavor'>): Promise<Schemas['Flavor']> {
     const { user } = requireUser(caller);
-    let row: FlavorRow;
+    let row: FlavorRow & { site: { name: string } };
     try {
       row = await this.db.prisma.flavor.create({
         data: {
@@ -96,13 +96,15 @@ export class FlavorsService {
           uploader_iss: user.iss,
           submit: { create: { resource_type: 'flavor' } },
         },
+        include: { site: { select: { name: true } } },
       });
     } catch (error) {
       if (isForeignKeyViolation(error)) throw new NotFoundError('Site', params.site_id);
       if (isUniqueViolation(error)) throw duplicate(body.name);
       throw error;
     }
-    this.notifier.notify({ type: 'resource_submitted', resource: 'flavor', id: row.id, name: row.name, uploader: userRef(user) });
+    const name = `${row.name} (${row.site.name})`;
+    this.notifier.notify({ type: 'resource_submitted', resource: 'flavor', id: row.id, name, uploader: userRef(user) });
     return toFlavor(row);
   }
 

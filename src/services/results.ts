@@ -181,9 +181,12 @@ export class ResultsService {
     if (executed.getTime() > Date.now() + CLOCK_SKEW_MS) {
       throw new UnprocessableError('execution_datetime lies in the future', { 'query.execution_datetime': 'in the future' });
     }
-    const [benchmark, flavor] = await Promise.all([
+    const tagIds = [...new Set(query.tags_ids ?? [])];
+    // Read once what the answer embeds; the insert then needs no second look.
+    const [benchmark, flavor, tags] = await Promise.all([
       this.db.prisma.benchmark.findUnique({ where: { id: query.benchmark_id } }),
-      this.db.prisma.flavor.findUnique({ where: { id: query.flavor_id } }),
+      this.db.prisma.flavor.findUnique({ where: { id: query.flavor_id }, include: { site: true } }),
+      tagIds.length > 0 ? this.db.prisma.tag.findMany({ where: { id: { in: tagIds } } }) : [],
     ]);
     if (!benchmark) throw new NotFoundError('Benchmark', query.benchmark_id);
     if (!flavor) throw new NotFoundError('Flavor', query.flavor_id);
@@ -191,7 +194,8 @@ export class ResultsService {
     if (flavor.status !== 'approved') throw new UnprocessableError(`Flavor ${flavor.id} is not approved yet`);
     // First: a schema validator recursing through an absurdly deep body could exhaust the stack.
     assertMatchesSchema(this.schemas.get(benchmark.json_schema as Record<string, unknown>), body);
-    const tagIds = [...new Set(query.tags_ids ?? [])];
+    const missing = tagIds.find((id) => !tags.some((tag) => tag.id === id));
+    if (missing) throw new NotFoundError('Tag', missing);
     try {
       const row = await this.db.prisma.result.create({
         data: {
@@ -204,9 +208,13 @@ export class ResultsService {
           uploader_iss: user.iss,
           tags: { createMany: { data: tagIds.map((tag_id) => ({ tag_id })) } },
         },
-        include: withContext,
       });
-      return toResult(row);
+      return resultView(row, {
+        benchmark: toBenchmark(benchmark),
+        site: toSite(flavor.site),
+        flavor: toFlavor(flavor),
+        tags: tags.map(toTag).sort(byName),
+      });
     } catch (error) {
       // A tag, or the benchmark or flavor, vanished or never existed.
       if (isForeignKeyViolation(error)) {
