@@ -4,61 +4,15 @@
 import type { LightMyRequestResponse } from 'fastify';
 import t from 'tap';
 import { adminPersona, eachDatabase, json, persona, type Persona, type Test as Tap, type TestContext } from './helpers/app.js';
+import { assertError, assertPageResponse, ids } from './helpers/assertions.js';
+import { BENCHMARK_KEYS, type Benchmark, type Benchmarks, type ErrorBody } from './helpers/contract.js';
+import { UNKNOWN_ID, uniqueDashed } from './helpers/fixtures.js';
 import { MANIFEST_UNKNOWN_MESSAGE, startFakeRegistry } from './helpers/registry.js';
-
-interface Benchmark {
-  id: string;
-  upload_datetime: string;
-  docker_image: string;
-  docker_tag: string;
-  url: string | null;
-  json_schema: Record<string, unknown>;
-  description: string;
-  status: 'approved' | 'on_review';
-}
-interface Page<T> {
-  items: T[];
-  total: number;
-  page: number;
-  pages: number;
-  per_page: number;
-  has_next: boolean;
-  has_prev: boolean;
-  next_num: number | null;
-  prev_num: number | null;
-}
-interface ErrorBody {
-  code: number;
-  status: string;
-  message: string;
-  errors?: Record<string, unknown>;
-}
-
-const BENCHMARK_KEYS = ['description', 'docker_image', 'docker_tag', 'id', 'json_schema', 'status', 'upload_datetime', 'url'];
-const PAGE_KEYS = ['has_next', 'has_prev', 'items', 'next_num', 'page', 'pages', 'per_page', 'prev_num', 'total'];
-const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
+import { seeder } from './helpers/seed.js';
 
 const DRAFT_07 = 'http://json-schema.org/draft-07/schema#';
 const DRAFT_2019 = 'https://json-schema.org/draft/2019-09/schema';
 const DRAFT_2020 = 'https://json-schema.org/draft/2020-12/schema';
-
-let nameCount = 0;
-/** A fresh image name: suites share one database per backend. Lowercase, Docker grammar. */
-function uniq(label: string): string {
-  nameCount += 1;
-  return `${label}-${process.pid}-${nameCount}`;
-}
-
-function assertError(t: Tap, response: LightMyRequestResponse, code: number): ErrorBody {
-  t.equal(response.statusCode, code, `status ${code}: ${response.body}`);
-  t.match(String(response.headers['content-type']), /^application\/json/);
-  const body = JSON.parse(response.body) as ErrorBody;
-  t.equal(body.code, code);
-  t.type(body.status, 'string');
-  t.type(body.message, 'string');
-  t.notMatch(response.body, /at .*\.ts:\d+/, 'no stack trace');
-  return body;
-}
 
 function assertBenchmark(t: Tap, body: unknown): Benchmark {
   const benchmark = body as Benchmark;
@@ -73,12 +27,9 @@ function assertBenchmark(t: Tap, body: unknown): Benchmark {
   return benchmark;
 }
 
-function assertPage(t: Tap, response: LightMyRequestResponse): Page<Benchmark> {
-  t.equal(response.statusCode, 200, response.body);
-  const page = json<Page<Benchmark>>(response);
-  t.same(Object.keys(page).sort(), PAGE_KEYS, 'the pagination envelope');
-  for (const item of page.items) t.same(Object.keys(item).sort(), BENCHMARK_KEYS);
-  return page;
+/** A 200 page of benchmarks, each with exactly the keys of Benchmark. */
+function benchmarkPage(t: Tap, response: LightMyRequestResponse): Benchmarks {
+  return assertPageResponse<Benchmark>(t, response, BENCHMARK_KEYS);
 }
 
 /** The stored row, as the API would render it. */
@@ -143,76 +94,75 @@ eachDatabase(t, async (t, ctx: TestContext) => {
   async function put(id: string, body: unknown, who: Persona = admin): Promise<LightMyRequestResponse> {
     return app.inject({ method: 'PUT', url: `/benchmarks/${id}`, headers: await ctx.auth(who), payload: body as Record<string, unknown> });
   }
-  const ids = (page: Page<Benchmark>) => page.items.map((item) => item.id);
 
   t.test('ListBenchmarks GET /benchmarks', async (t) => {
     t.test('200 anonymous: only approved benchmarks by default, exact docker_image/docker_tag filters', async (t) => {
-      const image = uniq('list');
+      const image = uniqueDashed('list');
       const approved = await createApproved({ docker_image: image, docker_tag: 'v1', description: 'approved one' });
       const waiting = await create({ docker_image: image, docker_tag: 'v2' });
       await createApproved({ docker_image: `${image}-longer`, docker_tag: 'v1' });
 
-      const page = assertPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: image })}` }));
+      const page = benchmarkPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: image })}` }));
       t.same(ids(page), [approved.id], 'the on_review one is not listed');
       t.same(page.items[0], approved, 'the item is the Benchmark as created, now approved');
       t.match(page, { total: 1, page: 1, pages: 1, per_page: 100, has_next: false, has_prev: false, next_num: null, prev_num: null });
 
-      const explicit = assertPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: image, status: 'approved' })}` }));
+      const explicit = benchmarkPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: image, status: 'approved' })}` }));
       t.same(ids(explicit), [approved.id], 'status=approved is the default');
 
-      const onReview = assertPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: image, status: 'on_review' })}` }));
+      const onReview = benchmarkPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: image, status: 'on_review' })}` }));
       t.same(ids(onReview), [waiting.id], 'status=on_review lists the others');
       t.equal(onReview.items[0]?.status, 'on_review');
 
-      const byTag = assertPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: image, docker_tag: 'v1' })}` }));
+      const byTag = benchmarkPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: image, docker_tag: 'v1' })}` }));
       t.same(ids(byTag), [approved.id]);
-      const noTag = assertPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: image, docker_tag: 'v' })}` }));
+      const noTag = benchmarkPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: image, docker_tag: 'v' })}` }));
       t.same(noTag.items, [], 'docker_tag is exact, not a prefix');
-      const prefix = assertPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: image.slice(0, -1) })}` }));
+      const prefix = benchmarkPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: image.slice(0, -1) })}` }));
       t.same(prefix.items, [], 'docker_image is exact, not a prefix');
     });
 
     t.test('200 pagination: envelope fields, last page, a page past the end', async (t) => {
-      const image = uniq('pages');
+      const image = uniqueDashed('pages');
       const made: Benchmark[] = [];
       for (const tag of ['t1', 't2', 't3', 't4', 't5']) made.push(await createApproved({ docker_image: image, docker_tag: tag }));
       const url = (page: number) => `/benchmarks?${query({ docker_image: image, per_page: 2, page, sort_by: '+docker_tag' })}`;
 
-      const first = assertPage(t, await app.inject({ url: url(1) }));
+      const first = benchmarkPage(t, await app.inject({ url: url(1) }));
       t.same(ids(first), [made[0]!.id, made[1]!.id]);
       t.match(first, { total: 5, page: 1, pages: 3, per_page: 2, has_next: true, has_prev: false, next_num: 2, prev_num: null });
-      const second = assertPage(t, await app.inject({ url: url(2) }));
+      const second = benchmarkPage(t, await app.inject({ url: url(2) }));
       t.same(ids(second), [made[2]!.id, made[3]!.id]);
       t.match(second, { total: 5, page: 2, pages: 3, has_next: true, has_prev: true, next_num: 3, prev_num: 1 });
-      const last = assertPage(t, await app.inject({ url: url(3) }));
+      const last = benchmarkPage(t, await app.inject({ url: url(3) }));
       t.same(ids(last), [made[4]!.id]);
       t.match(last, { total: 5, page: 3, pages: 3, has_next: false, has_prev: true, next_num: null, prev_num: 2 });
-      const past = assertPage(t, await app.inject({ url: url(4) }));
+      const past = benchmarkPage(t, await app.inject({ url: url(4) }));
       t.same(past.items, [], 'a page past the end is empty, not an error');
       t.match(past, { total: 5, page: 4, pages: 3, per_page: 2, has_next: false, next_num: null });
 
       const far = await app.inject({ url: `/benchmarks?${query({ docker_image: image, page: 1_000_000_000 })}` });
       t.equal(far.statusCode, 200, `the last allowed page: ${far.body}`);
-      t.same(json<Page<Benchmark>>(far).items, []);
+      t.same(json<Benchmarks>(far).items, []);
 
-      const empty = assertPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: uniq('nothing') })}` }));
+      const empty = benchmarkPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: uniqueDashed('nothing') })}` }));
       t.match(empty, { items: [], total: 0, page: 1, pages: 0, has_next: false, has_prev: false, next_num: null, prev_num: null });
     });
 
     t.test('422 for a page number past the spec maximum (1e9), never 500', async (t) => {
       for (const page of [2 ** 31, 2 ** 53 - 1, '1' + '0'.repeat(20)]) {
-        const response = await app.inject({ url: `/benchmarks?${query({ docker_image: uniq('huge'), page })}` });
+        const response = await app.inject({ url: `/benchmarks?${query({ docker_image: uniqueDashed('huge'), page })}` });
         t.equal(response.statusCode, 422, `page=${page}: ${response.body}`);
       }
     });
 
     t.test('200 sort_by each field, both directions, and several fields', async (t) => {
-      const image = uniq('sort');
+      const image = uniqueDashed('sort');
       // Tags chosen so that tag order, creation order and id order all differ.
       const made: Benchmark[] = [];
       for (const tag of ['b', 'd', 'a', 'c']) made.push(await createApproved({ docker_image: image, docker_tag: tag }));
       const list = async (sortBy: string) =>
-        ids(assertPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: image, sort_by: sortBy })}` })));
+        ids(benchmarkPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: image, sort_by: sortBy })}` })));
       const by = (compare: (a: Benchmark, b: Benchmark) => number) => [...made].sort(compare).map((b) => b.id);
       const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -227,7 +177,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('200 sort_by docker_image both directions and by several fields (through :search)', async (t) => {
-      const token = uniq('multi');
+      const token = uniqueDashed('multi');
       const spec: [string, string][] = [
         [`${token}-b`, 'x1'],
         [`${token}-a`, 'x1'],
@@ -237,7 +187,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const made = new Map<string, string>();
       for (const [image, tag] of spec) made.set(`${image}:${tag}`, (await createApproved({ docker_image: image, docker_tag: tag })).id);
       const order = async (sortBy: string) => {
-        const page = assertPage(t, await app.inject({ url: `/benchmarks:search?${query({ terms: token, sort_by: sortBy })}` }));
+        const page = benchmarkPage(t, await app.inject({ url: `/benchmarks:search?${query({ terms: token, sort_by: sortBy })}` }));
         return page.items.map((b) => `${b.docker_image.slice(-1)}:${b.docker_tag}`);
       };
       t.same(await order('+docker_image,+docker_tag'), ['a:x1', 'a:x2', 'b:x1', 'b:x2']);
@@ -247,7 +197,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(await order('-upload_datetime'), ['a:x2', 'b:x2', 'a:x1', 'b:x1']);
       const defaultOrder = await order('');
       t.same(defaultOrder.map((x) => x[0]), ['a', 'a', 'b', 'b'], 'default +docker_image');
-      const unsorted = assertPage(t, await app.inject({ url: `/benchmarks:search?${query({ terms: token })}` }));
+      const unsorted = benchmarkPage(t, await app.inject({ url: `/benchmarks:search?${query({ terms: token })}` }));
       t.same(
         unsorted.items.map((b) => b.docker_image.slice(-1)),
         ['a', 'a', 'b', 'b'],
@@ -256,14 +206,14 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('200 upload_before / upload_after with dates and date-times', async (t) => {
-      const image = uniq('dates');
+      const image = uniqueDashed('dates');
       const made = await createApproved({ docker_image: image });
       const at = Date.parse(made.upload_datetime);
       const iso = (ms: number) => new Date(ms).toISOString();
       const day = (ms: number) => iso(ms).slice(0, 10);
       const found = async (params: Record<string, string>) => {
         const response = await app.inject({ url: `/benchmarks?${query({ docker_image: image, ...params })}` });
-        return assertPage(t, response).items.length === 1;
+        return benchmarkPage(t, response).items.length === 1;
       };
       t.ok(await found({ upload_after: iso(at - 60_000) }), 'after a minute before');
       t.notOk(await found({ upload_after: iso(at + 60_000) }), 'not after a minute later');
@@ -288,10 +238,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('422 for a scalar filter given twice; 200 for the bracket form with one value', async (t) => {
-      const image = uniq('brackets');
+      const image = uniqueDashed('brackets');
       const made = await createApproved({ docker_image: image });
       assertError(t, await app.inject({ url: `/benchmarks?docker_image=${image}&docker_image=other` }), 422);
-      const one = assertPage(t, await app.inject({ url: `/benchmarks?docker_image[]=${image}` }));
+      const one = benchmarkPage(t, await app.inject({ url: `/benchmarks?docker_image[]=${image}` }));
       t.same(ids(one), [made.id], 'a one-item list is the value');
     });
 
@@ -329,13 +279,13 @@ eachDatabase(t, async (t, ctx: TestContext) => {
   });
 
   t.test('SearchBenchmarks GET /benchmarks:search', async (t) => {
-    const token = uniq('srch');
+    const token = uniqueDashed('srch');
     const gpu = await createApproved({ docker_image: `${token}/gpu-bench`, docker_tag: 'cuda12', description: 'Trains a CNN on a GPU' });
     const cpu = await createApproved({ docker_image: `${token}/cpu-bench`, docker_tag: 'v1', description: 'Ray tracing on every CPU core' });
     const pct = await createApproved({ docker_image: `${token}/pct`, docker_tag: 'v1', description: 'reaches 100% of peak_flops' });
     const slash = await createApproved({ docker_image: `${token}/slash`, docker_tag: 'v1', description: 'a back\\slash here' });
     const hidden = await create({ docker_image: `${token}/hidden-gpu`, docker_tag: 'v1', description: 'GPU too' });
-    const search = async (q: string) => ids(assertPage(t, await app.inject({ url: `/benchmarks:search?${q}` }))).sort();
+    const search = async (q: string) => ids(benchmarkPage(t, await app.inject({ url: `/benchmarks:search?${q}` }))).sort();
     const sorted = (...list: Benchmark[]) => list.map((b) => b.id).sort();
 
     t.test('200 one term, matched in image, tag or description; only approved by default', async (t) => {
@@ -376,19 +326,19 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('200 without terms every approved benchmark matches', async (t) => {
-      const page = assertPage(t, await app.inject({ url: '/benchmarks:search?per_page=100' }));
+      const page = benchmarkPage(t, await app.inject({ url: '/benchmarks:search?per_page=100' }));
       t.ok(page.total >= 4);
       t.ok(page.items.every((b) => b.status === 'approved'));
     });
 
     t.test('200 with date filters and pagination', async (t) => {
-      const page = assertPage(
+      const page = benchmarkPage(
         t,
         await app.inject({ url: `/benchmarks:search?${query({ terms: token, upload_after: '2000-01-01', per_page: 3, page: 2, sort_by: '-docker_image' })}` }),
       );
       t.match(page, { total: 4, page: 2, pages: 2, per_page: 3, has_next: false, has_prev: true, prev_num: 1 });
       t.equal(page.items.length, 1);
-      const none = assertPage(t, await app.inject({ url: `/benchmarks:search?${query({ terms: token, upload_before: '2000-01-01' })}` }));
+      const none = benchmarkPage(t, await app.inject({ url: `/benchmarks:search?${query({ terms: token, upload_before: '2000-01-01' })}` }));
       t.equal(none.total, 0);
     });
 
@@ -407,8 +357,8 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   t.test('GetBenchmark GET /benchmarks/{id}', async (t) => {
     t.test('200 anonymous, for an approved and for an on_review benchmark', async (t) => {
-      const approved = await createApproved({ docker_image: uniq('get'), url: 'https://example.org/b', description: 'd' });
-      const waiting = await create({ docker_image: uniq('get') });
+      const approved = await createApproved({ docker_image: uniqueDashed('get'), url: 'https://example.org/b', description: 'd' });
+      const waiting = await create({ docker_image: uniqueDashed('get') });
       for (const expected of [approved, waiting]) {
         const response = await app.inject({ url: `/benchmarks/${expected.id}` });
         t.equal(response.statusCode, 200, response.body);
@@ -427,7 +377,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   t.test('CreateBenchmark POST /benchmarks', async (t) => {
     t.test('201 minimal: on_review, url null, empty description, a submit report', async (t) => {
-      const image = uniq('create');
+      const image = uniqueDashed('create');
       const before = Date.now();
       const response = await post({ docker_image: image, docker_tag: 'latest', json_schema: {} });
       t.equal(response.statusCode, 201, response.body);
@@ -443,7 +393,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('201 with url and description', async (t) => {
-      const image = uniq('create');
+      const image = uniqueDashed('create');
       const body = {
         docker_image: image,
         docker_tag: 'v1.2.3',
@@ -489,7 +439,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
         }],
       ];
       for (const [name, schema] of schemas) {
-        const response = await post({ docker_image: uniq('schema'), docker_tag: 'v1', json_schema: schema });
+        const response = await post({ docker_image: uniqueDashed('schema'), docker_tag: 'v1', json_schema: schema });
         t.equal(response.statusCode, 201, `${name}: ${response.body}`);
         if (response.statusCode !== 201) continue;
         const benchmark = json<Benchmark>(response);
@@ -499,7 +449,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('201 for another tag of an existing image', async (t) => {
-      const image = uniq('tags');
+      const image = uniqueDashed('tags');
       await create({ docker_image: image, docker_tag: 'v1' });
       const response = await post({ docker_image: image, docker_tag: 'v2', json_schema: {} });
       t.equal(response.statusCode, 201, response.body);
@@ -517,7 +467,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('401 without a token, even with an invalid body; nothing stored', async (t) => {
-      const image = uniq('anon');
+      const image = uniqueDashed('anon');
       assertError(t, await app.inject({ method: 'POST', url: '/benchmarks', payload: { docker_image: image, docker_tag: 'v1', json_schema: {} } }), 401);
       assertError(t, await app.inject({ method: 'POST', url: '/benchmarks', payload: { nonsense: true } }), 401);
       assertError(
@@ -529,16 +479,16 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('403 for a token holder who is not registered; nothing stored', async (t) => {
-      const image = uniq('stranger');
+      const image = uniqueDashed('stranger');
       assertError(t, await post({ docker_image: image, docker_tag: 'v1', json_schema: {} }, stranger), 403);
       t.equal(await countImage(ctx, image), 0);
     });
 
     t.test('409 when the image and tag exist (on review or approved); nothing more stored', async (t) => {
-      const waiting = await create({ docker_image: uniq('dup'), docker_tag: 'v1' });
+      const waiting = await create({ docker_image: uniqueDashed('dup'), docker_tag: 'v1' });
       const body = assertError(t, await post({ docker_image: waiting.docker_image, docker_tag: 'v1', json_schema: { type: 'object' } }, other), 409);
       t.match(body.message, waiting.docker_image);
-      const approved = await createApproved({ docker_image: uniq('dup'), docker_tag: 'v1' });
+      const approved = await createApproved({ docker_image: uniqueDashed('dup'), docker_tag: 'v1' });
       assertError(t, await post({ docker_image: approved.docker_image, docker_tag: 'v1', json_schema: {} }), 409);
       t.equal(await countImage(ctx, waiting.docker_image), 1);
       t.equal(await countImage(ctx, approved.docker_image), 1);
@@ -546,7 +496,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('409 for all but one of 20 concurrent identical uploads, never 500, one row', async (t) => {
-      const image = uniq('race');
+      const image = uniqueDashed('race');
       const headers = await ctx.auth(user);
       const responses = await Promise.all(
         Array.from({ length: 20 }, () =>
@@ -564,7 +514,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('422 for an invalid body; nothing stored', async (t) => {
-      const image = uniq('invalid');
+      const image = uniqueDashed('invalid');
       const cases: [string, Record<string, unknown>][] = [
         ['missing docker_tag', { docker_image: image, json_schema: {} }],
         ['missing docker_image', { docker_tag: 'v1', json_schema: {} }],
@@ -589,7 +539,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('422 for a json_schema that is not a valid JSON Schema, saying what is wrong; nothing stored', async (t) => {
-      const image = uniq('badschema');
+      const image = uniqueDashed('badschema');
       const cases: [string, Record<string, unknown>, RegExp][] = [
         ['unknown type', { type: 'strin' }, /type/],
         ['draft-07 unknown type', { $schema: DRAFT_07, type: 'strin' }, /type/],
@@ -614,7 +564,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('422, not a database error, for text the database cannot hold (NUL) or a schema nested too deep', async (t) => {
-      const image = uniq('nul');
+      const image = uniqueDashed('nul');
       const cases: [string, Record<string, unknown>, RegExp][] = [
         ['NUL in docker_image', { docker_image: `${image}\u0000x`, docker_tag: 'v1', json_schema: {} }, /docker_image/],
         ['NUL in docker_tag', { docker_image: image, docker_tag: 'v\u00001', json_schema: {} }, /docker_tag/],
@@ -654,9 +604,9 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   t.test('UpdateBenchmark PUT /benchmarks/{id}', async (t) => {
     t.test('204 replaces the editable fields; status and submit unchanged', async (t) => {
-      const original = await create({ docker_image: uniq('upd'), docker_tag: 'v1', url: 'https://example.org/a', description: 'old' });
+      const original = await create({ docker_image: uniqueDashed('upd'), docker_tag: 'v1', url: 'https://example.org/a', description: 'old' });
       const next = {
-        docker_image: uniq('upd'),
+        docker_image: uniqueDashed('upd'),
         docker_tag: 'v2',
         json_schema: { $schema: DRAFT_07, type: 'object', properties: { x: { type: 'number', suggestToUser: true } } },
         url: 'https://example.org/b',
@@ -672,7 +622,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('204 round-trip of a GET body (read-only fields sent back unchanged are ignored)', async (t) => {
-      const original = await createApproved({ docker_image: uniq('trip'), url: 'https://example.org/x', description: 'trip', json_schema: { type: 'object' } });
+      const original = await createApproved({ docker_image: uniqueDashed('trip'), url: 'https://example.org/x', description: 'trip', json_schema: { type: 'object' } });
       const read = json<Benchmark>(await app.inject({ url: `/benchmarks/${original.id}` }));
       const response = await put(original.id, { ...read, description: 'round trip' });
       t.equal(response.statusCode, 204, response.body);
@@ -681,7 +631,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
     // Shared module: openapi.yaml UpdateBenchmark.url is not nullable, but GET answers url: null.
     t.test('204 round-trip of a GET body whose url is null', async (t) => {
-      const original = await create({ docker_image: uniq('trip-null') });
+      const original = await create({ docker_image: uniqueDashed('trip-null') });
       t.equal(original.url, null);
       const read = json<Benchmark>(await app.inject({ url: `/benchmarks/${original.id}` }));
       const response = await put(original.id, read);
@@ -694,14 +644,14 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('204 with its own image and tag (no conflict with itself); omitted url and description are cleared', async (t) => {
-      const original = await create({ docker_image: uniq('self'), url: 'https://example.org/x', description: 'x' });
+      const original = await create({ docker_image: uniqueDashed('self'), url: 'https://example.org/x', description: 'x' });
       const response = await put(original.id, { docker_image: original.docker_image, docker_tag: original.docker_tag, json_schema: {} });
       t.equal(response.statusCode, 204, response.body);
       t.same(await stored(ctx, original.id), { ...original, url: null, description: '' });
     });
 
     t.test('204 ignores a changed status: PUT does not approve', async (t) => {
-      const original = await create({ docker_image: uniq('sneaky') });
+      const original = await create({ docker_image: uniqueDashed('sneaky') });
       const response = await put(original.id, { ...original, status: 'approved' });
       t.ok([204, 422].includes(response.statusCode), `${response.statusCode} ${response.body}`);
       t.equal((await stored(ctx, original.id))?.status, 'on_review', 'still on review');
@@ -709,7 +659,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('401 without a token; nothing changed', async (t) => {
-      const original = await create({ docker_image: uniq('upd401') });
+      const original = await create({ docker_image: uniqueDashed('upd401') });
       assertError(
         t,
         await app.inject({ method: 'PUT', url: `/benchmarks/${original.id}`, payload: { ...original, description: 'hacked' } }),
@@ -719,21 +669,21 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('403 for a user who is not an administrator (even the uploader); nothing changed', async (t) => {
-      const original = await create({ docker_image: uniq('upd403') });
+      const original = await create({ docker_image: uniqueDashed('upd403') });
       assertError(t, await put(original.id, { ...original, description: 'mine' }, user), 403);
       assertError(t, await put(original.id, { ...original, description: 'mine' }, adminPersona('unregistered')), 403);
       t.same(await stored(ctx, original.id), original);
     });
 
     t.test('404 for an unknown id; nothing created', async (t) => {
-      const image = uniq('upd404');
+      const image = uniqueDashed('upd404');
       assertError(t, await put(UNKNOWN_ID, { docker_image: image, docker_tag: 'v1', json_schema: {} }), 404);
       t.equal(await countImage(ctx, image), 0);
     });
 
     t.test('409 when the new image and tag belong to another benchmark; nothing changed', async (t) => {
-      const a = await create({ docker_image: uniq('upd409'), docker_tag: 'v1' });
-      const b = await createApproved({ docker_image: uniq('upd409'), docker_tag: 'v1' });
+      const a = await create({ docker_image: uniqueDashed('upd409'), docker_tag: 'v1' });
+      const b = await createApproved({ docker_image: uniqueDashed('upd409'), docker_tag: 'v1' });
       const body = assertError(t, await put(a.id, { docker_image: b.docker_image, docker_tag: 'v1', json_schema: {} }), 409);
       t.match(body.message, b.docker_image);
       t.same(await stored(ctx, a.id), a, 'a unchanged');
@@ -741,7 +691,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('422 for an invalid body or json_schema; nothing changed', async (t) => {
-      const original = await create({ docker_image: uniq('upd422'), json_schema: { type: 'object' } });
+      const original = await create({ docker_image: uniqueDashed('upd422'), json_schema: { type: 'object' } });
       const base = { docker_image: original.docker_image, docker_tag: original.docker_tag };
       const cases: [string, Record<string, unknown>][] = [
         ['missing json_schema', base],
@@ -769,15 +719,13 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       app.inject({ method: 'DELETE', url: `/benchmarks/${id}`, headers: who ? await ctx.auth(who) : {} });
 
     t.test('204 deletes an approved benchmark and its results', async (t) => {
-      const benchmark = await createApproved({ docker_image: uniq('del') });
-      const uploader = { uploader_sub: user.sub, uploader_iss: ctx.oidc.issuer };
-      const site = await ctx.db.prisma.site.create({ data: { name: uniq('site'), address: 'Karlsruhe', status: 'approved', ...uploader } });
-      const flavor = await ctx.db.prisma.flavor.create({ data: { name: 'small', site_id: site.id, status: 'approved', ...uploader } });
-      const result = await ctx.db.prisma.result.create({
-        data: { json: { score: 1 }, execution_datetime: new Date(), benchmark_id: benchmark.id, site_id: site.id, flavor_id: flavor.id, ...uploader },
-      });
+      const benchmark = await createApproved({ docker_image: uniqueDashed('del') });
+      const seed = seeder(ctx, user);
+      const site = await seed.site({ name: uniqueDashed('site'), address: 'Karlsruhe' });
+      const flavor = await seed.flavor(site.id, { name: 'small' });
+      const result = await seed.result(benchmark.id, flavor, { json: { score: 1 }, execution_datetime: new Date() });
       const claim = await ctx.db.prisma.claim.create({
-        data: { message: 'wrong', result_id: result.id, ...uploader, submit: { create: { resource_type: 'claim' } } },
+        data: { message: 'wrong', result_id: result.id, ...seed.uploader(), submit: { create: { resource_type: 'claim' } } },
       });
       const response = await del(benchmark.id, admin);
       t.equal(response.statusCode, 204, response.body);
@@ -792,27 +740,27 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('204 deletes an on_review benchmark and its submit', async (t) => {
-      const benchmark = await create({ docker_image: uniq('del') });
+      const benchmark = await create({ docker_image: uniqueDashed('del') });
       t.equal((await del(benchmark.id, admin)).statusCode, 204);
       t.equal(await stored(ctx, benchmark.id), null);
       t.equal(await submitsOf(ctx, benchmark.id), 0, 'submit gone');
     });
 
     t.test('401 without a token; still there', async (t) => {
-      const benchmark = await create({ docker_image: uniq('del401') });
+      const benchmark = await create({ docker_image: uniqueDashed('del401') });
       assertError(t, await del(benchmark.id), 401);
       t.same(await stored(ctx, benchmark.id), benchmark);
     });
 
     t.test('403 for a user, even the uploader; still there', async (t) => {
-      const benchmark = await create({ docker_image: uniq('del403') });
+      const benchmark = await create({ docker_image: uniqueDashed('del403') });
       assertError(t, await del(benchmark.id, user), 403);
       t.same(await stored(ctx, benchmark.id), benchmark);
     });
 
     t.test('404 for an unknown id, and for one already deleted', async (t) => {
       assertError(t, await del(UNKNOWN_ID, admin), 404);
-      const benchmark = await create({ docker_image: uniq('del404') });
+      const benchmark = await create({ docker_image: uniqueDashed('del404') });
       t.equal((await del(benchmark.id, admin)).statusCode, 204);
       assertError(t, await del(benchmark.id, admin), 404);
     });
@@ -827,33 +775,33 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       app.inject({ method: 'POST', url: `/benchmarks/${id}:approve`, headers: { ...(who ? await ctx.auth(who) : {}), ...extra } });
 
     t.test('204 makes it approved, removes its submit, lists it by default', async (t) => {
-      const benchmark = await create({ docker_image: uniq('appr') });
+      const benchmark = await create({ docker_image: uniqueDashed('appr') });
       t.equal(await submitsOf(ctx, benchmark.id), 1, 'submit while on review');
       const response = await call(benchmark.id, admin);
       t.equal(response.statusCode, 204, response.body);
       t.equal(response.body, '');
       t.same(await stored(ctx, benchmark.id), { ...benchmark, status: 'approved' });
       t.equal(await submitsOf(ctx, benchmark.id), 0, 'submit removed');
-      const listed = assertPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: benchmark.docker_image })}` }));
+      const listed = benchmarkPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: benchmark.docker_image })}` }));
       t.same(ids(listed), [benchmark.id], 'listed by default');
-      const review = assertPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: benchmark.docker_image, status: 'on_review' })}` }));
+      const review = benchmarkPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: benchmark.docker_image, status: 'on_review' })}` }));
       t.same(review.items, [], 'no longer on review');
     });
 
     t.test('204 with a form Content-Type and no body (generated clients)', async (t) => {
-      const benchmark = await create({ docker_image: uniq('appr-form') });
+      const benchmark = await create({ docker_image: uniqueDashed('appr-form') });
       const response = await call(benchmark.id, admin, { 'content-type': 'application/x-www-form-urlencoded' });
       t.equal(response.statusCode, 204, response.body);
     });
 
     t.test('401 without a token; still on review', async (t) => {
-      const benchmark = await create({ docker_image: uniq('appr401') });
+      const benchmark = await create({ docker_image: uniqueDashed('appr401') });
       assertError(t, await call(benchmark.id), 401);
       t.equal((await stored(ctx, benchmark.id))?.status, 'on_review');
     });
 
     t.test('403 for a user; still on review with its submit', async (t) => {
-      const benchmark = await create({ docker_image: uniq('appr403') });
+      const benchmark = await create({ docker_image: uniqueDashed('appr403') });
       assertError(t, await call(benchmark.id, user), 403);
       t.equal((await stored(ctx, benchmark.id))?.status, 'on_review');
       t.equal(await submitsOf(ctx, benchmark.id), 1);
@@ -864,7 +812,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('422 for an already approved benchmark; it stays approved', async (t) => {
-      const benchmark = await createApproved({ docker_image: uniq('appr422') });
+      const benchmark = await createApproved({ docker_image: uniqueDashed('appr422') });
       const body = assertError(t, await call(benchmark.id, admin), 422);
       t.match(body.message, /approved/);
       t.equal((await stored(ctx, benchmark.id))?.status, 'approved');
@@ -872,7 +820,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('concurrent approvals: one 204, the others 422', async (t) => {
-      const benchmark = await create({ docker_image: uniq('appr-race') });
+      const benchmark = await create({ docker_image: uniqueDashed('appr-race') });
       const headers = await ctx.auth(admin);
       const responses = await Promise.all(
         Array.from({ length: 8 }, () => app.inject({ method: 'POST', url: `/benchmarks/${benchmark.id}:approve`, headers })),
@@ -888,7 +836,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       app.inject({ method: 'POST', url: `/benchmarks/${id}:reject`, headers: who ? await ctx.auth(who) : {} });
 
     t.test('204 deletes the benchmark and its submit', async (t) => {
-      const benchmark = await create({ docker_image: uniq('rej') });
+      const benchmark = await create({ docker_image: uniqueDashed('rej') });
       const response = await call(benchmark.id, admin);
       t.equal(response.statusCode, 204, response.body);
       t.equal(response.body, '');
@@ -900,13 +848,13 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('401 without a token; still there', async (t) => {
-      const benchmark = await create({ docker_image: uniq('rej401') });
+      const benchmark = await create({ docker_image: uniqueDashed('rej401') });
       assertError(t, await call(benchmark.id), 401);
       t.same(await stored(ctx, benchmark.id), benchmark);
     });
 
     t.test('403 for a user, even the uploader; still there', async (t) => {
-      const benchmark = await create({ docker_image: uniq('rej403') });
+      const benchmark = await create({ docker_image: uniqueDashed('rej403') });
       assertError(t, await call(benchmark.id, user), 403);
       t.same(await stored(ctx, benchmark.id), benchmark);
       t.equal(await submitsOf(ctx, benchmark.id), 1);
@@ -914,13 +862,13 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
     t.test('404 for an unknown id, and for one already rejected', async (t) => {
       assertError(t, await call(UNKNOWN_ID, admin), 404);
-      const benchmark = await create({ docker_image: uniq('rej404') });
+      const benchmark = await create({ docker_image: uniqueDashed('rej404') });
       t.equal((await call(benchmark.id, admin)).statusCode, 204);
       assertError(t, await call(benchmark.id, admin), 404);
     });
 
     t.test('422 for an approved benchmark; it stays', async (t) => {
-      const benchmark = await createApproved({ docker_image: uniq('rej422') });
+      const benchmark = await createApproved({ docker_image: uniqueDashed('rej422') });
       const body = assertError(t, await call(benchmark.id, admin), 422);
       t.match(body.message, /approved/);
       t.same(await stored(ctx, benchmark.id), benchmark);
@@ -930,7 +878,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   t.test('review integrity: concurrent approve and reject leave no orphan', async (t) => {
     const made: Benchmark[] = [];
-    for (let i = 0; i < 6; i += 1) made.push(await create({ docker_image: uniq('mixed') }));
+    for (let i = 0; i < 6; i += 1) made.push(await create({ docker_image: uniqueDashed('mixed') }));
     const headers = await ctx.auth(admin);
     const responses = await Promise.all(
       made.flatMap((b) => [
@@ -981,7 +929,7 @@ t.test('with IMAGE_REGISTRY', async (t) => {
 
       t.test('CreateBenchmark POST /benchmarks', async (t) => {
         t.test('201 for an owner/name image the registry knows (after the token handshake)', async (t) => {
-          const image = `owner/${uniq('known')}`;
+          const image = `owner/${uniqueDashed('known')}`;
           registry.addImage(image, 'v1');
           const requests = seen();
           const response = await post({ docker_image: image, docker_tag: 'v1', json_schema: {} });
@@ -993,7 +941,7 @@ t.test('with IMAGE_REGISTRY', async (t) => {
         });
 
         t.test('201 for a single-name image, looked up under library/', async (t) => {
-          const image = uniq('official');
+          const image = uniqueDashed('official');
           registry.addImage(`library/${image}`, '1.0');
           const requests = seen();
           const response = await post({ docker_image: image, docker_tag: '1.0', json_schema: {} });
@@ -1002,7 +950,7 @@ t.test('with IMAGE_REGISTRY', async (t) => {
         });
 
         t.test('422 for an unknown tag, with the registry reason; nothing stored', async (t) => {
-          const image = `owner/${uniq('notag')}`;
+          const image = `owner/${uniqueDashed('notag')}`;
           registry.addImage(image, 'v1');
           const body = assertError(t, await post({ docker_image: image, docker_tag: 'v2', json_schema: {} }), 422);
           t.match(body.message, `${image}:v2`);
@@ -1012,7 +960,7 @@ t.test('with IMAGE_REGISTRY', async (t) => {
         });
 
         t.test('422 for an image the registry does not know; nothing stored', async (t) => {
-          const image = `nobody/${uniq('missing')}`;
+          const image = `nobody/${uniqueDashed('missing')}`;
           const body = assertError(t, await post({ docker_image: image, docker_tag: 'latest', json_schema: {} }), 422);
           t.match(body.message, image);
           t.ok(body.errors?.['body.docker_image'], 'names docker_image');
@@ -1027,7 +975,7 @@ t.test('with IMAGE_REGISTRY', async (t) => {
         });
 
         t.test('422 for an invalid json_schema, without asking the registry', async (t) => {
-          const image = `owner/${uniq('schema')}`;
+          const image = `owner/${uniqueDashed('schema')}`;
           registry.addImage(image, 'v1');
           const requests = seen();
           assertError(t, await post({ docker_image: image, docker_tag: 'v1', json_schema: { type: 'strin' } }), 422);
@@ -1042,7 +990,7 @@ t.test('with IMAGE_REGISTRY', async (t) => {
         });
 
         t.test('409 for a known image uploaded twice', async (t) => {
-          const image = `owner/${uniq('twice')}`;
+          const image = `owner/${uniqueDashed('twice')}`;
           registry.addImage(image, 'v1');
           t.equal((await post({ docker_image: image, docker_tag: 'v1', json_schema: {} })).statusCode, 201);
           assertError(t, await post({ docker_image: image, docker_tag: 'v1', json_schema: {} }), 409);
@@ -1050,7 +998,7 @@ t.test('with IMAGE_REGISTRY', async (t) => {
         });
 
         t.test('503 when the registry answers 500; nothing stored', async (t) => {
-          const image = `owner/${uniq('r500')}`;
+          const image = `owner/${uniqueDashed('r500')}`;
           registry.addImage(image, 'v1');
           registry.failWith(500);
           t.teardown(() => registry.failWith(undefined));
@@ -1061,7 +1009,7 @@ t.test('with IMAGE_REGISTRY', async (t) => {
       });
 
       t.test('UpdateBenchmark PUT /benchmarks/{id}', async (t) => {
-        const image = `owner/${uniq('upd')}`;
+        const image = `owner/${uniqueDashed('upd')}`;
         registry.addImage(image, 'v1');
         registry.addImage(image, 'v2');
         const created = await post({ docker_image: image, docker_tag: 'v1', json_schema: {} });

@@ -3,70 +3,11 @@
 // /reports/submits), the owner's (/results/{id}/claims) and the claimer's
 // (/users/self/claims); the hide / approve / reject / restore cycle, two claims
 // on one result, and concurrent decisions.
-import type { LightMyRequestResponse } from 'fastify';
 import t from 'tap';
 import { adminPersona, eachDatabase, json, persona, type Persona, type Test as Tap, type TestContext } from './helpers/app.js';
-
-interface User {
-  sub: string;
-  iss: string;
-  email: string;
-  registration_datetime: string;
-}
-interface Claim {
-  id: string;
-  upload_datetime: string;
-  message: string;
-  resource_type: 'result';
-  resource_id: string;
-  status: 'on_review' | 'approved';
-  uploader: User;
-}
-interface Submit {
-  id: string;
-  upload_datetime: string;
-  resource_type: string;
-  resource_id: string;
-  uploader: User;
-}
-interface Page<T> {
-  items: T[];
-  total: number;
-  page: number;
-  pages: number;
-  per_page: number;
-  has_next: boolean;
-  has_prev: boolean;
-  next_num: number | null;
-  prev_num: number | null;
-}
-interface ErrorBody {
-  code: number;
-  status: string;
-  message: string;
-  errors?: Record<string, unknown>;
-}
-
-const CLAIM_KEYS = ['id', 'message', 'resource_id', 'resource_type', 'status', 'upload_datetime', 'uploader'];
-const PAGE_KEYS = ['has_next', 'has_prev', 'items', 'next_num', 'page', 'pages', 'per_page', 'prev_num', 'total'];
-const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
-
-let nameCount = 0;
-function uniq(label: string): string {
-  nameCount += 1;
-  return `${label}-${process.pid}-${nameCount}`;
-}
-
-function assertError(t: Tap, response: LightMyRequestResponse, code: number): ErrorBody {
-  t.equal(response.statusCode, code, `status ${code}: ${response.body.slice(0, 500)}`);
-  t.match(String(response.headers['content-type']), /^application\/json/);
-  const body = JSON.parse(response.body) as ErrorBody;
-  t.equal(body.code, code);
-  t.type(body.status, 'string');
-  t.type(body.message, 'string');
-  t.notMatch(response.body, /at .*\.ts:\d+/, 'no stack trace');
-  return body;
-}
+import { assertError, assertPageResponse, ids } from './helpers/assertions.js';
+import { CLAIM_KEYS, USER_KEYS, type Claim, type Claims, type Results, type Submit } from './helpers/contract.js';
+import { fixtures, UNKNOWN_ID, uniqueDashed } from './helpers/fixtures.js';
 
 function assertClaim(t: Tap, body: unknown): Claim {
   const claim = body as Claim;
@@ -74,15 +15,8 @@ function assertClaim(t: Tap, body: unknown): Claim {
   t.match(claim.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   t.equal(claim.resource_type, 'result');
   t.match(claim.upload_datetime, /Z$/);
-  t.same(Object.keys(claim.uploader).sort(), ['email', 'iss', 'registration_datetime', 'sub']);
+  t.same(Object.keys(claim.uploader).sort(), USER_KEYS);
   return claim;
-}
-
-function page<T>(t: Tap, response: LightMyRequestResponse): Page<T> {
-  t.equal(response.statusCode, 200, response.body.slice(0, 500));
-  const body = json<Page<T>>(response);
-  t.same(Object.keys(body).sort(), PAGE_KEYS, 'the pagination envelope');
-  return body;
 }
 
 eachDatabase(t, async (t, ctx: TestContext) => {
@@ -95,53 +29,32 @@ eachDatabase(t, async (t, ctx: TestContext) => {
   const stranger = persona('claims-unregistered');
   for (const who of [admin, owner, claimer, second]) await ctx.register(who);
 
-  async function post<T>(url: string, who: Persona, payload?: unknown): Promise<T> {
-    const response = await app.inject({
-      method: 'POST',
-      url,
-      headers: await ctx.auth(who),
-      ...(payload !== undefined ? { payload: payload as Record<string, unknown> } : {}),
-    });
-    if (response.statusCode !== 201 && response.statusCode !== 204) throw new Error(`POST ${url}: ${response.statusCode} ${response.body}`);
-    return (response.body === '' ? undefined : JSON.parse(response.body)) as T;
-  }
-
   // One approved benchmark, site and flavor for the whole suite; each test uploads its own results.
-  const benchmark = await post<{ id: string; docker_image: string }>('/benchmarks', owner, {
-    docker_image: `${uniq('claims')}/bench`,
-    docker_tag: 'v1',
-    json_schema: {},
-  });
-  await post(`/benchmarks/${benchmark.id}:approve`, admin);
-  const site = await post<{ id: string }>('/sites', owner, { name: uniq('claims-site'), address: 'x' });
-  await post(`/sites/${site.id}:approve`, admin);
-  const flavor = await post<{ id: string }>(`/sites/${site.id}/flavors`, owner, { name: 'f' });
-  await post(`/flavors/${flavor.id}:approve`, admin);
+  const fx = fixtures(ctx, admin, owner);
+  const world = await fx.world({}, { image: `${uniqueDashed('claims')}/bench`, siteName: uniqueDashed('claims-site'), address: 'x', flavorName: 'f' });
+  const { benchmark } = world;
 
-  async function upload(body: Record<string, unknown> = { n: uniq('n') }, who: Persona = owner): Promise<string> {
-    const query = new URLSearchParams({ execution_datetime: '2022-01-01T00:00:00Z', benchmark_id: benchmark.id, flavor_id: flavor.id });
-    const response = await app.inject({ method: 'POST', url: `/results?${query.toString()}`, headers: await ctx.auth(who), payload: body });
-    if (response.statusCode !== 201) throw new Error(`upload: ${response.statusCode} ${response.body}`);
-    return json<{ id: string }>(response).id;
+  async function upload(body: Record<string, unknown> = { n: uniqueDashed('n') }, who: Persona = owner): Promise<string> {
+    return (await fx.upload(world, body, { execution: '2022-01-01T00:00:00Z' }, who)).id;
   }
 
   async function claim(resultId: string, who: Persona = claimer, message = 'looks wrong'): Promise<Claim> {
-    return post<Claim>(`/results/${resultId}:claim`, who, { message });
+    return fx.post<Claim>(`/results/${resultId}:claim`, who, { message });
   }
 
   async function listedIds(): Promise<string[]> {
     const response = await app.inject({ url: `/results?benchmark_id=${benchmark.id}&per_page=100` });
-    return json<Page<{ id: string }>>(response).items.map((item) => item.id);
+    return ids(json<Results>(response));
   }
 
   async function searchedIds(): Promise<string[]> {
     const response = await app.inject({ url: `/results:search?terms=${encodeURIComponent(benchmark.docker_image)}&per_page=100` });
-    return json<Page<{ id: string }>>(response).items.map((item) => item.id);
+    return ids(json<Results>(response));
   }
 
   async function claimSubmits(): Promise<Submit[]> {
     const response = await app.inject({ url: '/reports/submits?resource_type=claim&per_page=100', headers: await ctx.auth(admin) });
-    return page<Submit>(t, response).items;
+    return assertPageResponse<Submit>(t, response).items;
   }
 
   const approve = async (id: string, who: Persona = admin) =>
@@ -180,7 +93,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const read = await app.inject({ url: `/results/${resultId}` });
       t.equal(read.statusCode, 200, 'still readable by id');
       const own = await app.inject({ url: '/users/self/results?per_page=100', headers: await ctx.auth(owner) });
-      t.ok(json<Page<{ id: string }>>(own).items.some((item) => item.id === resultId), 'still in the uploader\'s own list');
+      t.ok(json<Results>(own).items.some((item) => item.id === resultId), 'still in the uploader\'s own list');
     });
     t.test('201 for a second claim, by anybody, the uploader included', async (t) => {
       const resultId = await upload();
@@ -298,7 +211,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     submits = await claimSubmits();
     t.notOk(submits.some((s) => s.resource_id === a.id || s.resource_id === b.id), 'both submits gone');
     const all = await app.inject({ url: '/reports/submits?per_page=100', headers: await ctx.auth(admin) });
-    t.notOk(page<Submit>(t, all).items.some((s) => s.resource_id === a.id || s.resource_id === b.id));
+    t.notOk(assertPageResponse<Submit>(t, all).items.some((s) => s.resource_id === a.id || s.resource_id === b.id));
   });
 
   t.test('two claims on one result: rejecting one keeps it hidden, rejecting both restores it', async (t) => {
@@ -340,11 +253,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.equal((await approve(c1.id)).statusCode, 204);
       const headers = await ctx.auth(admin);
       const list = async (query: string) => {
-        const body = page<Claim>(t, await app.inject({ url: `/reports/claims?per_page=100&${query}`, headers }));
+        const body = assertPageResponse<Claim>(t, await app.inject({ url: `/reports/claims?per_page=100&${query}`, headers }));
         for (const item of body.items) assertClaim(t, item);
         return body;
       };
-      const ours = (body: Page<Claim>) => body.items.map((item) => item.id).filter((id) => [c1.id, c2.id, c3.id].includes(id));
+      const ours = (body: Claims) => body.items.map((item) => item.id).filter((id) => [c1.id, c2.id, c3.id].includes(id));
       t.same(ours(await list('')), [c1.id, c2.id, c3.id], 'every status, oldest first by default');
       t.same(ours(await list('status=on_review')), [c2.id, c3.id]);
       t.same(ours(await list('status=approved')), [c1.id]);
@@ -356,7 +269,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(ours(await list(`upload_before=${c3.upload_datetime}`)), [c1.id, c2.id], 'upload_before is strict');
       t.same(ours(await list(`upload_after=${c1.upload_datetime}&upload_before=${c3.upload_datetime}&status=on_review`)), [c2.id]);
       const total = (await list('')).total;
-      const one = page<Claim>(t, await app.inject({ url: '/reports/claims?per_page=1&page=2', headers }));
+      const one = assertPageResponse<Claim>(t, await app.inject({ url: '/reports/claims?per_page=1&page=2', headers }));
       t.match(one, { total, page: 2, per_page: 1, has_prev: true, prev_num: 1 });
       t.equal(one.items.length, 1);
     });
@@ -503,7 +416,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     const url = `/results/${resultId}/claims`;
 
     t.test('200 for the uploader: the claims of that result only', async (t) => {
-      const body = page<Claim>(t, await app.inject({ url, headers: await ctx.auth(owner) }));
+      const body = assertPageResponse<Claim>(t, await app.inject({ url, headers: await ctx.auth(owner) }));
       t.same(body.items.map((item) => item.id), [c1.id, c2.id]);
       t.equal(body.total, 2);
       for (const item of body.items) assertClaim(t, item);
@@ -512,10 +425,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
     t.test('200 for an administrator, with sorting, dates and pages', async (t) => {
       const headers = await ctx.auth(admin);
-      t.same(page<Claim>(t, await app.inject({ url, headers })).items.map((item) => item.id), [c1.id, c2.id]);
-      t.same(page<Claim>(t, await app.inject({ url: `${url}?sort_by=-upload_datetime`, headers })).items.map((item) => item.id), [c2.id, c1.id]);
-      t.same(page<Claim>(t, await app.inject({ url: `${url}?upload_after=${c1.upload_datetime}`, headers })).items.map((item) => item.id), [c2.id]);
-      const second = page<Claim>(t, await app.inject({ url: `${url}?per_page=1&page=2`, headers }));
+      t.same(assertPageResponse<Claim>(t, await app.inject({ url, headers })).items.map((item) => item.id), [c1.id, c2.id]);
+      t.same(assertPageResponse<Claim>(t, await app.inject({ url: `${url}?sort_by=-upload_datetime`, headers })).items.map((item) => item.id), [c2.id, c1.id]);
+      t.same(assertPageResponse<Claim>(t, await app.inject({ url: `${url}?upload_after=${c1.upload_datetime}`, headers })).items.map((item) => item.id), [c2.id]);
+      const second = assertPageResponse<Claim>(t, await app.inject({ url: `${url}?per_page=1&page=2`, headers }));
       t.same(second.items.map((item) => item.id), [c2.id]);
       t.match(second, { total: 2, pages: 2, has_prev: true, has_next: false });
     });
@@ -525,12 +438,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const dropped = await claim(r, second, 'dropped');
       t.equal((await approve(kept.id)).statusCode, 204);
       t.equal((await reject(dropped.id)).statusCode, 204);
-      const body = page<Claim>(t, await app.inject({ url: `/results/${r}/claims`, headers: await ctx.auth(owner) }));
+      const body = assertPageResponse<Claim>(t, await app.inject({ url: `/results/${r}/claims`, headers: await ctx.auth(owner) }));
       t.same(body.items.map((item) => [item.id, item.status]), [[kept.id, 'approved']]);
     });
     t.test('200 an empty page for a result never claimed', async (t) => {
       const r = await upload();
-      const body = page<Claim>(t, await app.inject({ url: `/results/${r}/claims`, headers: await ctx.auth(owner) }));
+      const body = assertPageResponse<Claim>(t, await app.inject({ url: `/results/${r}/claims`, headers: await ctx.auth(owner) }));
       t.same(body.items, []);
       t.equal(body.total, 0);
     });
@@ -567,7 +480,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const mine2 = await claim(r2, me, 'mine two');
       await claim(r1, second, 'not mine');
       const headers = await ctx.auth(me);
-      const list = async (query = '') => page<Claim>(t, await app.inject({ url: `/users/self/claims${query}`, headers }));
+      const list = async (query = '') => assertPageResponse<Claim>(t, await app.inject({ url: `/users/self/claims${query}`, headers }));
       t.same((await list()).items.map((item) => item.id), [mine1.id, mine2.id]);
       for (const item of (await list()).items) {
         assertClaim(t, item);
@@ -602,16 +515,16 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     const resultId = await upload();
     const filed = await claim(resultId, second);
     const headers = await ctx.auth(admin);
-    const claimsOnly = page<Submit>(t, await app.inject({ url: '/reports/submits?resource_type=claim&per_page=100', headers }));
+    const claimsOnly = assertPageResponse<Submit>(t, await app.inject({ url: '/reports/submits?resource_type=claim&per_page=100', headers }));
     const submit = claimsOnly.items.find((item) => item.resource_id === filed.id);
     t.ok(submit, 'listed');
     t.equal(submit?.resource_type, 'claim');
     t.equal(submit?.uploader.sub, second.sub, 'the claimer is its uploader');
     t.ok(claimsOnly.items.every((item) => item.resource_type === 'claim'));
-    const benchmarksOnly = page<Submit>(t, await app.inject({ url: '/reports/submits?resource_type=benchmark&per_page=100', headers }));
+    const benchmarksOnly = assertPageResponse<Submit>(t, await app.inject({ url: '/reports/submits?resource_type=benchmark&per_page=100', headers }));
     t.notOk(benchmarksOnly.items.some((item) => item.resource_id === filed.id));
     t.equal((await approve(filed.id)).statusCode, 204);
-    const after = page<Submit>(t, await app.inject({ url: '/reports/submits?resource_type=claim&per_page=100', headers }));
+    const after = assertPageResponse<Submit>(t, await app.inject({ url: '/reports/submits?resource_type=claim&per_page=100', headers }));
     t.notOk(after.items.some((item) => item.resource_id === filed.id), 'gone once decided');
   });
 

@@ -1,80 +1,16 @@
 // The `flavors` tag: listed, searched and created under their site
 // (/sites/{site_id}/flavors), read and administered by id (/flavors/{flavor_id}).
 // One named case per status code, with what the database holds afterwards.
-import type { LightMyRequestResponse } from 'fastify';
 import t from 'tap';
 import { adminPersona, eachDatabase, json, persona, type Persona, type Test as Tap, type TestContext } from './helpers/app.js';
-
-interface Flavor {
-  id: string;
-  upload_datetime: string;
-  name: string;
-  description: string;
-  status: 'approved' | 'on_review';
-}
-interface Site {
-  id: string;
-  upload_datetime: string;
-  name: string;
-  address: string;
-  description: string;
-  status: 'approved' | 'on_review';
-}
-interface Page<T> {
-  items: T[];
-  total: number;
-  page: number;
-  pages: number;
-  per_page: number;
-  has_next: boolean;
-  has_prev: boolean;
-  next_num: number | null;
-  prev_num: number | null;
-}
-interface ErrorBody {
-  code: number;
-  status: string;
-  message: string;
-  errors?: Record<string, unknown>;
-}
-
-const FLAVOR_KEYS = ['description', 'id', 'name', 'status', 'upload_datetime'];
-const SITE_KEYS = ['address', 'description', 'id', 'name', 'status', 'upload_datetime'];
-const PAGE_KEYS = ['has_next', 'has_prev', 'items', 'next_num', 'page', 'pages', 'per_page', 'prev_num', 'total'];
-const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
-const FORM = 'application/x-www-form-urlencoded';
-
-let counter = 0;
-/** A name no other test uses; lowercase letters and digits only, so every collation orders it alike. */
-function unique(label: string): string {
-  counter += 1;
-  return `${label}${process.pid}n${counter}t${Date.now().toString(36)}`;
-}
-
-function assertError(t: Tap, response: LightMyRequestResponse, code: number): ErrorBody {
-  t.equal(response.statusCode, code, `status ${code}: ${response.body}`);
-  t.match(String(response.headers['content-type']), /^application\/json/);
-  const body = JSON.parse(response.body) as ErrorBody;
-  t.equal(body.code, code);
-  t.type(body.status, 'string');
-  t.type(body.message, 'string');
-  t.notMatch(response.body, /at .*\.ts:\d+/, 'no stack trace');
-  return body;
-}
+import { assertCatalogItem, assertError, assertPage, ids } from './helpers/assertions.js';
+import { FLAVOR_KEYS, SITE_KEYS, type Flavor, type Flavors, type Site } from './helpers/contract.js';
+import { FORM, fetchPage, UNKNOWN_ID } from './helpers/fixtures.js';
+import { seeder } from './helpers/seed.js';
 
 function assertFlavor(t: Tap, flavor: Flavor): void {
-  t.same(Object.keys(flavor).sort(), FLAVOR_KEYS, 'exactly the Flavor fields');
-  t.match(flavor.id, /^[0-9a-f-]{36}$/);
-  t.ok(!Number.isNaN(Date.parse(flavor.upload_datetime)), 'upload_datetime is a date');
-  t.match(flavor.upload_datetime, /Z$/, 'in UTC');
+  assertCatalogItem(t, flavor, FLAVOR_KEYS, 'Flavor');
 }
-
-function assertPage<T>(t: Tap, page: Page<T>, expected: Partial<Page<T>>): void {
-  t.same(Object.keys(page).sort(), PAGE_KEYS, 'exactly the pagination envelope');
-  t.match(page, expected);
-}
-
-const ids = (page: Page<Flavor>): string[] => page.items.map((f) => f.id);
 
 eachDatabase(t, async (t, ctx: TestContext) => {
   const { app } = ctx;
@@ -87,38 +23,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
   await ctx.register(user);
   await ctx.register(other);
   const headers = (p: Persona) => ctx.auth(p);
-  const owner = (p: Persona = user) => ({ uploader_sub: p.sub, uploader_iss: ctx.oidc.issuer });
-
-  async function seedSite(status: 'approved' | 'on_review' = 'approved') {
-    return prisma.site.create({
-      data: {
-        name: unique('site'),
-        address: 'somewhere',
-        status,
-        ...owner(),
-        ...(status === 'on_review' ? { submit: { create: { resource_type: 'site' } } } : {}),
-      },
-    });
-  }
-
-  /** A flavor stored directly (fixtures): on review ones get their submit like the API's. */
-  async function seedFlavor(
-    siteId: string,
-    data: { name?: string; description?: string; status?: 'approved' | 'on_review'; upload_datetime?: Date } = {},
-  ) {
-    const status = data.status ?? 'approved';
-    return prisma.flavor.create({
-      data: {
-        site_id: siteId,
-        name: data.name ?? unique('flavor'),
-        description: data.description ?? '',
-        status,
-        ...(data.upload_datetime ? { upload_datetime: data.upload_datetime } : {}),
-        ...owner(),
-        ...(status === 'on_review' ? { submit: { create: { resource_type: 'flavor' } } } : {}),
-      },
-    });
-  }
+  const seed = seeder(ctx, user);
 
   async function addFlavor(siteId: string, body: Record<string, unknown>, who: Persona = user): Promise<Flavor> {
     const response = await app.inject({ method: 'POST', url: `/sites/${siteId}/flavors`, headers: await headers(who), payload: body });
@@ -126,28 +31,24 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     return json<Flavor>(response);
   }
 
-  async function list(url: string): Promise<Page<Flavor>> {
-    const response = await app.inject({ url });
-    if (response.statusCode !== 200) throw new Error(`${url}: ${response.statusCode} ${response.body}`);
-    return json<Page<Flavor>>(response);
-  }
+  const list = (url: string) => fetchPage<Flavor>(app, url);
 
   const snapshot = (id: string) => prisma.flavor.findUnique({ where: { id }, include: { submit: true } });
   const row = (id: string) => prisma.flavor.findUnique({ where: { id } });
 
   t.test('ListFlavors GET /sites/{site_id}/flavors', async (t) => {
-    const site = await seedSite();
-    const elsewhere = await seedSite();
-    const b = await seedFlavor(site.id, { name: 'b', description: 'second' });
-    const a = await seedFlavor(site.id, { name: 'a' });
-    const pending = await seedFlavor(site.id, { name: 'c', status: 'on_review' });
-    await seedFlavor(elsewhere.id, { name: 'a' });
+    const site = await seed.site();
+    const elsewhere = await seed.site();
+    const b = await seed.flavor(site.id, { name: 'b', description: 'second' });
+    const a = await seed.flavor(site.id, { name: 'a' });
+    const pending = await seed.flavor(site.id, { name: 'c', status: 'on_review' });
+    await seed.flavor(elsewhere.id, { name: 'a' });
     const url = `/sites/${site.id}/flavors`;
 
     t.test('200 lists the approved flavors of this site only, sorted by +name, without a token', async (t) => {
       const response = await app.inject({ url });
       t.equal(response.statusCode, 200, response.body);
-      const page = json<Page<Flavor>>(response);
+      const page = json<Flavors>(response);
       assertPage(t, page, { total: 2, page: 1, pages: 1, per_page: 100, has_next: false, has_prev: false, next_num: null, prev_num: null });
       t.same(ids(page), [a.id, b.id]);
       for (const flavor of page.items) assertFlavor(t, flavor);
@@ -172,18 +73,18 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(ids(await list(`${url}?name=c&status=on_review`)), [pending.id]);
     });
     t.test('200 an empty page for a site without flavors', async (t) => {
-      const empty = await seedSite();
+      const empty = await seed.site();
       assertPage(t, await list(`/sites/${empty.id}/flavors`), { items: [], total: 0, pages: 0, has_next: false, has_prev: false });
     });
     t.test('200 the flavors of a site on review', async (t) => {
-      const onReview = await seedSite('on_review');
-      const flavor = await seedFlavor(onReview.id);
+      const onReview = await seed.site({ status: 'on_review' });
+      const flavor = await seed.flavor(onReview.id);
       t.same(ids(await list(`/sites/${onReview.id}/flavors`)), [flavor.id]);
     });
     t.test('200 pages with the envelope, and a page past the end is empty', async (t) => {
-      const big = await seedSite();
+      const big = await seed.site();
       const seeded = [];
-      for (const name of ['a', 'b', 'c', 'd', 'e']) seeded.push(await seedFlavor(big.id, { name }));
+      for (const name of ['a', 'b', 'c', 'd', 'e']) seeded.push(await seed.flavor(big.id, { name }));
       const base = `/sites/${big.id}/flavors?per_page=2`;
       const first = await list(base);
       assertPage(t, first, { total: 5, page: 1, pages: 3, per_page: 2, has_next: true, has_prev: false, next_num: 2, prev_num: null });
@@ -198,10 +99,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       assertPage(t, past, { items: [], total: 5, page: 7, pages: 3, has_next: false, next_num: null });
     });
     t.test('200 sorts by every allowed field, both ways, and by several fields', async (t) => {
-      const s = await seedSite();
-      const f1 = await seedFlavor(s.id, { name: 'b', upload_datetime: new Date('2021-03-01T00:00:00Z') });
-      const f2 = await seedFlavor(s.id, { name: 'c', upload_datetime: new Date('2021-01-01T00:00:00Z') });
-      const f3 = await seedFlavor(s.id, { name: 'a', upload_datetime: new Date('2021-03-01T00:00:00Z') });
+      const s = await seed.site();
+      const f1 = await seed.flavor(s.id, { name: 'b', upload_datetime: new Date('2021-03-01T00:00:00Z') });
+      const f2 = await seed.flavor(s.id, { name: 'c', upload_datetime: new Date('2021-01-01T00:00:00Z') });
+      const f3 = await seed.flavor(s.id, { name: 'a', upload_datetime: new Date('2021-03-01T00:00:00Z') });
       const order = async (sortBy: string) => ids(await list(`/sites/${s.id}/flavors?sort_by=${encodeURIComponent(sortBy)}`));
       t.same(await order('+name'), [f3.id, f1.id, f2.id]);
       t.same(await order('-name'), [f2.id, f1.id, f3.id]);
@@ -213,10 +114,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(await order('+upload_datetime'), [f2.id, ...[f1.id, f3.id].sort()], 'ties broken by id');
     });
     t.test('200 filters by upload date', async (t) => {
-      const s = await seedSite();
-      const old = await seedFlavor(s.id, { upload_datetime: new Date('2020-01-01T00:00:00Z') });
-      const mid = await seedFlavor(s.id, { upload_datetime: new Date('2021-06-15T12:00:00Z') });
-      const recent = await seedFlavor(s.id, { upload_datetime: new Date('2022-12-31T23:59:59Z') });
+      const s = await seed.site();
+      const old = await seed.flavor(s.id, { upload_datetime: new Date('2020-01-01T00:00:00Z') });
+      const mid = await seed.flavor(s.id, { upload_datetime: new Date('2021-06-15T12:00:00Z') });
+      const recent = await seed.flavor(s.id, { upload_datetime: new Date('2022-12-31T23:59:59Z') });
       const at = (q: string) => list(`/sites/${s.id}/flavors?sort_by=%2Bupload_datetime&${q}`).then(ids);
       t.same(await at('upload_after=2021-01-01'), [mid.id, recent.id]);
       t.same(await at('upload_before=2021-01-01'), [old.id]);
@@ -247,13 +148,13 @@ eachDatabase(t, async (t, ctx: TestContext) => {
   });
 
   t.test('SearchFlavor GET /sites/{site_id}/flavors:search', async (t) => {
-    const site = await seedSite();
-    const elsewhere = await seedSite();
-    const hpc = await seedFlavor(site.id, { name: 'hpc.8core-16ram', description: 'HPC node' });
-    const gpu = await seedFlavor(site.id, { name: 'gpu.large', description: '100% GPU, no_cpu' });
-    const small = await seedFlavor(site.id, { name: 'small', description: 'a small VM' });
-    const pending = await seedFlavor(site.id, { name: 'hpc.pending', status: 'on_review' });
-    await seedFlavor(elsewhere.id, { name: 'hpc.8core-16ram', description: 'HPC node' });
+    const site = await seed.site();
+    const elsewhere = await seed.site();
+    const hpc = await seed.flavor(site.id, { name: 'hpc.8core-16ram', description: 'HPC node' });
+    const gpu = await seed.flavor(site.id, { name: 'gpu.large', description: '100% GPU, no_cpu' });
+    const small = await seed.flavor(site.id, { name: 'small', description: 'a small VM' });
+    const pending = await seed.flavor(site.id, { name: 'hpc.pending', status: 'on_review' });
+    await seed.flavor(elsewhere.id, { name: 'hpc.8core-16ram', description: 'HPC node' });
     const url = `/sites/${site.id}/flavors:search`;
     const search = (q: string) => list(`${url}?${q}`).then(ids);
 
@@ -307,7 +208,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   t.test('AddFlavor POST /sites/{site_id}/flavors', async (t) => {
     t.test('201 creates the flavor on review, with its submit', async (t) => {
-      const site = await seedSite();
+      const site = await seed.site();
       const before = Date.now();
       const response = await app.inject({
         method: 'POST',
@@ -321,14 +222,14 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.match(flavor, { name: 'hpc.large', description: '64 cores', status: 'on_review' });
       t.ok(Date.parse(flavor.upload_datetime) >= before - 2000);
       const stored = await snapshot(flavor.id);
-      t.match(stored, { site_id: site.id, name: 'hpc.large', description: '64 cores', status: 'on_review', ...owner() });
+      t.match(stored, { site_id: site.id, name: 'hpc.large', description: '64 cores', status: 'on_review', ...seed.uploader() });
       t.equal(stored?.upload_datetime.toISOString(), flavor.upload_datetime);
       t.equal(stored?.submit?.resource_type, 'flavor');
       t.same(ids(await list(`/sites/${site.id}/flavors`)), [], 'not listed by default');
       t.same(ids(await list(`/sites/${site.id}/flavors?status=on_review`)), [flavor.id]);
     });
     t.test('201 the upload_datetime it answers is the one stored: the date filters agree with it', async (t) => {
-      const site = await seedSite();
+      const site = await seed.site();
       const flavor = await addFlavor(site.id, { name: 'instant' });
       const at = Date.parse(flavor.upload_datetime);
       const around = (q: string) => list(`/sites/${site.id}/flavors?status=on_review&${q}`).then(ids);
@@ -339,33 +240,33 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.equal((await snapshot(flavor.id))?.submit?.upload_datetime.toISOString(), flavor.upload_datetime, 'submitted when uploaded');
     });
     t.test('201 without a description stores an empty one', async (t) => {
-      const site = await seedSite();
+      const site = await seed.site();
       const flavor = await addFlavor(site.id, { name: 'plain' });
       t.equal(flavor.description, '');
       t.equal((await row(flavor.id))?.description, '');
     });
     t.test('201 the same name on another site is fine', async (t) => {
-      const first = await seedSite();
-      const second = await seedSite();
+      const first = await seed.site();
+      const second = await seed.site();
       const a = await addFlavor(first.id, { name: 'shared' });
       const b = await addFlavor(second.id, { name: 'shared' }, other);
       t.not(a.id, b.id);
       t.equal(await prisma.flavor.count({ where: { name: 'shared', site_id: { in: [first.id, second.id] } } }), 2);
     });
     t.test('201 on a site still on review', async (t) => {
-      const site = await seedSite('on_review');
+      const site = await seed.site({ status: 'on_review' });
       const flavor = await addFlavor(site.id, { name: 'early' });
       t.equal((await row(flavor.id))?.site_id, site.id);
     });
     t.test('401 without a token, whatever the body', async (t) => {
-      const site = await seedSite();
+      const site = await seed.site();
       assertError(t, await app.inject({ method: 'POST', url: `/sites/${site.id}/flavors`, payload: { name: 'x' } }), 401);
       assertError(t, await app.inject({ method: 'POST', url: `/sites/${site.id}/flavors`, payload: { name: 1 } }), 401);
       assertError(t, await app.inject({ method: 'POST', url: `/sites/${UNKNOWN_ID}/flavors`, payload: { name: 'x' } }), 401);
       t.equal(await prisma.flavor.count({ where: { site_id: site.id } }), 0);
     });
     t.test('403 for a token holder who is not registered', async (t) => {
-      const site = await seedSite();
+      const site = await seed.site();
       assertError(t, await app.inject({ method: 'POST', url: `/sites/${site.id}/flavors`, headers: await headers(unregistered), payload: { name: 'x' } }), 403);
       t.equal(await prisma.flavor.count({ where: { site_id: site.id } }), 0);
     });
@@ -378,8 +279,8 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.equal(await prisma.submit.count(), submits, 'no orphan submit');
     });
     t.test('409 for a name the site already has, approved or on review', async (t) => {
-      const site = await seedSite();
-      await seedFlavor(site.id, { name: 'taken' });
+      const site = await seed.site();
+      await seed.flavor(site.id, { name: 'taken' });
       await addFlavor(site.id, { name: 'pending' });
       const auth = await headers(other);
       const body = assertError(t, await app.inject({ method: 'POST', url: `/sites/${site.id}/flavors`, headers: auth, payload: { name: 'taken' } }), 409);
@@ -389,7 +290,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.equal(await prisma.submit.count({ where: { flavor: { site_id: site.id } } }), 1);
     });
     t.test('409 for all but one of 20 concurrent identical creations', async (t) => {
-      const site = await seedSite();
+      const site = await seed.site();
       const auth = await headers(user);
       const responses = await Promise.all(
         Array.from({ length: 20 }, () => app.inject({ method: 'POST', url: `/sites/${site.id}/flavors`, headers: auth, payload: { name: 'race' } })),
@@ -412,7 +313,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     ];
     for (const [label, payload] of invalid) {
       t.test(`422 for ${label}`, async (t) => {
-        const site = await seedSite();
+        const site = await seed.site();
         const response = await app.inject({ method: 'POST', url: `/sites/${site.id}/flavors`, headers: await headers(user), payload: payload as object });
         assertError(t, response, 422);
         t.equal(await prisma.flavor.count({ where: { site_id: site.id } }), 0, 'nothing stored');
@@ -422,7 +323,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       assertError(t, await app.inject({ method: 'POST', url: '/sites/xyz/flavors', headers: await headers(user), payload: { name: 'n' } }), 422);
     });
     t.test('400 for a body that is not JSON', async (t) => {
-      const site = await seedSite();
+      const site = await seed.site();
       const response = await app.inject({
         method: 'POST',
         url: `/sites/${site.id}/flavors`,
@@ -434,7 +335,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
   });
 
   t.test('NUL characters are a 422, never a 500', async (t) => {
-    const site = await seedSite();
+    const site = await seed.site();
     const create = await app.inject({ method: 'POST', url: `/sites/${site.id}/flavors`, headers: await headers(user), payload: { name: 'a\u0000' } });
     t.equal(create.statusCode, 422, `create: ${create.body}`);
     t.equal(await prisma.flavor.count({ where: { site_id: site.id } }), 0, 'nothing stored');
@@ -444,8 +345,8 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   t.test('GetFlavor GET /flavors/{flavor_id}', async (t) => {
     t.test('200 returns an approved flavor, without a token', async (t) => {
-      const site = await seedSite();
-      const stored = await seedFlavor(site.id, { description: 'desc' });
+      const site = await seed.site();
+      const stored = await seed.flavor(site.id, { description: 'desc' });
       const response = await app.inject({ url: `/flavors/${stored.id}` });
       t.equal(response.statusCode, 200, response.body);
       const flavor = json<Flavor>(response);
@@ -453,8 +354,8 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(flavor, { id: stored.id, upload_datetime: stored.upload_datetime.toISOString(), name: stored.name, description: 'desc', status: 'approved' });
     });
     t.test('200 returns a flavor on review too', async (t) => {
-      const site = await seedSite();
-      const stored = await seedFlavor(site.id, { status: 'on_review' });
+      const site = await seed.site();
+      const stored = await seed.flavor(site.id, { status: 'on_review' });
       t.equal(json<Flavor>(await app.inject({ url: `/flavors/${stored.id}` })).status, 'on_review');
     });
     t.test('404 for an unknown id', async (t) => {
@@ -467,8 +368,8 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   t.test('GetFlavorSite GET /flavors/{flavor_id}/site', async (t) => {
     t.test('200 returns the site of the flavor', async (t) => {
-      const site = await seedSite();
-      const flavor = await seedFlavor(site.id);
+      const site = await seed.site();
+      const flavor = await seed.flavor(site.id);
       const response = await app.inject({ url: `/flavors/${flavor.id}/site` });
       t.equal(response.statusCode, 200, response.body);
       const body = json<Site>(response);
@@ -483,8 +384,8 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       });
     });
     t.test('200 for a flavor on review of a site on review', async (t) => {
-      const site = await seedSite('on_review');
-      const flavor = await seedFlavor(site.id, { status: 'on_review' });
+      const site = await seed.site({ status: 'on_review' });
+      const flavor = await seed.flavor(site.id, { status: 'on_review' });
       const body = json<Site>(await app.inject({ url: `/flavors/${flavor.id}/site` }));
       t.equal(body.id, site.id);
       t.equal(body.status, 'on_review');
@@ -499,8 +400,8 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   t.test('UpdateFlavor PUT /flavors/{flavor_id}', async (t) => {
     t.test('204 replaces name and description', async (t) => {
-      const site = await seedSite();
-      const stored = await seedFlavor(site.id, { description: 'old' });
+      const site = await seed.site();
+      const stored = await seed.flavor(site.id, { description: 'old' });
       const response = await app.inject({
         method: 'PUT',
         url: `/flavors/${stored.id}`,
@@ -514,7 +415,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.equal(after?.upload_datetime.toISOString(), stored.upload_datetime.toISOString());
     });
     t.test('204 takes the flavor as read from GET, read-only fields ignored', async (t) => {
-      const site = await seedSite();
+      const site = await seed.site();
       const created = await addFlavor(site.id, { name: 'roundtrip', description: 'd' });
       const read = json<Flavor>(await app.inject({ url: `/flavors/${created.id}` }));
       const response = await app.inject({ method: 'PUT', url: `/flavors/${created.id}`, headers: await headers(admin), payload: { ...read, description: 'e' } });
@@ -523,7 +424,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.ok((await snapshot(created.id))?.submit, 'still on review with its submit');
     });
     t.test('204 a different status sent back is ignored', async (t) => {
-      const site = await seedSite();
+      const site = await seed.site();
       const created = await addFlavor(site.id, { name: 'sneaky' });
       const response = await app.inject({
         method: 'PUT',
@@ -535,21 +436,21 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.equal((await row(created.id))?.status, 'on_review');
     });
     t.test('204 the name of a flavor of another site is fine', async (t) => {
-      const first = await seedSite();
-      const second = await seedSite();
-      await seedFlavor(first.id, { name: 'common' });
-      const mine = await seedFlavor(second.id, { name: 'mine' });
+      const first = await seed.site();
+      const second = await seed.site();
+      await seed.flavor(first.id, { name: 'common' });
+      const mine = await seed.flavor(second.id, { name: 'mine' });
       const response = await app.inject({ method: 'PUT', url: `/flavors/${mine.id}`, headers: await headers(admin), payload: { name: 'common' } });
       t.equal(response.statusCode, 204, response.body);
       t.equal((await row(mine.id))?.name, 'common');
     });
     t.test('401 without a token', async (t) => {
-      const stored = await seedFlavor((await seedSite()).id);
+      const stored = await seed.flavor((await seed.site()).id);
       assertError(t, await app.inject({ method: 'PUT', url: `/flavors/${stored.id}`, payload: { name: 'x' } }), 401);
       t.same(await row(stored.id), stored);
     });
     t.test('403 for a user', async (t) => {
-      const stored = await seedFlavor((await seedSite()).id);
+      const stored = await seed.flavor((await seed.site()).id);
       assertError(t, await app.inject({ method: 'PUT', url: `/flavors/${stored.id}`, headers: await headers(user), payload: { name: 'x' } }), 403);
       t.same(await row(stored.id), stored);
     });
@@ -557,9 +458,9 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       assertError(t, await app.inject({ method: 'PUT', url: `/flavors/${UNKNOWN_ID}`, headers: await headers(admin), payload: { name: 'x' } }), 404);
     });
     t.test('409 for the name of another flavor of the same site', async (t) => {
-      const site = await seedSite();
-      await seedFlavor(site.id, { name: 'first' });
-      const second = await seedFlavor(site.id, { name: 'second' });
+      const site = await seed.site();
+      await seed.flavor(site.id, { name: 'first' });
+      const second = await seed.flavor(site.id, { name: 'second' });
       const response = await app.inject({ method: 'PUT', url: `/flavors/${second.id}`, headers: await headers(admin), payload: { name: 'first' } });
       assertError(t, response, 409);
       t.same(await row(second.id), second, 'unchanged');
@@ -572,7 +473,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     ];
     for (const [label, payload] of invalid) {
       t.test(`422 for ${label}`, async (t) => {
-        const stored = await seedFlavor((await seedSite()).id);
+        const stored = await seed.flavor((await seed.site()).id);
         assertError(t, await app.inject({ method: 'PUT', url: `/flavors/${stored.id}`, headers: await headers(admin), payload: payload as object }), 422);
         t.same(await row(stored.id), stored, 'unchanged');
       });
@@ -581,26 +482,15 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   /** A benchmark and a result on `flavor`, stored directly. */
   async function seedResult(flavor: { id: string; site_id: string }) {
-    const benchmark = await prisma.benchmark.create({
-      data: { docker_image: unique('image'), docker_tag: 'v1', json_schema: {}, status: 'approved', ...owner() },
-    });
-    return prisma.result.create({
-      data: {
-        json: { score: 1 },
-        execution_datetime: new Date('2022-01-01T00:00:00Z'),
-        benchmark_id: benchmark.id,
-        site_id: flavor.site_id,
-        flavor_id: flavor.id,
-        ...owner(),
-      },
-    });
+    const benchmark = await seed.benchmark({ docker_tag: 'v1' });
+    return seed.result(benchmark.id, flavor, { json: { score: 1 } });
   }
 
   t.test('DeleteFlavor DELETE /flavors/{flavor_id}', async (t) => {
     t.test('204 deletes the flavor and its results; the site and its other flavors stay', async (t) => {
-      const site = await seedSite();
-      const doomed = await seedFlavor(site.id);
-      const kept = await seedFlavor(site.id);
+      const site = await seed.site();
+      const doomed = await seed.flavor(site.id);
+      const kept = await seed.flavor(site.id);
       const gone = await seedResult(doomed);
       const stays = await seedResult(kept);
       const response = await app.inject({ method: 'DELETE', url: `/flavors/${doomed.id}`, headers: await headers(admin) });
@@ -613,19 +503,19 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.equal(await prisma.site.count({ where: { id: site.id } }), 1);
     });
     t.test('204 deletes a flavor on review with its submit', async (t) => {
-      const site = await seedSite();
+      const site = await seed.site();
       const created = await addFlavor(site.id, { name: 'pending' });
       t.equal((await app.inject({ method: 'DELETE', url: `/flavors/${created.id}`, headers: await headers(admin) })).statusCode, 204);
       t.equal(await prisma.flavor.count({ where: { id: created.id } }), 0);
       t.equal(await prisma.submit.count({ where: { flavor_id: created.id } }), 0);
     });
     t.test('401 without a token', async (t) => {
-      const stored = await seedFlavor((await seedSite()).id);
+      const stored = await seed.flavor((await seed.site()).id);
       assertError(t, await app.inject({ method: 'DELETE', url: `/flavors/${stored.id}` }), 401);
       t.equal(await prisma.flavor.count({ where: { id: stored.id } }), 1);
     });
     t.test('403 for a user, even the uploader', async (t) => {
-      const created = await addFlavor((await seedSite()).id, { name: 'mine' });
+      const created = await addFlavor((await seed.site()).id, { name: 'mine' });
       assertError(t, await app.inject({ method: 'DELETE', url: `/flavors/${created.id}`, headers: await headers(user) }), 403);
       t.equal(await prisma.flavor.count({ where: { id: created.id } }), 1);
     });
@@ -639,7 +529,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   t.test('ApproveFlavor POST /flavors/{flavor_id}:approve', async (t) => {
     t.test('204 approves: listed by default, submit closed', async (t) => {
-      const site = await seedSite();
+      const site = await seed.site();
       const created = await addFlavor(site.id, { name: 'approve' });
       const response = await app.inject({ method: 'POST', url: `/flavors/${created.id}:approve`, headers: await headers(admin) });
       t.equal(response.statusCode, 204, response.body);
@@ -650,17 +540,17 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(ids(await list(`/sites/${site.id}/flavors`)), [created.id]);
     });
     t.test('204 with a form Content-Type and no body', async (t) => {
-      const created = await addFlavor((await seedSite()).id, { name: 'form' });
+      const created = await addFlavor((await seed.site()).id, { name: 'form' });
       const response = await app.inject({ method: 'POST', url: `/flavors/${created.id}:approve`, headers: { ...(await headers(admin)), 'content-type': FORM } });
       t.equal(response.statusCode, 204, response.body);
     });
     t.test('401 without a token', async (t) => {
-      const created = await addFlavor((await seedSite()).id, { name: 'anon' });
+      const created = await addFlavor((await seed.site()).id, { name: 'anon' });
       assertError(t, await app.inject({ method: 'POST', url: `/flavors/${created.id}:approve` }), 401);
       t.match(await snapshot(created.id), { status: 'on_review', submit: { resource_type: 'flavor' } });
     });
     t.test('403 for a user', async (t) => {
-      const created = await addFlavor((await seedSite()).id, { name: 'user' });
+      const created = await addFlavor((await seed.site()).id, { name: 'user' });
       assertError(t, await app.inject({ method: 'POST', url: `/flavors/${created.id}:approve`, headers: await headers(user) }), 403);
       t.match(await snapshot(created.id), { status: 'on_review', submit: { resource_type: 'flavor' } });
     });
@@ -668,7 +558,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       assertError(t, await app.inject({ method: 'POST', url: `/flavors/${UNKNOWN_ID}:approve`, headers: await headers(admin) }), 404);
     });
     t.test('422 for a flavor already approved', async (t) => {
-      const stored = await seedFlavor((await seedSite()).id);
+      const stored = await seed.flavor((await seed.site()).id);
       assertError(t, await app.inject({ method: 'POST', url: `/flavors/${stored.id}:approve`, headers: await headers(admin) }), 422);
       t.same(await row(stored.id), stored);
     });
@@ -676,7 +566,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   t.test('RejectFlavor POST /flavors/{flavor_id}:reject', async (t) => {
     t.test('204 deletes the flavor on review and its submit; the site stays', async (t) => {
-      const site = await seedSite();
+      const site = await seed.site();
       const created = await addFlavor(site.id, { name: 'reject' });
       const response = await app.inject({ method: 'POST', url: `/flavors/${created.id}:reject`, headers: await headers(admin) });
       t.equal(response.statusCode, 204, response.body);
@@ -687,17 +577,17 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       assertError(t, await app.inject({ url: `/flavors/${created.id}` }), 404);
     });
     t.test('204 with a form Content-Type and no body', async (t) => {
-      const created = await addFlavor((await seedSite()).id, { name: 'form' });
+      const created = await addFlavor((await seed.site()).id, { name: 'form' });
       const response = await app.inject({ method: 'POST', url: `/flavors/${created.id}:reject`, headers: { ...(await headers(admin)), 'content-type': FORM } });
       t.equal(response.statusCode, 204, response.body);
     });
     t.test('401 without a token', async (t) => {
-      const created = await addFlavor((await seedSite()).id, { name: 'anon' });
+      const created = await addFlavor((await seed.site()).id, { name: 'anon' });
       assertError(t, await app.inject({ method: 'POST', url: `/flavors/${created.id}:reject` }), 401);
       t.ok((await snapshot(created.id))?.submit);
     });
     t.test('403 for a user', async (t) => {
-      const created = await addFlavor((await seedSite()).id, { name: 'user' });
+      const created = await addFlavor((await seed.site()).id, { name: 'user' });
       assertError(t, await app.inject({ method: 'POST', url: `/flavors/${created.id}:reject`, headers: await headers(user) }), 403);
       t.ok((await snapshot(created.id))?.submit);
     });
@@ -705,7 +595,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       assertError(t, await app.inject({ method: 'POST', url: `/flavors/${UNKNOWN_ID}:reject`, headers: await headers(admin) }), 404);
     });
     t.test('422 for an approved flavor, which stays', async (t) => {
-      const stored = await seedFlavor((await seedSite()).id);
+      const stored = await seed.flavor((await seed.site()).id);
       assertError(t, await app.inject({ method: 'POST', url: `/flavors/${stored.id}:reject`, headers: await headers(admin) }), 422);
       t.same(await row(stored.id), stored);
     });

@@ -8,6 +8,7 @@ import { bindOperations } from '../src/http/operations.js';
 import { loadSpec } from '../src/http/spec.js';
 import { validatorCompiler } from '../src/http/validation.js';
 import { adminPersona, createTestContext, json, persona, type Test, type TestContext } from './helpers/app.js';
+import type { Benchmark, Benchmarks, Users } from './helpers/contract.js';
 
 const BENCHMARK_ID = '5a0f5641-01ae-4f48-b5d1-84cd9c87dfac';
 
@@ -30,19 +31,19 @@ t.test('custom methods each reach their own operation', async (t) => {
       payload: { docker_image: 'routing/check', docker_tag: tag, json_schema: {} },
     });
     t.equal(response.statusCode, 201, response.body);
-    return json<{ id: string }>(response).id;
+    return json<Benchmark>(response).id;
   };
   const approved = await create('approve-me');
   const rejected = await create('reject-me');
 
   const list = await ctx.app.inject({ url: '/benchmarks?status=on_review' });
-  t.equal(json<{ total: number }>(list).total, 2, 'GET /benchmarks lists');
+  t.equal(json<Benchmarks>(list).total, 2, 'GET /benchmarks lists');
   const search = await ctx.app.inject({ url: '/benchmarks:search?terms=approve-me&status=on_review' });
-  t.equal(json<{ total: number }>(search).total, 1, 'GET /benchmarks:search searches');
+  t.equal(json<Benchmarks>(search).total, 1, 'GET /benchmarks:search searches');
   const get = await ctx.app.inject({ url: `/benchmarks/${approved}` });
-  t.equal(json<{ id: string }>(get).id, approved, 'GET /benchmarks/{id} reads one');
+  t.equal(json<Benchmark>(get).id, approved, 'GET /benchmarks/{id} reads one');
   t.equal((await ctx.app.inject({ method: 'POST', url: `/benchmarks/${approved}:approve`, headers })).statusCode, 204);
-  t.equal(json<{ status: string }>(await ctx.app.inject({ url: `/benchmarks/${approved}` })).status, 'approved', ':approve approves');
+  t.equal(json<Benchmark>(await ctx.app.inject({ url: `/benchmarks/${approved}` })).status, 'approved', ':approve approves');
   t.equal((await ctx.app.inject({ method: 'POST', url: `/benchmarks/${rejected}:reject`, headers })).statusCode, 204);
   t.equal((await ctx.app.inject({ url: `/benchmarks/${rejected}` })).statusCode, 404, ':reject deletes');
 });
@@ -161,14 +162,14 @@ t.test('query strings', async (t) => {
   await ctx.register(admin);
   const headers = await ctx.auth(admin);
   t.test('both array forms are one list', async (t) => {
-    const repeated = json<{ total: number }>(await ctx.app.inject({ url: '/users:search?terms=query&terms=admin', headers }));
-    const bracket = json<{ total: number }>(await ctx.app.inject({ url: '/users:search?terms[]=query&terms[]=admin', headers }));
+    const repeated = json<Users>(await ctx.app.inject({ url: '/users:search?terms=query&terms=admin', headers }));
+    const bracket = json<Users>(await ctx.app.inject({ url: '/users:search?terms[]=query&terms[]=admin', headers }));
     t.equal(repeated.total, 1);
     t.equal(bracket.total, 1);
   });
   t.test('+ is a space', async (t) => {
     const response = await ctx.app.inject({ url: '/users:search?terms=no+such+thing', headers });
-    t.equal(json<{ total: number }>(response).total, 0);
+    t.equal(json<Users>(response).total, 0);
     t.equal(response.statusCode, 200);
   });
   t.test('__proto__ is just an unknown parameter', async (t) => {

@@ -4,46 +4,11 @@
 // filters, with benchmark_id and tags; both separators; malformed filters
 // (422 with an example); injection-shaped paths and values (the data stays
 // intact); sorting by a JSON path, alone and with columns.
-import type { LightMyRequestResponse } from 'fastify';
 import t from 'tap';
-import { adminPersona, eachDatabase, json, persona, type Persona, type Test as Tap, type TestContext } from './helpers/app.js';
-
-interface Result {
-  id: string;
-  execution_datetime: string;
-  json: Record<string, unknown>;
-  site: { name: string };
-}
-interface Page<T> {
-  items: T[];
-  total: number;
-}
-interface ErrorBody {
-  code: number;
-  status: string;
-  message: string;
-  errors?: Record<string, unknown>;
-}
-interface World {
-  benchmarkId: string;
-  flavorId: string;
-}
-
-let nameCount = 0;
-function uniq(label: string): string {
-  nameCount += 1;
-  return `${label}-${process.pid}-${nameCount}`;
-}
-
-function assertError(t: Tap, response: LightMyRequestResponse, code: number): ErrorBody {
-  t.equal(response.statusCode, code, `status ${code}: ${response.body.slice(0, 500)}`);
-  t.match(String(response.headers['content-type']), /^application\/json/);
-  const body = JSON.parse(response.body) as ErrorBody;
-  t.equal(body.code, code);
-  t.type(body.message, 'string');
-  t.notMatch(response.body, /at .*\.ts:\d+/, 'no stack trace');
-  return body;
-}
+import { adminPersona, eachDatabase, json, persona, type Test as Tap, type TestContext } from './helpers/app.js';
+import { assertError } from './helpers/assertions.js';
+import type { Results } from './helpers/contract.js';
+import { fixtures, uniqueDashed, type World } from './helpers/fixtures.js';
 
 /** `filters=<encoded>` for each filter, spaces as %20. */
 function filters(...conditions: string[]): string {
@@ -58,43 +23,23 @@ eachDatabase(t, async (t, ctx: TestContext) => {
   await ctx.register(admin);
   await ctx.register(owner);
 
-  async function post<T>(url: string, who: Persona, payload: unknown): Promise<T> {
-    const response = await app.inject({ method: 'POST', url, headers: await ctx.auth(who), payload: payload as Record<string, unknown> });
-    if (response.statusCode !== 201 && response.statusCode !== 204) throw new Error(`POST ${url}: ${response.statusCode} ${response.body}`);
-    return (response.body === '' ? undefined : JSON.parse(response.body)) as T;
-  }
-
-  async function world(siteName = uniq('site')): Promise<World> {
-    const benchmark = await post<{ id: string }>('/benchmarks', owner, { docker_image: `${uniq('jf')}/bench`, docker_tag: 'v1', json_schema: {} });
-    await post(`/benchmarks/${benchmark.id}:approve`, admin, undefined);
-    const site = await post<{ id: string }>('/sites', owner, { name: siteName, address: 'somewhere' });
-    await post(`/sites/${site.id}:approve`, admin, undefined);
-    const flavor = await post<{ id: string }>(`/sites/${site.id}/flavors`, owner, { name: 'f' });
-    await post(`/flavors/${flavor.id}:approve`, admin, undefined);
-    return { benchmarkId: benchmark.id, flavorId: flavor.id };
-  }
+  const fx = fixtures(ctx, admin, owner);
+  /** An approved benchmark, site and flavor of their own. */
+  const world = () => fx.world({}, { image: `${uniqueDashed('jf')}/bench`, address: 'somewhere', flavorName: 'f' });
 
   let executionCount = 0;
+  /** Uploads `body`: its id. Each upload is executed a minute after the previous one unless told. */
   async function upload(w: World, body: Record<string, unknown>, options: { execution?: string; tags?: string[] } = {}): Promise<string> {
     executionCount += 1;
     const execution = options.execution ?? new Date(Date.UTC(2020, 0, 1) + executionCount * 60_000).toISOString();
-    const query = new URLSearchParams({ execution_datetime: execution, benchmark_id: w.benchmarkId, flavor_id: w.flavorId });
-    for (const tag of options.tags ?? []) query.append('tags_ids', tag);
-    const response = await app.inject({
-      method: 'POST',
-      url: `/results?${query.toString()}`,
-      headers: { ...(await ctx.auth(owner)), 'content-type': 'application/json' },
-      payload: JSON.stringify(body),
-    });
-    if (response.statusCode !== 201) throw new Error(`upload: ${response.statusCode} ${response.body}`);
-    return json<Result>(response).id;
+    return (await fx.upload(w, body, { execution, tags: options.tags ?? [] })).id;
   }
 
   async function list(t: Tap, query: string): Promise<string[]> {
     const response = await app.inject({ url: `/results?${query}` });
     t.equal(response.statusCode, 200, `${query.slice(0, 200)}: ${response.body.slice(0, 300)}`);
     if (response.statusCode !== 200) return [];
-    const page = json<Page<Result>>(response);
+    const page = json<Results>(response);
     if (!query.includes('per_page=')) t.equal(page.total, page.items.length, 'total agrees with the items');
     return page.items.map((item) => item.id);
   }
@@ -103,7 +48,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   // One set of results with every type at the same paths.
   const w = await world();
-  const scoped = `benchmark_id=${w.benchmarkId}`;
+  const scoped = `benchmark_id=${w.benchmark.id}`;
   const r = {
     four: await upload(w, { machine: { cpu: { count: 4 } }, flag: true, units: 'seconds', score: 10.5, name: 'alpha' }),
     sixteen: await upload(w, { machine: { cpu: { count: 16 } }, flag: false, units: 'minutes', score: -2, name: 'beta' }),
@@ -182,8 +127,8 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     const elsewhere = await upload(otherWorld, { machine: { cpu: { count: 4 } }, flag: true });
     const unscoped = await list(t, `${filters('machine.cpu.count == 4', 'flag == true')}&per_page=100&sort_by=-upload_datetime`);
     t.ok(unscoped.includes(elsewhere) && unscoped.includes(r.four), 'without benchmark_id every benchmark is searched');
-    t.same(await list(t, `benchmark_id=${otherWorld.benchmarkId}&${filters('machine.cpu.count == 4')}`), [elsewhere], 'benchmark_id narrows it');
-    const tag = await post<{ id: string }>('/tags', owner, { name: uniq('jf-tag') });
+    t.same(await list(t, `benchmark_id=${otherWorld.benchmark.id}&${filters('machine.cpu.count == 4')}`), [elsewhere], 'benchmark_id narrows it');
+    const tag = await fx.tag(uniqueDashed('jf-tag'));
     const tagged = await upload(w, { machine: { cpu: { count: 4 } }, tagged: true }, { tags: [tag.id], execution: '2019-06-01T00:00:00Z' });
     t.same(await list(t, `tags_ids=${tag.id}&${filters('machine.cpu.count == 4')}`), [tagged], 'with tags_ids');
     t.same(await list(t, `${scoped}&execution_before=2019-12-31&${filters('machine.cpu.count == 4')}`), [tagged], 'with a date range');
@@ -280,7 +225,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       for (const [query, none] of queries) {
         const response = await app.inject({ url: `/results?${scoped}&${query}` });
         t.ok([200, 422].includes(response.statusCode), `${query.slice(0, 80)}: ${response.statusCode} ${response.body.slice(0, 200)}`);
-        if (response.statusCode === 200 && none) t.same(json<Page<Result>>(response).items, [], 'nothing matches');
+        if (response.statusCode === 200 && none) t.same(json<Results>(response).items, [], 'nothing matches');
       }
       const sort = await app.inject({ url: `/results?${scoped}&sort_by=${encodeURIComponent(`-json.${text}`)}` });
       t.ok([200, 422].includes(sort.statusCode), `sort by ${text.slice(0, 40)}: ${sort.statusCode} ${sort.body.slice(0, 200)}`);
@@ -337,7 +282,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     };
     const numbersUp = [ids.negative, ids.fraction, ids.two, ids.ten, ids.big];
     const others = [ids.text, ids.bool, ids.object];
-    const base = `benchmark_id=${s.benchmarkId}`;
+    const base = `benchmark_id=${s.benchmark.id}`;
     const up = await list(t, `${base}&sort_by=%2Bjson.metric`);
     t.same(up.slice(0, 5), numbersUp, 'ascending numerically: 2 before 10');
     t.same(sorted(up.slice(5, 8)), sorted(others), 'other types after the numbers');

@@ -7,87 +7,12 @@
 import type { LightMyRequestResponse } from 'fastify';
 import t from 'tap';
 import { adminPersona, eachDatabase, json, persona, type Persona, type Test as Tap, type TestContext } from './helpers/app.js';
+import { assertError, assertPageResponse, ids } from './helpers/assertions.js';
+import { RESULT_KEYS, USER_KEYS, type Result, type Results, type Tag, type User } from './helpers/contract.js';
+import { fixtures, UNKNOWN_ID, uniqueDashed } from './helpers/fixtures.js';
 
-interface Benchmark {
-  id: string;
-  docker_image: string;
-  docker_tag: string;
-  json_schema: Record<string, unknown>;
-  status: string;
-}
-interface Site {
-  id: string;
-  name: string;
-  address: string;
-  status: string;
-}
-interface Flavor {
-  id: string;
-  name: string;
-  status: string;
-}
-interface Tag {
-  id: string;
-  name: string;
-  description: string;
-}
-interface User {
-  sub: string;
-  iss: string;
-  email: string;
-  registration_datetime: string;
-}
-interface Result {
-  id: string;
-  upload_datetime: string;
-  execution_datetime: string;
-  json: Record<string, unknown>;
-  benchmark: Benchmark;
-  site: Site;
-  flavor: Flavor;
-  tags: Tag[];
-}
-interface Page<T> {
-  items: T[];
-  total: number;
-  page: number;
-  pages: number;
-  per_page: number;
-  has_next: boolean;
-  has_prev: boolean;
-  next_num: number | null;
-  prev_num: number | null;
-}
-interface ErrorBody {
-  code: number;
-  status: string;
-  message: string;
-  errors?: Record<string, unknown>;
-}
-
-const RESULT_KEYS = ['benchmark', 'execution_datetime', 'flavor', 'id', 'json', 'site', 'tags', 'upload_datetime'];
-const PAGE_KEYS = ['has_next', 'has_prev', 'items', 'next_num', 'page', 'pages', 'per_page', 'prev_num', 'total'];
-const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 const DRAFT_07 = 'http://json-schema.org/draft-07/schema#';
 const DRAFT_2019 = 'https://json-schema.org/draft/2019-09/schema';
-
-let nameCount = 0;
-/** A fresh lowercase name: suites share one database per backend. */
-function uniq(label: string): string {
-  nameCount += 1;
-  return `${label}-${process.pid}-${nameCount}`;
-}
-
-function assertError(t: Tap, response: LightMyRequestResponse, code: number): ErrorBody {
-  t.equal(response.statusCode, code, `status ${code}: ${response.body.slice(0, 500)}`);
-  t.match(String(response.headers['content-type']), /^application\/json/);
-  const body = JSON.parse(response.body) as ErrorBody;
-  t.equal(body.code, code);
-  t.type(body.status, 'string');
-  t.type(body.message, 'string');
-  t.notMatch(response.body, /at .*\.ts:\d+/, 'no stack trace');
-  return body;
-}
 
 function assertResult(t: Tap, body: unknown): Result {
   const result = body as Result;
@@ -103,126 +28,14 @@ function assertResult(t: Tap, body: unknown): Result {
   return result;
 }
 
-function page(t: Tap, response: LightMyRequestResponse): Page<Result> {
-  t.equal(response.statusCode, 200, response.body.slice(0, 500));
-  const body = json<Page<Result>>(response);
-  t.same(Object.keys(body).sort(), PAGE_KEYS, 'the pagination envelope');
-  for (const item of body.items) t.same(Object.keys(item).sort(), RESULT_KEYS);
-  return body;
-}
-
-function ids(body: Page<Result>): string[] {
-  return body.items.map((item) => item.id);
+/** A 200 page of results, each with exactly the keys of Result. */
+function page(t: Tap, response: LightMyRequestResponse): Results {
+  return assertPageResponse<Result>(t, response, RESULT_KEYS);
 }
 
 /** `2022-…Z`, `minutes` from now. */
 function isoIn(minutes: number): string {
   return new Date(Date.now() + minutes * 60_000).toISOString();
-}
-
-/** An approved benchmark, site, flavor and a few tags, created through the API. */
-interface World {
-  benchmark: Benchmark;
-  site: Site;
-  flavor: Flavor;
-  tags: Tag[];
-}
-
-interface UploadOptions {
-  execution?: string;
-  tags?: string[];
-  benchmark?: string;
-  flavor?: string;
-  query?: string;
-}
-
-function fixtures(ctx: TestContext, admin: Persona, owner: Persona) {
-  const { app } = ctx;
-
-  async function post<T>(url: string, who: Persona, payload: unknown, status = 201): Promise<T> {
-    const response = await app.inject({ method: 'POST', url, headers: await ctx.auth(who), payload: payload as Record<string, unknown> });
-    if (response.statusCode !== status) throw new Error(`POST ${url}: ${response.statusCode} ${response.body}`);
-    return (response.body === '' ? undefined : JSON.parse(response.body)) as T;
-  }
-
-  async function approve(url: string): Promise<void> {
-    const response = await app.inject({ method: 'POST', url, headers: await ctx.auth(admin) });
-    if (response.statusCode !== 204) throw new Error(`POST ${url}: ${response.statusCode} ${response.body}`);
-  }
-
-  async function benchmark(
-    schema: Record<string, unknown> = {},
-    options: { approved?: boolean; image?: string; tag?: string } = {},
-  ): Promise<Benchmark> {
-    const created = await post<Benchmark>('/benchmarks', owner, {
-      docker_image: options.image ?? `${uniq('rt')}/bench`,
-      docker_tag: options.tag ?? 'v1',
-      json_schema: schema,
-    });
-    if (options.approved !== false) await approve(`/benchmarks/${created.id}:approve`);
-    return { ...created, status: options.approved === false ? 'on_review' : 'approved' };
-  }
-
-  async function site(options: { approved?: boolean; name?: string; address?: string } = {}): Promise<Site> {
-    const created = await post<Site>('/sites', owner, { name: options.name ?? uniq('site'), address: options.address ?? uniq('address') });
-    if (options.approved !== false) await approve(`/sites/${created.id}:approve`);
-    return created;
-  }
-
-  async function flavor(siteId: string, options: { approved?: boolean; name?: string } = {}): Promise<Flavor> {
-    const created = await post<Flavor>(`/sites/${siteId}/flavors`, owner, { name: options.name ?? uniq('flavor') });
-    if (options.approved !== false) await approve(`/flavors/${created.id}:approve`);
-    return created;
-  }
-
-  async function tag(name = uniq('tag')): Promise<Tag> {
-    return post<Tag>('/tags', owner, { name });
-  }
-
-  async function world(
-    schema: Record<string, unknown> = {},
-    options: { tags?: number; image?: string; tag?: string; siteName?: string; address?: string; flavorName?: string } = {},
-  ): Promise<World> {
-    const b = await benchmark(schema, {
-      ...(options.image !== undefined ? { image: options.image } : {}),
-      ...(options.tag !== undefined ? { tag: options.tag } : {}),
-    });
-    const s = await site({
-      ...(options.siteName !== undefined ? { name: options.siteName } : {}),
-      ...(options.address !== undefined ? { address: options.address } : {}),
-    });
-    const f = await flavor(s.id, options.flavorName !== undefined ? { name: options.flavorName } : {});
-    const tags: Tag[] = [];
-    for (let i = 0; i < (options.tags ?? 0); i += 1) tags.push(await tag());
-    return { benchmark: b, site: s, flavor: f, tags };
-  }
-
-  function uploadUrl(w: World, options: UploadOptions = {}): string {
-    const query = new URLSearchParams({
-      execution_datetime: options.execution ?? '2022-01-01T10:00:00Z',
-      benchmark_id: options.benchmark ?? w.benchmark.id,
-      flavor_id: options.flavor ?? w.flavor.id,
-    });
-    for (const id of options.tags ?? []) query.append('tags_ids', id);
-    return `/results?${query.toString()}${options.query ?? ''}`;
-  }
-
-  async function uploadRaw(w: World, body: unknown, options: UploadOptions = {}, who: Persona = owner): Promise<LightMyRequestResponse> {
-    return app.inject({
-      method: 'POST',
-      url: uploadUrl(w, options),
-      headers: { ...(await ctx.auth(who)), 'content-type': 'application/json' },
-      payload: JSON.stringify(body),
-    });
-  }
-
-  async function upload(w: World, body: Record<string, unknown>, options: UploadOptions = {}, who: Persona = owner): Promise<Result> {
-    const response = await uploadRaw(w, body, options, who);
-    if (response.statusCode !== 201) throw new Error(`upload: ${response.statusCode} ${response.body}`);
-    return json<Result>(response);
-  }
-
-  return { post, approve, benchmark, site, flavor, tag, world, uploadUrl, uploadRaw, upload };
 }
 
 eachDatabase(t, async (t, ctx: TestContext) => {
@@ -648,7 +461,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('200 sorted by every allowed column, both directions', async (t) => {
-      const prefix = uniq('sort');
+      const prefix = uniqueDashed('sort');
       const wA = await world({}, { image: `${prefix}-a/bench`, siteName: `${prefix}-site-b`, address: `${prefix}-addr-a`, flavorName: `${prefix}-f-b` });
       const wB = await world({}, { image: `${prefix}-b/bench`, siteName: `${prefix}-site-a`, address: `${prefix}-addr-b`, flavorName: `${prefix}-f-a` });
       const r1 = await upload(wA, { i: 1 }, { execution: '2019-01-02T00:00:00Z' });
@@ -727,7 +540,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
   });
 
   t.test('SearchResults GET /results:search', async (t) => {
-    const prefix = uniq('srch');
+    const prefix = uniqueDashed('srch');
     const w = await world(
       {},
       { image: `${prefix}/c-ray`, tag: 'v1.2', siteName: `${prefix} Karlsruhe KIT`, address: `${prefix} 76131 Germany`, flavorName: `${prefix}-hpc.8core` },
@@ -782,7 +595,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('200 or 422, never a 500, for a NUL in a term', async (t) => {
       const response = await app.inject({ url: `/results:search?terms=${prefix}&terms=a%00b` });
       t.ok([200, 422].includes(response.statusCode), `${response.statusCode} ${response.body.slice(0, 300)}`);
-      if (response.statusCode === 200) t.same(json<Page<Result>>(response).items, []);
+      if (response.statusCode === 200) t.same(json<Results>(response).items, []);
     });
 
     t.test('422 for bad parameters', async (t) => {
@@ -946,7 +759,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const response = await app.inject({ url: `/results/${r.id}/uploader`, headers: await ctx.auth(admin) });
       t.equal(response.statusCode, 200, response.body);
       const user = json<User>(response);
-      t.same(Object.keys(user).sort(), ['email', 'iss', 'registration_datetime', 'sub']);
+      t.same(Object.keys(user).sort(), USER_KEYS);
       t.equal(user.sub, owner.sub);
       t.equal(user.iss, oidc.issuer);
       t.equal(user.email, owner.email);

@@ -1,72 +1,17 @@
 // The `sites` tag, operation by operation, one named case per status code,
 // with what the database holds after each call (and that refused calls change nothing).
-import type { LightMyRequestResponse } from 'fastify';
 import t from 'tap';
 import { adminPersona, eachDatabase, json, persona, type Persona, type Test as Tap, type TestContext } from './helpers/app.js';
-
-interface Site {
-  id: string;
-  upload_datetime: string;
-  name: string;
-  address: string;
-  description: string;
-  status: 'approved' | 'on_review';
-}
-interface Page<T> {
-  items: T[];
-  total: number;
-  page: number;
-  pages: number;
-  per_page: number;
-  has_next: boolean;
-  has_prev: boolean;
-  next_num: number | null;
-  prev_num: number | null;
-}
-interface ErrorBody {
-  code: number;
-  status: string;
-  message: string;
-  errors?: Record<string, unknown>;
-}
-
-const SITE_KEYS = ['address', 'description', 'id', 'name', 'status', 'upload_datetime'];
-const PAGE_KEYS = ['has_next', 'has_prev', 'items', 'next_num', 'page', 'pages', 'per_page', 'prev_num', 'total'];
-const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
-const FORM = 'application/x-www-form-urlencoded';
-
-let counter = 0;
-/** A name no other test uses; lowercase letters and digits only, so every collation orders it alike. */
-function unique(label: string): string {
-  counter += 1;
-  return `${label}${process.pid}n${counter}t${Date.now().toString(36)}`;
-}
-
-function assertError(t: Tap, response: LightMyRequestResponse, code: number): ErrorBody {
-  t.equal(response.statusCode, code, `status ${code}: ${response.body}`);
-  t.match(String(response.headers['content-type']), /^application\/json/);
-  const body = JSON.parse(response.body) as ErrorBody;
-  t.equal(body.code, code);
-  t.type(body.status, 'string');
-  t.type(body.message, 'string');
-  t.notMatch(response.body, /at .*\.ts:\d+/, 'no stack trace');
-  return body;
-}
+import { assertCatalogItem, assertError, assertPage, ids } from './helpers/assertions.js';
+import { SITE_KEYS, type ErrorBody, type Site, type Sites } from './helpers/contract.js';
+import { FORM, fetchPage, UNKNOWN_ID, unique } from './helpers/fixtures.js';
+import { seeder } from './helpers/seed.js';
 
 function assertSite(t: Tap, site: Site): void {
-  t.same(Object.keys(site).sort(), SITE_KEYS, 'exactly the Site fields');
-  t.match(site.id, /^[0-9a-f-]{36}$/);
-  t.ok(!Number.isNaN(Date.parse(site.upload_datetime)), 'upload_datetime is a date');
-  t.match(site.upload_datetime, /Z$/, 'in UTC');
+  assertCatalogItem(t, site, SITE_KEYS, 'Site');
 }
 
-function assertPage<T>(t: Tap, page: Page<T>, expected: Partial<Page<T>>): void {
-  t.same(Object.keys(page).sort(), PAGE_KEYS, 'exactly the pagination envelope');
-  t.match(page, expected);
-}
-
-const ids = (page: Page<Site>): string[] => page.items.map((s) => s.id);
-const names = (page: Page<Site>): string[] => page.items.map((s) => s.name);
+const names = (page: Sites): string[] => page.items.map((s) => s.name);
 
 eachDatabase(t, async (t, ctx: TestContext) => {
   const { app } = ctx;
@@ -80,31 +25,8 @@ eachDatabase(t, async (t, ctx: TestContext) => {
   await ctx.register(user);
   await ctx.register(other);
   const headers = (p: Persona) => ctx.auth(p);
+  const seed = seeder(ctx, user);
 
-  /** A site stored directly (fixtures for lists): on review ones get their submit like the API's. */
-  async function seedSite(data: {
-    name?: string;
-    address?: string;
-    description?: string;
-    status?: 'approved' | 'on_review';
-    upload_datetime?: Date;
-    owner?: Persona;
-  }) {
-    const owner = data.owner ?? user;
-    const status = data.status ?? 'approved';
-    return prisma.site.create({
-      data: {
-        name: data.name ?? unique('seed'),
-        address: data.address ?? 'somewhere',
-        description: data.description ?? '',
-        status,
-        ...(data.upload_datetime ? { upload_datetime: data.upload_datetime } : {}),
-        uploader_sub: owner.sub,
-        uploader_iss: ctx.oidc.issuer,
-        ...(status === 'on_review' ? { submit: { create: { resource_type: 'site' } } } : {}),
-      },
-    });
-  }
 
   async function createSite(body: Record<string, unknown>, who: Persona = user): Promise<Site> {
     const response = await app.inject({ method: 'POST', url: '/sites', headers: await headers(who), payload: body });
@@ -112,11 +34,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     return json<Site>(response);
   }
 
-  async function list(url: string): Promise<Page<Site>> {
-    const response = await app.inject({ url });
-    if (response.statusCode !== 200) throw new Error(`${url}: ${response.statusCode} ${response.body}`);
-    return json<Page<Site>>(response);
-  }
+  const list = (url: string) => fetchPage<Site>(app, url);
 
   async function snapshot(id: string) {
     return prisma.site.findUnique({ where: { id }, include: { submit: true } });
@@ -124,15 +42,15 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   t.test('ListSites GET /sites', async (t) => {
     const address = unique('addr');
-    const a = await seedSite({ name: `${address}b`, address });
-    const b = await seedSite({ name: `${address}a`, address });
-    const pending = await seedSite({ name: `${address}c`, address, status: 'on_review' });
+    const a = await seed.site({ name: `${address}b`, address });
+    const b = await seed.site({ name: `${address}a`, address });
+    const pending = await seed.site({ name: `${address}c`, address, status: 'on_review' });
 
     t.test('200 lists only approved sites by default, sorted by +name, without a token', async (t) => {
       const response = await app.inject({ url: `/sites?address=${address}` });
       t.equal(response.statusCode, 200, response.body);
       t.match(String(response.headers['content-type']), /^application\/json/);
-      const page = json<Page<Site>>(response);
+      const page = json<Sites>(response);
       assertPage(t, page, { total: 2, page: 1, pages: 1, per_page: 100, has_next: false, has_prev: false, next_num: null, prev_num: null });
       t.same(ids(page), [b.id, a.id]);
       for (const site of page.items) assertSite(t, site);
@@ -176,7 +94,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('200 pages with the envelope, and a page past the end is empty', async (t) => {
       const where = unique('pages');
       const seeded = [];
-      for (const letter of ['a', 'b', 'c', 'd', 'e']) seeded.push(await seedSite({ name: `${where}${letter}`, address: where }));
+      for (const letter of ['a', 'b', 'c', 'd', 'e']) seeded.push(await seed.site({ name: `${where}${letter}`, address: where }));
       const first = await list(`/sites?address=${where}&per_page=2`);
       assertPage(t, first, { total: 5, page: 1, pages: 3, per_page: 2, has_next: true, has_prev: false, next_num: 2, prev_num: null });
       t.same(ids(first), [seeded[0]!.id, seeded[1]!.id]);
@@ -193,9 +111,9 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('200 sorts by every allowed field, both ways, and by several fields', async (t) => {
       const where = unique('sort');
       // name order: a < b < c; address order: y < z; upload order: c, a, b; ids random.
-      const s1 = await seedSite({ name: `${where}b`, address: `${where}z`, description: where, upload_datetime: new Date('2021-03-01T00:00:00Z') });
-      const s2 = await seedSite({ name: `${where}c`, address: `${where}y`, description: where, upload_datetime: new Date('2021-01-01T00:00:00Z') });
-      const s3 = await seedSite({ name: `${where}a`, address: `${where}z`, description: where, upload_datetime: new Date('2021-02-01T00:00:00Z') });
+      const s1 = await seed.site({ name: `${where}b`, address: `${where}z`, description: where, upload_datetime: new Date('2021-03-01T00:00:00Z') });
+      const s2 = await seed.site({ name: `${where}c`, address: `${where}y`, description: where, upload_datetime: new Date('2021-01-01T00:00:00Z') });
+      const s3 = await seed.site({ name: `${where}a`, address: `${where}z`, description: where, upload_datetime: new Date('2021-02-01T00:00:00Z') });
       const all = [s1, s2, s3];
       const order = async (sortBy: string) => ids(await list(`/sites:search?terms=${where}&sort_by=${encodeURIComponent(sortBy)}`));
       t.same(await order('+name'), [s3.id, s1.id, s2.id]);
@@ -215,9 +133,9 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
     t.test('200 filters by upload date', async (t) => {
       const where = unique('dates');
-      const old = await seedSite({ name: `${where}a`, address: where, upload_datetime: new Date('2020-01-01T00:00:00Z') });
-      const mid = await seedSite({ name: `${where}b`, address: where, upload_datetime: new Date('2021-06-15T12:00:00Z') });
-      const recent = await seedSite({ name: `${where}c`, address: where, upload_datetime: new Date('2022-12-31T23:59:59Z') });
+      const old = await seed.site({ name: `${where}a`, address: where, upload_datetime: new Date('2020-01-01T00:00:00Z') });
+      const mid = await seed.site({ name: `${where}b`, address: where, upload_datetime: new Date('2021-06-15T12:00:00Z') });
+      const recent = await seed.site({ name: `${where}c`, address: where, upload_datetime: new Date('2022-12-31T23:59:59Z') });
       const at = (q: string) => list(`/sites?address=${where}&${q}`).then(ids);
       t.same(await at('upload_after=2021-01-01'), [mid.id, recent.id]);
       t.same(await at('upload_before=2021-01-01'), [old.id]);
@@ -270,12 +188,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   t.test('SearchSites GET /sites:search', async (t) => {
     const m = unique('search');
-    const kit = await seedSite({ name: `${m} KIT`, address: 'Karlsruhe, Germany', description: 'HPC at KIT' });
-    const cesnet = await seedSite({ name: `${m} CESNET`, address: 'Brno, Czech Republic', description: 'cloud' });
-    const percent = await seedSite({ name: `${m} percent`, address: 'x', description: '100% cloud' });
-    const underscore = await seedSite({ name: `${m} under_score`, address: 'x', description: 'hpc' });
-    const backslash = await seedSite({ name: `${m} back\\slash`, address: 'x', description: '' });
-    const pending = await seedSite({ name: `${m} pending`, address: 'Karlsruhe', description: '', status: 'on_review' });
+    const kit = await seed.site({ name: `${m} KIT`, address: 'Karlsruhe, Germany', description: 'HPC at KIT' });
+    const cesnet = await seed.site({ name: `${m} CESNET`, address: 'Brno, Czech Republic', description: 'cloud' });
+    const percent = await seed.site({ name: `${m} percent`, address: 'x', description: '100% cloud' });
+    const underscore = await seed.site({ name: `${m} under_score`, address: 'x', description: 'hpc' });
+    const backslash = await seed.site({ name: `${m} back\\slash`, address: 'x', description: '' });
+    const pending = await seed.site({ name: `${m} pending`, address: 'Karlsruhe', description: '', status: 'on_review' });
     const search = (q: string) => list(`/sites:search?terms=${encodeURIComponent(m)}&${q}`).then(ids);
 
     t.test('200 every term must match, each in any of name, address, description', async (t) => {
@@ -355,7 +273,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   t.test('GetSite GET /sites/{site_id}', async (t) => {
     t.test('200 returns an approved site, without a token', async (t) => {
-      const row = await seedSite({ description: 'described' });
+      const row = await seed.site({ description: 'described' });
       const response = await app.inject({ url: `/sites/${row.id}` });
       t.equal(response.statusCode, 200, response.body);
       const site = json<Site>(response);
@@ -370,7 +288,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       });
     });
     t.test('200 returns a site on review too', async (t) => {
-      const row = await seedSite({ status: 'on_review' });
+      const row = await seed.site({ status: 'on_review' });
       const response = await app.inject({ url: `/sites/${row.id}` });
       t.equal(response.statusCode, 200, response.body);
       t.equal(json<Site>(response).status, 'on_review');
@@ -382,12 +300,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       assertError(t, await app.inject({ url: '/sites/not-a-uuid' }), 422);
     });
     t.test('404 for a custom method that does not exist, never a parameter', async (t) => {
-      const row = await seedSite({});
+      const row = await seed.site({});
       assertError(t, await app.inject({ url: `/sites/${row.id}:details` }), 404);
       assertError(t, await app.inject({ url: '/sites:list' }), 404);
     });
     t.test('422 for an unknown query parameter', async (t) => {
-      const row = await seedSite({});
+      const row = await seed.site({});
       assertError(t, await app.inject({ url: `/sites/${row.id}?verbose=1` }), 422);
     });
   });
@@ -479,7 +397,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('409 for a name already taken, approved or on review', async (t) => {
-      const taken = await seedSite({});
+      const taken = await seed.site({});
       const body = assertError(
         t,
         await app.inject({ method: 'POST', url: '/sites', headers: await headers(other), payload: { name: taken.name, address: 'y' } }),
@@ -585,13 +503,13 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     for (const page of [1000000000, 2147483648]) {
       const far = await app.inject({ url: `/sites?page=${page}` });
       t.ok([200, 422].includes(far.statusCode), `page ${page}: ${far.statusCode} ${far.body}`);
-      if (far.statusCode === 200) t.same(json<Page<Site>>(far).items, [], 'an empty page');
+      if (far.statusCode === 200) t.same(json<Sites>(far).items, [], 'an empty page');
     }
   });
 
   t.test('UpdateSite PUT /sites/{site_id}', async (t) => {
     t.test('204 replaces name, address and description', async (t) => {
-      const row = await seedSite({ description: 'old' });
+      const row = await seed.site({ description: 'old' });
       const name = unique('renamed');
       const response = await app.inject({
         method: 'PUT',
@@ -633,25 +551,25 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('204 keeping its own name is no conflict', async (t) => {
-      const row = await seedSite({});
+      const row = await seed.site({});
       const response = await app.inject({ method: 'PUT', url: `/sites/${row.id}`, headers: await headers(admin), payload: { name: row.name, address: 'moved' } });
       t.equal(response.statusCode, 204, response.body);
       t.equal((await snapshot(row.id))?.address, 'moved');
     });
 
     t.test('401 without a token', async (t) => {
-      const row = await seedSite({});
+      const row = await seed.site({});
       assertError(t, await app.inject({ method: 'PUT', url: `/sites/${row.id}`, payload: { name: 'x', address: 'y' } }), 401);
       t.same(await prisma.site.findUnique({ where: { id: row.id } }), row, 'unchanged');
     });
     t.test('403 for a user who is not an administrator', async (t) => {
-      const row = await seedSite({});
+      const row = await seed.site({});
       const response = await app.inject({ method: 'PUT', url: `/sites/${row.id}`, headers: await headers(user), payload: { name: unique('no'), address: 'y' } });
       assertError(t, response, 403);
       t.same(await prisma.site.findUnique({ where: { id: row.id } }), row, 'unchanged');
     });
     t.test('403 for an administrator who is not registered', async (t) => {
-      const row = await seedSite({});
+      const row = await seed.site({});
       const response = await app.inject({
         method: 'PUT',
         url: `/sites/${row.id}`,
@@ -667,8 +585,8 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.equal(await prisma.site.count({ where: { name } }), 0, 'not created');
     });
     t.test('409 for the name of another site', async (t) => {
-      const first = await seedSite({});
-      const second = await seedSite({});
+      const first = await seed.site({});
+      const second = await seed.site({});
       const response = await app.inject({
         method: 'PUT',
         url: `/sites/${second.id}`,
@@ -687,7 +605,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     ];
     for (const [label, payload] of invalid) {
       t.test(`422 for ${label}`, async (t) => {
-        const row = await seedSite({});
+        const row = await seed.site({});
         const response = await app.inject({ method: 'PUT', url: `/sites/${row.id}`, headers: await headers(admin), payload: payload as object });
         assertError(t, response, 422);
         t.same(await prisma.site.findUnique({ where: { id: row.id } }), row, 'unchanged');
@@ -698,62 +616,23 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
   });
 
-  /** A benchmark, stored directly: results need one. */
-  async function seedBenchmark() {
-    return prisma.benchmark.create({
-      data: {
-        docker_image: unique('image'),
-        docker_tag: 'latest',
-        json_schema: {},
-        status: 'approved',
-        uploader_sub: user.sub,
-        uploader_iss: ctx.oidc.issuer,
-      },
-    });
-  }
-
   t.test('DeleteSite DELETE /sites/{site_id}', async (t) => {
     t.test('204 deletes the site with its flavors, their results, claims and submits', async (t) => {
-      const site = await seedSite({});
-      const keep = await seedSite({});
-      const benchmark = await seedBenchmark();
+      const site = await seed.site({});
+      const keep = await seed.site({});
+      const benchmark = await seed.benchmark();
       const tag = await prisma.tag.create({ data: { name: unique('tag') } });
-      const approved = await prisma.flavor.create({
-        data: { site_id: site.id, name: 'small', status: 'approved', uploader_sub: user.sub, uploader_iss: ctx.oidc.issuer },
-      });
-      const pending = await prisma.flavor.create({
-        data: {
-          site_id: site.id,
-          name: 'large',
-          uploader_sub: user.sub,
-          uploader_iss: ctx.oidc.issuer,
-          submit: { create: { resource_type: 'flavor' } },
-        },
-      });
-      const kept = await prisma.flavor.create({
-        data: { site_id: keep.id, name: 'small', status: 'approved', uploader_sub: user.sub, uploader_iss: ctx.oidc.issuer },
-      });
-      const result = (flavor: { id: string; site_id: string }) =>
-        prisma.result.create({
-          data: {
-            json: { score: 1 },
-            execution_datetime: new Date('2022-01-01T00:00:00Z'),
-            benchmark_id: benchmark.id,
-            site_id: flavor.site_id,
-            flavor_id: flavor.id,
-            uploader_sub: user.sub,
-            uploader_iss: ctx.oidc.issuer,
-            tags: { create: [{ tag_id: tag.id }] },
-          },
-        });
+      const approved = await seed.flavor(site.id, { name: 'small' });
+      const pending = await seed.flavor(site.id, { name: 'large', status: 'on_review' });
+      const kept = await seed.flavor(keep.id, { name: 'small' });
+      const result = (flavor: { id: string; site_id: string }) => seed.result(benchmark.id, flavor, { json: { score: 1 }, tags: [tag.id] });
       const doomed = await result(approved);
       const survivor = await result(kept);
       const claim = await prisma.claim.create({
         data: {
           message: 'wrong',
           result_id: doomed.id,
-          uploader_sub: other.sub,
-          uploader_iss: ctx.oidc.issuer,
+          ...seed.uploader(other),
           submit: { create: { resource_type: 'claim' } },
         },
       });
@@ -787,7 +666,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('401 without a token', async (t) => {
-      const row = await seedSite({});
+      const row = await seed.site({});
       assertError(t, await app.inject({ method: 'DELETE', url: `/sites/${row.id}` }), 401);
       t.equal(await prisma.site.count({ where: { id: row.id } }), 1);
     });
@@ -801,7 +680,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       assertError(t, await app.inject({ method: 'DELETE', url: `/sites/${UNKNOWN_ID}`, headers: await headers(admin) }), 404);
     });
     t.test('404 the second time', async (t) => {
-      const row = await seedSite({});
+      const row = await seed.site({});
       t.equal((await app.inject({ method: 'DELETE', url: `/sites/${row.id}`, headers: await headers(admin) })).statusCode, 204);
       assertError(t, await app.inject({ method: 'DELETE', url: `/sites/${row.id}`, headers: await headers(admin) }), 404);
     });
@@ -851,7 +730,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       assertError(t, await app.inject({ method: 'POST', url: `/sites/${UNKNOWN_ID}:approve`, headers: await headers(admin) }), 404);
     });
     t.test('422 for a site already approved', async (t) => {
-      const row = await seedSite({});
+      const row = await seed.site({});
       const body = assertError(t, await app.inject({ method: 'POST', url: `/sites/${row.id}:approve`, headers: await headers(admin) }), 422);
       t.match(body.message, /approved/);
       t.same(await prisma.site.findUnique({ where: { id: row.id } }), row, 'unchanged');
@@ -879,15 +758,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
   t.test('RejectSite POST /sites/{site_id}:reject', async (t) => {
     t.test('204 deletes the site on review with its submit and flavors', async (t) => {
       const created = await createSite({ name: unique('reject'), address: 'x' });
-      const flavor = await prisma.flavor.create({
-        data: {
-          site_id: created.id,
-          name: 'f',
-          uploader_sub: user.sub,
-          uploader_iss: ctx.oidc.issuer,
-          submit: { create: { resource_type: 'flavor' } },
-        },
-      });
+      const flavor = await seed.flavor(created.id, { name: 'f', status: 'on_review' });
       const response = await app.inject({ method: 'POST', url: `/sites/${created.id}:reject`, headers: await headers(admin) });
       t.equal(response.statusCode, 204, response.body);
       t.equal(response.body, '');
@@ -916,7 +787,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       assertError(t, await app.inject({ method: 'POST', url: `/sites/${UNKNOWN_ID}:reject`, headers: await headers(admin) }), 404);
     });
     t.test('422 for an approved site, which stays', async (t) => {
-      const row = await seedSite({});
+      const row = await seed.site({});
       const body = assertError(t, await app.inject({ method: 'POST', url: `/sites/${row.id}:reject`, headers: await headers(admin) }), 422);
       t.match(body.message, /DELETE/);
       t.same(await prisma.site.findUnique({ where: { id: row.id } }), row, 'unchanged');
@@ -948,7 +819,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('many approvals, rejections and refused steps at once leave each site whole', async (t) => {
       const created = [];
       for (let i = 0; i < 10; i += 1) created.push(await createSite({ name: unique('load'), address: 'x' }));
-      const approved = await seedSite({});
+      const approved = await seed.site({});
       const auth = await headers(admin);
       const responses = await Promise.all([
         ...created.map((site, i) =>

@@ -1,70 +1,14 @@
 // GET /reports/submits: the uploads waiting for an administrator, with their
 // uploader; and the review workflow seen from there (a submit appears with
 // the upload and goes with approve, reject or delete).
-import type { LightMyRequestResponse } from 'fastify';
 import t from 'tap';
-import { adminPersona, eachDatabase, json, persona, type Persona, type Test as Tap, type TestContext } from './helpers/app.js';
+import { adminPersona, eachDatabase, json, persona, type Persona, type TestContext } from './helpers/app.js';
+import { assertError, assertPage, ids } from './helpers/assertions.js';
+import { SUBMIT_KEYS, USER_KEYS, type Submit, type Submits, type User } from './helpers/contract.js';
+import { fetchPage, UNKNOWN_ID, unique } from './helpers/fixtures.js';
+import { seeder } from './helpers/seed.js';
 
-type ResourceType = 'benchmark' | 'site' | 'flavor' | 'claim';
-interface User {
-  sub: string;
-  iss: string;
-  email: string;
-  registration_datetime: string;
-}
-interface Submit {
-  id: string;
-  upload_datetime: string;
-  resource_type: ResourceType;
-  resource_id: string;
-  uploader: User;
-}
-interface Page<T> {
-  items: T[];
-  total: number;
-  page: number;
-  pages: number;
-  per_page: number;
-  has_next: boolean;
-  has_prev: boolean;
-  next_num: number | null;
-  prev_num: number | null;
-}
-interface ErrorBody {
-  code: number;
-  status: string;
-  message: string;
-  errors?: Record<string, unknown>;
-}
-
-const SUBMIT_KEYS = ['id', 'resource_id', 'resource_type', 'upload_datetime', 'uploader'];
-const USER_KEYS = ['email', 'iss', 'registration_datetime', 'sub'];
-const PAGE_KEYS = ['has_next', 'has_prev', 'items', 'next_num', 'page', 'pages', 'per_page', 'prev_num', 'total'];
-const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
-
-let counter = 0;
-function unique(label: string): string {
-  counter += 1;
-  return `${label}${process.pid}n${counter}t${Date.now().toString(36)}`;
-}
-
-function assertError(t: Tap, response: LightMyRequestResponse, code: number): ErrorBody {
-  t.equal(response.statusCode, code, `status ${code}: ${response.body}`);
-  t.match(String(response.headers['content-type']), /^application\/json/);
-  const body = JSON.parse(response.body) as ErrorBody;
-  t.equal(body.code, code);
-  t.type(body.status, 'string');
-  t.type(body.message, 'string');
-  t.notMatch(response.body, /at .*\.ts:\d+/, 'no stack trace');
-  return body;
-}
-
-function assertPage<T>(t: Tap, page: Page<T>, expected: Partial<Page<T>>): void {
-  t.same(Object.keys(page).sort(), PAGE_KEYS, 'exactly the pagination envelope');
-  t.match(page, expected);
-}
-
-const ids = (page: Page<Submit>): string[] => page.items.map((s) => s.id);
+type ResourceType = Submit['resource_type'];
 
 eachDatabase(t, async (t, ctx: TestContext) => {
   const { app } = ctx;
@@ -76,43 +20,28 @@ eachDatabase(t, async (t, ctx: TestContext) => {
   await ctx.register(user);
   await ctx.register(claimer);
   const headers = (p: Persona) => ctx.auth(p);
-  const owner = (p: Persona = user) => ({ uploader_sub: p.sub, uploader_iss: ctx.oidc.issuer });
+  const seed = seeder(ctx, user);
 
-  async function list(query: string): Promise<Page<Submit>> {
-    const response = await app.inject({ url: `/reports/submits${query ? `?${query}` : ''}`, headers: await headers(admin) });
-    if (response.statusCode !== 200) throw new Error(`${query}: ${response.statusCode} ${response.body}`);
-    return json<Page<Submit>>(response);
-  }
+  const list = async (query: string) => fetchPage<Submit>(app, `/reports/submits${query ? `?${query}` : ''}`, await headers(admin));
 
   /** Stores one resource of each kind on review, with its submit, all uploaded at `when` (+ seconds). */
   async function seedAll(year: number) {
     const at = (second: number) => new Date(Date.UTC(year, 5, 1, 12, 0, second));
-    const approvedSite = await prisma.site.create({ data: { name: unique('host'), address: 'x', status: 'approved', ...owner() } });
-    const approvedFlavor = await prisma.flavor.create({ data: { site_id: approvedSite.id, name: 'f', status: 'approved', ...owner() } });
-    const approvedBenchmark = await prisma.benchmark.create({
-      data: { docker_image: unique('approved'), docker_tag: 'v1', json_schema: {}, status: 'approved', ...owner() },
-    });
-    const result = await prisma.result.create({
-      data: {
-        json: {},
-        execution_datetime: new Date('2022-01-01T00:00:00Z'),
-        benchmark_id: approvedBenchmark.id,
-        site_id: approvedSite.id,
-        flavor_id: approvedFlavor.id,
-        ...owner(),
-      },
-    });
+    const approvedSite = await seed.site({ name: unique('host'), address: 'x' });
+    const approvedFlavor = await seed.flavor(approvedSite.id, { name: 'f' });
+    const approvedBenchmark = await seed.benchmark({ docker_image: unique('approved'), docker_tag: 'v1' });
+    const result = await seed.result(approvedBenchmark.id, approvedFlavor);
     // Upload order: flavor, claim, site, benchmark. Alphabetical: benchmark, claim, flavor, site.
     const flavor = await prisma.flavor.create({
-      data: { site_id: approvedSite.id, name: 'pending', upload_datetime: at(1), ...owner(), submit: { create: { resource_type: 'flavor', upload_datetime: at(1) } } },
+      data: { site_id: approvedSite.id, name: 'pending', upload_datetime: at(1), ...seed.uploader(), submit: { create: { resource_type: 'flavor', upload_datetime: at(1) } } },
       include: { submit: true },
     });
     const claim = await prisma.claim.create({
-      data: { message: 'wrong', result_id: result.id, upload_datetime: at(2), ...owner(claimer), submit: { create: { resource_type: 'claim', upload_datetime: at(2) } } },
+      data: { message: 'wrong', result_id: result.id, upload_datetime: at(2), ...seed.uploader(claimer), submit: { create: { resource_type: 'claim', upload_datetime: at(2) } } },
       include: { submit: true },
     });
     const site = await prisma.site.create({
-      data: { name: unique('pending'), address: 'x', upload_datetime: at(3), ...owner(), submit: { create: { resource_type: 'site', upload_datetime: at(3) } } },
+      data: { name: unique('pending'), address: 'x', upload_datetime: at(3), ...seed.uploader(), submit: { create: { resource_type: 'site', upload_datetime: at(3) } } },
       include: { submit: true },
     });
     const benchmark = await prisma.benchmark.create({
@@ -121,7 +50,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
         docker_tag: 'v1',
         json_schema: {},
         upload_datetime: at(4),
-        ...owner(),
+        ...seed.uploader(),
         submit: { create: { resource_type: 'benchmark', upload_datetime: at(4) } },
       },
       include: { submit: true },
@@ -142,7 +71,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('200 lists every kind of submit with its resource and uploader, by +upload_datetime', async (t) => {
       const response = await app.inject({ url: `/reports/submits?${seeded.range}`, headers: await headers(admin) });
       t.equal(response.statusCode, 200, response.body);
-      const page = json<Page<Submit>>(response);
+      const page = json<Submits>(response);
       assertPage(t, page, { total: 4, page: 1, pages: 1, per_page: 100, has_next: false, has_prev: false, next_num: null, prev_num: null });
       t.same(ids(page), [submitIds.flavor, submitIds.claim, submitIds.site, submitIds.benchmark]);
       for (const submit of page.items) {
@@ -293,7 +222,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(await submitsOf(flavor.id), [], "the flavor's submit too");
     });
     t.test('a created flavor appears and goes when approved', async (t) => {
-      const host = await prisma.site.create({ data: { name: unique('host'), address: 'x', status: 'approved', ...owner() } });
+      const host = await seed.site({ name: unique('host'), address: 'x' });
       const flavor = await create(`/sites/${host.id}/flavors`, { name: 'approve-me' });
       const submits = await submitsOf(flavor.id);
       t.equal(submits.length, 1);
@@ -302,7 +231,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(await submitsOf(flavor.id), []);
     });
     t.test('a created flavor goes when rejected or deleted', async (t) => {
-      const host = await prisma.site.create({ data: { name: unique('host'), address: 'x', status: 'approved', ...owner() } });
+      const host = await seed.site({ name: unique('host'), address: 'x' });
       const rejected = await create(`/sites/${host.id}/flavors`, { name: 'reject-me' });
       const deleted = await create(`/sites/${host.id}/flavors`, { name: 'delete-me' });
       t.equal((await submitsOf(rejected.id)).length, 1);

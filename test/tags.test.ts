@@ -1,60 +1,11 @@
 // The `tags` tag: free labels, created by users without review. One named
 // case per status code, with what the database holds afterwards.
-import type { LightMyRequestResponse } from 'fastify';
 import t from 'tap';
-import { adminPersona, eachDatabase, json, persona, type Persona, type Test as Tap, type TestContext } from './helpers/app.js';
-
-interface Tag {
-  id: string;
-  name: string;
-  description: string;
-}
-interface Page<T> {
-  items: T[];
-  total: number;
-  page: number;
-  pages: number;
-  per_page: number;
-  has_next: boolean;
-  has_prev: boolean;
-  next_num: number | null;
-  prev_num: number | null;
-}
-interface ErrorBody {
-  code: number;
-  status: string;
-  message: string;
-  errors?: Record<string, unknown>;
-}
-
-const TAG_KEYS = ['description', 'id', 'name'];
-const PAGE_KEYS = ['has_next', 'has_prev', 'items', 'next_num', 'page', 'pages', 'per_page', 'prev_num', 'total'];
-const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
-
-let counter = 0;
-/** A name no other test uses; lowercase letters and digits only, so every collation orders it alike. */
-function unique(label: string): string {
-  counter += 1;
-  return `${label}${process.pid}n${counter}t${Date.now().toString(36)}`;
-}
-
-function assertError(t: Tap, response: LightMyRequestResponse, code: number): ErrorBody {
-  t.equal(response.statusCode, code, `status ${code}: ${response.body}`);
-  t.match(String(response.headers['content-type']), /^application\/json/);
-  const body = JSON.parse(response.body) as ErrorBody;
-  t.equal(body.code, code);
-  t.type(body.status, 'string');
-  t.type(body.message, 'string');
-  t.notMatch(response.body, /at .*\.ts:\d+/, 'no stack trace');
-  return body;
-}
-
-function assertPage<T>(t: Tap, page: Page<T>, expected: Partial<Page<T>>): void {
-  t.same(Object.keys(page).sort(), PAGE_KEYS, 'exactly the pagination envelope');
-  t.match(page, expected);
-}
-
-const ids = (page: Page<Tag>): string[] => page.items.map((tag) => tag.id);
+import { adminPersona, eachDatabase, json, persona, type Persona, type TestContext } from './helpers/app.js';
+import { assertError, assertPage, ids } from './helpers/assertions.js';
+import { TAG_KEYS, type Tag, type Tags } from './helpers/contract.js';
+import { fetchPage, UNKNOWN_ID, unique } from './helpers/fixtures.js';
+import { seeder } from './helpers/seed.js';
 
 eachDatabase(t, async (t, ctx: TestContext) => {
   const { app } = ctx;
@@ -69,11 +20,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
   const seedTag = (name: string = unique('tag'), description = '') => prisma.tag.create({ data: { name, description } });
   const row = (id: string) => prisma.tag.findUnique({ where: { id } });
 
-  async function list(url: string): Promise<Page<Tag>> {
-    const response = await app.inject({ url });
-    if (response.statusCode !== 200) throw new Error(`${url}: ${response.statusCode} ${response.body}`);
-    return json<Page<Tag>>(response);
-  }
+  const list = (url: string) => fetchPage<Tag>(app, url);
 
   t.test('ListTags GET /tags', async (t) => {
     const m = unique('list');
@@ -84,7 +31,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('200 lists tags sorted by +name, without a token', async (t) => {
       const response = await app.inject({ url: `/tags:search?terms=${m}` });
       t.equal(response.statusCode, 200, response.body);
-      const page = json<Page<Tag>>(response);
+      const page = json<Tags>(response);
       assertPage(t, page, { total: 3, page: 1, pages: 1, per_page: 100, has_next: false, has_prev: false, next_num: null, prev_num: null });
       t.same(ids(page), [a.id, b.id, c.id]);
       const all = await list('/tags');
@@ -365,21 +312,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('204 deletes the tag; results keep existing, unlinked', async (t) => {
       const doomed = await seedTag();
       const kept = await seedTag();
-      const owner = { uploader_sub: user.sub, uploader_iss: ctx.oidc.issuer };
-      const site = await prisma.site.create({ data: { name: unique('site'), address: 'x', status: 'approved', ...owner } });
-      const flavor = await prisma.flavor.create({ data: { site_id: site.id, name: 'f', status: 'approved', ...owner } });
-      const benchmark = await prisma.benchmark.create({ data: { docker_image: unique('img'), docker_tag: 't', json_schema: {}, status: 'approved', ...owner } });
-      const result = await prisma.result.create({
-        data: {
-          json: {},
-          execution_datetime: new Date('2022-01-01T00:00:00Z'),
-          benchmark_id: benchmark.id,
-          site_id: site.id,
-          flavor_id: flavor.id,
-          ...owner,
-          tags: { create: [{ tag_id: doomed.id }, { tag_id: kept.id }] },
-        },
-      });
+      const seed = seeder(ctx, user);
+      const site = await seed.site({ address: 'x' });
+      const flavor = await seed.flavor(site.id, { name: 'f' });
+      const benchmark = await seed.benchmark({ docker_image: unique('img'), docker_tag: 't' });
+      const result = await seed.result(benchmark.id, flavor, { tags: [doomed.id, kept.id] });
       const response = await app.inject({ method: 'DELETE', url: `/tags/${doomed.id}`, headers: await headers(admin) });
       t.equal(response.statusCode, 204, response.body);
       t.equal(response.body, '');

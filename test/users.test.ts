@@ -1,41 +1,9 @@
 // The `users` tag, operation by operation, one named case per status code.
 import t from 'tap';
-import { adminPersona, eachDatabase, json, persona, type Test as Tap, type TestContext } from './helpers/app.js';
+import { adminPersona, eachDatabase, json, persona, type TestContext } from './helpers/app.js';
+import { assertError } from './helpers/assertions.js';
+import { USER_KEYS, type User, type Users } from './helpers/contract.js';
 
-interface User {
-  sub: string;
-  iss: string;
-  email: string;
-  registration_datetime: string;
-}
-interface Users {
-  items: User[];
-  total: number;
-  page: number;
-  pages: number;
-  per_page: number;
-  has_next: boolean;
-  has_prev: boolean;
-  next_num: number | null;
-  prev_num: number | null;
-}
-interface ErrorBody {
-  code: number;
-  status: string;
-  message: string;
-  errors?: Record<string, unknown>;
-}
-
-function assertError(t: Tap, response: { statusCode: number; body: string; headers: Record<string, unknown> }, code: number): ErrorBody {
-  t.equal(response.statusCode, code, `status ${code}: ${response.body}`);
-  t.match(String(response.headers['content-type']), /^application\/json/);
-  const body = JSON.parse(response.body) as ErrorBody;
-  t.equal(body.code, code);
-  t.type(body.status, 'string');
-  t.type(body.message, 'string');
-  t.notMatch(response.body, /at .*\.ts:\d+/, 'no stack trace');
-  return body;
-}
 
 eachDatabase(t, async (t, ctx: TestContext) => {
   const { app, oidc } = ctx;
@@ -47,7 +15,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const response = await app.inject({ method: 'POST', url: '/users:register', headers: await ctx.auth(alice) });
       t.equal(response.statusCode, 201, response.body);
       const user = json<User>(response);
-      t.same(Object.keys(user).sort(), ['email', 'iss', 'registration_datetime', 'sub']);
+      t.same(Object.keys(user).sort(), USER_KEYS);
       t.equal(user.sub, alice.sub);
       t.equal(user.iss, oidc.issuer);
       t.equal(user.email, alice.email);
