@@ -40,6 +40,17 @@ const review: Reviewable = {
   submitOf: (id) => ({ benchmark_id: id }),
 };
 
+/** What a client sets on a benchmark, from a create or update body (read-only fields ignored). */
+function editableFields(body: Schemas['CreateBenchmark'] | Schemas['UpdateBenchmark']) {
+  return {
+    docker_image: body.docker_image,
+    docker_tag: body.docker_tag,
+    json_schema: body.json_schema as Prisma.InputJsonObject,
+    url: body.url ?? null,
+    description: body.description ?? '',
+  };
+}
+
 function duplicate(image: string, tag: string): ConflictError {
   return new ConflictError(`A benchmark for ${image}:${tag} already exists`, { body: 'docker_image and docker_tag' });
 }
@@ -100,11 +111,7 @@ export class BenchmarksService {
     try {
       row = await this.db.prisma.benchmark.create({
         data: {
-          docker_image: body.docker_image,
-          docker_tag: body.docker_tag,
-          json_schema: body.json_schema as Prisma.InputJsonObject,
-          url: body.url ?? null,
-          description: body.description ?? '',
+          ...editableFields(body),
           uploader_sub: user.sub,
           uploader_iss: user.iss,
           // The submit is written in the same statement: never one without the other.
@@ -126,13 +133,7 @@ export class BenchmarksService {
     try {
       await this.db.prisma.benchmark.update({
         where: { id: params.benchmark_id },
-        data: {
-          docker_image: body.docker_image,
-          docker_tag: body.docker_tag,
-          json_schema: body.json_schema as Prisma.InputJsonObject,
-          url: body.url ?? null,
-          description: body.description ?? '',
-        },
+        data: editableFields(body),
       });
     } catch (error) {
       if (isRecordNotFound(error)) throw new NotFoundError('Benchmark', params.benchmark_id);
