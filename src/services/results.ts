@@ -47,15 +47,6 @@ export function parseExecutionDatetime(text: string): Date {
   return leap ? new Date(date.getTime() + 1000) : date;
 }
 
-const withContext = {
-  benchmark: true,
-  site: true,
-  flavor: true,
-  tags: { include: { tag: true } },
-} satisfies Prisma.ResultInclude;
-
-type ResultRow = Prisma.ResultGetPayload<{ include: typeof withContext }>;
-
 /** A result as the API shows it: its own columns and its context. */
 function resultView(
   row: Pick<ResultPageRow, 'id' | 'json' | 'execution_datetime' | 'upload_datetime'>,
@@ -72,15 +63,6 @@ function resultView(
 
 function byName(a: Schemas['Tag'], b: Schemas['Tag']): number {
   return a.name.localeCompare(b.name);
-}
-
-export function toResult(row: ResultRow): Schemas['Result'] {
-  return resultView(row, {
-    benchmark: toBenchmark(row.benchmark),
-    site: toSite(row.site),
-    flavor: toFlavor(row.flavor),
-    tags: row.tags.map((link) => toTag(link.tag)).sort(byName),
-  });
 }
 
 /** The query parameters shared by ListResults and ListUserResults. */
@@ -170,9 +152,11 @@ export class ResultsService {
   }
 
   async getResult({ params }: Input<'GetResult'>): Promise<Schemas['Result']> {
-    const row = await this.db.prisma.result.findUnique({ where: { id: params.result_id }, include: withContext });
-    if (!row) throw new NotFoundError('Result', params.result_id);
-    return toResult(row);
+    const row = await this.db.prisma.result.findUnique({ where: { id: params.result_id } });
+    // Claimed (hidden) results too: only lists and searches leave them out.
+    const [result] = row ? await this.withContexts([row]) : [];
+    if (!result) throw new NotFoundError('Result', params.result_id);
+    return result;
   }
 
   async createResult({ query, body, caller }: Input<'CreateResult'>): Promise<Schemas['Result']> {
