@@ -11,7 +11,7 @@ import { resultsChanged } from './db/results-query.js';
 import type { Notifier } from './notifications/index.js';
 import { securityHandlers, type Authenticator } from './auth/security.js';
 import { registerBodyParsers } from './http/body-parsers.js';
-import { errorBody, registerErrorHandlers } from './http/error-handler.js';
+import { errorBody, frameworkErrorHandler, registerErrorHandlers } from './http/error-handler.js';
 import { registerValueGuard } from './http/value-guard.js';
 import { bindOperations } from './http/operations.js';
 import { parseQueryString } from './http/query-string.js';
@@ -40,6 +40,7 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
     // Parsing a proto-poisoned body is a client error (400), never a crash.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    frameworkErrors: frameworkErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler());
   registerErrorHandlers(app);

@@ -69,6 +69,14 @@ t.test('404 JSON for paths that name no operation', async (t) => {
   }
 });
 
+t.test('400 JSON for a URL that cannot be decoded', async (t) => {
+  const ctx = await context(t);
+  const response = await ctx.app.inject({ url: '/%zz' });
+  t.equal(response.statusCode, 400);
+  t.match(response.headers['content-type'], /^application\/json/);
+  t.same(json(response), { code: 400, status: 'Bad Request', message: 'The URL is not valid' });
+});
+
 t.test('422 for a path parameter that is not a UUID', async (t) => {
   const ctx = await context(t);
   const response = await ctx.app.inject({ url: '/benchmarks/not-a-uuid' });
@@ -175,6 +183,13 @@ t.test('query strings', async (t) => {
   t.test('__proto__ is just an unknown parameter', async (t) => {
     const response = await ctx.app.inject({ url: '/users?__proto__[admin]=1', headers });
     t.equal(response.statusCode, 422);
+  });
+  t.test('more list items than the spec allows is a 422 (bounded work per request)', async (t) => {
+    const terms = Array.from({ length: 21 }, (_, i) => `terms=t${i}`).join('&');
+    const response = await ctx.app.inject({ url: `/users:search?${terms}`, headers });
+    t.equal(response.statusCode, 422);
+    const filters = Array.from({ length: 21 }, () => 'filters=a%20%3E%201').join('&');
+    t.equal((await ctx.app.inject({ url: `/results?${filters}` })).statusCode, 422);
   });
   t.test('a scalar parameter given twice is a 422', async (t) => {
     const response = await ctx.app.inject({ url: '/users?page=1&page=2', headers });

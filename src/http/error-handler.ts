@@ -83,7 +83,8 @@ function toBody(raw: unknown): ErrorBody | undefined {
   // Other client errors raised by Fastify itself (400 bad JSON, 406, 414…).
   const status = error.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return errorBody(status, status === 400 ? 'The request body is not valid JSON' : (error.message ?? 'Bad request'));
+    const badJson = status === 400 && (error instanceof SyntaxError || /json/i.test(error.message ?? ''));
+    return errorBody(status, badJson ? 'The request body is not valid JSON' : (error.message ?? 'Bad request'));
   }
   return undefined;
 }
@@ -91,6 +92,16 @@ function toBody(raw: unknown): ErrorBody | undefined {
 function isDatabaseError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^P\d{4}$/.test(code);
+}
+
+/**
+ * Errors Fastify raises before routing (a URL that cannot be decoded), for its
+ * `frameworkErrors` option: they bypass the error handler, so they are
+ * rendered here in the same JSON body.
+ */
+export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = typeof error.statusCode === 'number' && error.statusCode < 500 ? error.statusCode : 400;
+  void reply.code(status).send(errorBody(status, error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid' : error.message));
 }
 
 export function registerErrorHandlers(app: FastifyInstance): void {
