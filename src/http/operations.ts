@@ -79,6 +79,12 @@ export interface BindOptions {
 
 export async function bindOperations(app: FastifyInstance, options: BindOptions): Promise<void> {
   const operations = indexOperations(options.spec);
+  // Service calls still running: a client that went away does not stop its
+  // request's work, and closing must not pull the database from under it.
+  const running = new Set<Promise<unknown>>();
+  app.addHook('onClose', async () => {
+    await Promise.allSettled([...running]);
+  });
   app.addHook('onRoute', (route) => {
     if (route.schema && 'operationId' in route.schema) adjustRoute(route);
   });
@@ -96,12 +102,19 @@ export async function bindOperations(app: FastifyInstance, options: BindOptions)
         url: fastifyPath(openapiPath),
         handler: async (request: FastifyRequest, reply: FastifyReply) => {
           if (!method) throw new NotImplementedError(operationId);
-          const result = await method({
+          const work = method({
             params: request.params,
             query: request.query,
             body: request.body,
             ...(request.caller ? { caller: request.caller } : {}),
           });
+          running.add(work);
+          let result: unknown;
+          try {
+            result = await work;
+          } finally {
+            running.delete(work);
+          }
           reply.code(status);
           return status === 204 ? reply.send() : result;
         },
