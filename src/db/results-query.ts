@@ -101,8 +101,6 @@ function jsonCondition(filter: JsonFilter): Prisma.Sql {
  * results table is filtered by ids without joining it to anything.
  */
 function termCondition(term: string): Prisma.Sql {
-  // PostgreSQL text cannot hold NUL, so no field contains such a term (and binding it would fail).
-  if (term.includes('\u0000')) return Prisma.sql`FALSE`;
   return Prisma.sql`(
     r.benchmark_id IN (SELECT id FROM benchmarks WHERE strpos(docker_image || ':' || docker_tag, ${term}) > 0)
     OR r.site_id IN (SELECT id FROM sites WHERE strpos(name, ${term}) > 0 OR strpos(address, ${term}) > 0)

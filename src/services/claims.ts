@@ -6,7 +6,7 @@ import type { Database } from '../db/client.js';
 import { NotFoundError, UnprocessableError } from '../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { columnOrder, paginate, uploadedWithin, type PageQuery } from './lists.js';
-import { isForeignKeyViolation } from './prisma-errors.js';
+import { isForeignKeyViolation, isRecordNotFound } from './prisma-errors.js';
 import type { Notifier, UserRef } from '../notifications/index.js';
 import type { Schemas } from './types.js';
 import { toUser } from './users.js';
@@ -82,7 +82,7 @@ export class Claims {
       claim = toClaim(row);
       resultUploader = result.uploader;
     } catch (error) {
-      if (isForeignKeyViolation(error) || (error as { code?: string }).code === 'P2025') {
+      if (isForeignKeyViolation(error) || isRecordNotFound(error)) {
         throw new NotFoundError('Result', resultId);
       }
       throw error;

@@ -129,6 +129,11 @@ export function containsLiteral(term: string): { contains: string } {
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 const HAS_ZONE = /(Z|[+-]\d{2}(:?\d{2})?)$/i;
 
+/** Date cannot read offsets written +02 or +0200 (valid ISO 8601): give it +02:00. */
+export function readableOffset(iso: string): string {
+  return iso.replace(/([+-]\d{2})$/, '$1:00').replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
+}
+
 /** A real calendar day: Date would roll 2023-02-31 over to March 3rd. */
 function isCalendarDay(ymd: string): boolean {
   const [y, m, d] = ymd.split('-').map(Number) as [number, number, number];
@@ -141,8 +146,7 @@ export function parseDate(name: string, value: string): Date {
   let iso = value.replace(' ', 'T');
   if (DATE_ONLY.test(iso)) iso += 'T00:00:00Z';
   else if (!HAS_ZONE.test(iso)) iso += 'Z';
-  // Date cannot read offsets written +02 or +0200: give it +02:00.
-  else iso = iso.replace(/([+-]\d{2})$/, '$1:00').replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
+  else iso = readableOffset(iso);
   const date = new Date(iso);
   if (Number.isNaN(date.getTime()) || !isCalendarDay(value.slice(0, 10))) {
     throw new UnprocessableError(`${name}: "${value}" is not a valid date`, { [`query.${name}`]: 'invalid date' });

@@ -9,7 +9,7 @@ import { toBenchmark } from './benchmarks.js';
 import { requireUser } from './callers.js';
 import type { Claims } from './claims.js';
 import { toFlavor } from './flavors.js';
-import { dateRange, pageWindow, toPage, type PageQuery } from './lists.js';
+import { dateRange, pageWindow, readableOffset, toPage, type PageQuery } from './lists.js';
 import { isForeignKeyViolation } from './prisma-errors.js';
 import { parseFilter, parseResultSort } from './result-filters.js';
 import { assertMatchesSchema } from './json-schema.js';
@@ -23,8 +23,6 @@ import type { Caller } from '../auth/caller.js';
 /** Clocks differ: an execution a little "in the future" is tolerated. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
-/** `…+02` (an hour-only offset, valid RFC 3339 for ajv) that `Date` cannot read. */
-const HOUR_ONLY_ZONE = /([+-]\d{2})$/;
 /** `…T23:59:60…`: a leap second, valid for ajv and PostgreSQL, that `Date` cannot read. */
 const LEAP_SECOND = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:)60/;
 
@@ -35,7 +33,7 @@ const LEAP_SECOND = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:)60/;
  * a 422, never a 500, for anything still unreadable.
  */
 export function parseExecutionDatetime(text: string): Date {
-  let iso = text.trim().replace(HOUR_ONLY_ZONE, (_, zone: string) => `${zone}:00`);
+  let iso = readableOffset(text.trim());
   const leap = LEAP_SECOND.test(iso);
   if (leap) iso = iso.replace(LEAP_SECOND, (_, minute: string) => `${minute}59`);
   const date = new Date(iso);
