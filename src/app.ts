@@ -7,7 +7,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
-import { resultsChanged } from './db/results-query.js';
+import { resultsChanged } from './db/read-cache.js';
 import type { Notifier } from './notifications/index.js';
 import { securityHandlers, type Authenticator } from './auth/security.js';
 import { registerBodyParsers } from './http/body-parsers.js';

@@ -50,6 +50,8 @@ export interface Config {
   bodyLimit: number;
   /** Container registry (v2 API) that must know a benchmark's image; unset: no check. */
   imageRegistry?: string;
+  /** How long a results page or count may be answered again, ms (RESULTS_CACHE_MS); 0: never. */
+  resultsCacheMs: number;
 }
 
 export class ConfigError extends Error {
@@ -225,5 +227,6 @@ export function loadConfig(env: Env = process.env): Config {
     ...(mailConfig ? { mail: mailConfig } : {}),
     bodyLimit: integer(env, 'BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
     ...(imageRegistry ? { imageRegistry } : {}),
+    resultsCacheMs: integer(env, 'RESULTS_CACHE_MS', 2000, 0, 60_000),
   };
 }

@@ -13,6 +13,7 @@ t.test('defaults', async (t) => {
     logLevel: 'info',
     corsOrigins: '*',
     bodyLimit: 1024 * 1024,
+    resultsCacheMs: 2000,
   });
   t.equal(config.databaseUrl, undefined, 'embedded PGlite');
   t.match(config.dataDir, /\/data$/);
@@ -39,6 +40,7 @@ t.test('values are read and normalised', async (t) => {
     mail: { server: 'smtp.example.org', port: 25 },
   });
   t.equal(loadConfig({ DATABASE_URL: 'memory://' }).databaseUrl, 'memory://');
+  t.equal(loadConfig({ RESULTS_CACHE_MS: '0' }).resultsCacheMs, 0, '0 turns the results cache off');
 });
 
 const bad: [string, Record<string, string>, RegExp][] = [
@@ -49,6 +51,8 @@ const bad: [string, Record<string, string>, RegExp][] = [
   ['DATABASE_URL', { DATABASE_URL: 'mysql://db/x' }, /^DATABASE_URL: unsupported scheme/],
   ['DATABASE_URL', { DATABASE_URL: '::::' }, /^DATABASE_URL: /],
   ['LOG_LEVEL', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+  ['RESULTS_CACHE_MS', { RESULTS_CACHE_MS: '-1' }, /^RESULTS_CACHE_MS: must be an integer/],
+  ['RESULTS_CACHE_MS', { RESULTS_CACHE_MS: '3600000' }, /^RESULTS_CACHE_MS: must be between 0 and 60000/],
   ['API_PREFIX', { API_PREFIX: 'api v1' }, /^API_PREFIX: /],
   ['CORS_ORIGINS', { CORS_ORIGINS: 'nope' }, /^CORS_ORIGINS: /],
   ['MAIL_PORT', { MAIL_SERVER: 'smtp', MAIL_PORT: 'x' }, /^MAIL_PORT: /],

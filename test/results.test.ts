@@ -615,8 +615,45 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(body, r);
       t.same(body.tags, w.tags);
     });
+    t.test('200: the JSON the upload answered, as every list, search and the uploader\'s list show it', async (t) => {
+      // Lists and reads are written by PostgreSQL, the upload's answer by the
+      // service: they must not differ in any value, order or format.
+      const w = await world({}, { siteName: uniqueDashed('Ünïcode "site"'), address: 'Straße 1\\2', flavorName: uniqueDashed('flavor\ttab') });
+      const names = [uniqueDashed('b-Zeta'), uniqueDashed('a-alpha'), uniqueDashed('Émile'), uniqueDashed('B-upper')];
+      const tags = [];
+      for (const name of names) tags.push(await fx.tag(name));
+      const body = {
+        text: 'quote " backslash \\ newline \n tab \t bell \u0007 line-separator \u2028 emoji 😀 ✓',
+        numbers: [0, -0, 0.1, 0.30000000000000004, 1e21, 1.5e-7, -273.15, 9007199254740991, 123456789.123],
+        nested: { array: [[], {}, [null, true, false]], empty: '' },
+        'key with spaces.and.dots': 1,
+      };
+      const uploaded = await upload(w, body, { tags: tags.map((tag) => tag.id), execution: '2021-06-30T23:59:59.999-01:30' });
+      t.same(uploaded.tags.map((tag) => tag.name), [...names].sort((a, b) => (a < b ? -1 : 1)), 'tags by code point');
+      t.equal(uploaded.execution_datetime, '2021-07-01T01:29:59.999Z');
+      const views = {
+        read: json<Result>(await app.inject({ url: `/results/${uploaded.id}` })),
+        listed: json<Results>(await app.inject({ url: `/results?benchmark_id=${w.benchmark.id}` })).items[0],
+        searched: json<Results>(await app.inject({ url: `/results:search?terms=${encodeURIComponent(w.site.name)}` })).items[0],
+        own: json<Results>(await app.inject({ url: `/users/self/results?benchmark_id=${w.benchmark.id}`, headers: await ctx.auth(owner) })).items[0],
+      };
+      for (const [name, view] of Object.entries(views)) {
+        t.strictSame(view, uploaded, `${name}: the same result`);
+        t.same(Object.keys(view ?? {}), Object.keys(uploaded), `${name}: the same key order`);
+      }
+      t.strictSame(views.read.benchmark, json(await app.inject({ url: `/benchmarks/${w.benchmark.id}` })), 'the benchmark as GET /benchmarks/{id}');
+      t.strictSame(views.read.site, json(await app.inject({ url: `/sites/${w.site.id}` })), 'the site as GET /sites/{id}');
+      t.strictSame(views.read.flavor, json(await app.inject({ url: `/flavors/${w.flavor.id}` })), 'the flavor as GET /flavors/{id}');
+    });
     t.test('404 for an unknown id', async (t) => {
       assertError(t, await app.inject({ url: `/results/${UNKNOWN_ID}` }), 404);
+    });
+    t.test('404 for a result deleted a moment ago', async (t) => {
+      const w = await world();
+      const r = await upload(w, { x: 1 });
+      t.equal((await app.inject({ url: `/results/${r.id}` })).statusCode, 200);
+      t.equal((await app.inject({ method: 'DELETE', url: `/results/${r.id}`, headers: await ctx.auth(admin) })).statusCode, 204);
+      assertError(t, await app.inject({ url: `/results/${r.id}` }), 404);
     });
     t.test('422 for an id that is not a uuid', async (t) => {
       assertError(t, await app.inject({ url: '/results/abc' }), 422);

@@ -168,89 +168,99 @@ const JOINS = Prisma.sql`
   JOIN sites s ON s.id = r.site_id
   JOIN flavors f ON f.id = r.flavor_id`;
 
-/**
- * Counting every match is most of a page's database time on large tables
- * (25 ms for 100 000 results, where the page itself takes under 1 ms). The
- * same count asked again within COUNT_TTL_MS is answered from memory; any
- * write to results through this process makes every remembered count stale
- * at once (see resultsChanged), so only other instances' writes can be
- * seen late, by at most COUNT_TTL_MS.
- */
-export const COUNT_TTL_MS = 2000;
-const COUNT_CACHE_SIZE = 512;
-
-interface CountCache {
-  generation: number;
-  entries: Map<string, { total: number; at: number; generation: number }>;
+/** How many results match (for the page envelope's `total`). */
+export async function countResults(prisma: PrismaClient, criteria: ResultCriteria): Promise<number> {
+  const [row] = await prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM results r ${whereClause(criteria)}`;
+  return row?.total ?? 0;
 }
 
-/** One cache per database (per Prisma client): never a count of another database. */
-const caches = new WeakMap<PrismaClient, CountCache>();
-
-function cacheOf(prisma: PrismaClient): CountCache {
-  let cache = caches.get(prisma);
-  if (!cache) {
-    cache = { generation: 0, entries: new Map() };
-    caches.set(prisma, cache);
-  }
-  return cache;
-}
-
-/** Call after any write through this process: every cached count of that database is stale. */
-export function resultsChanged(prisma: PrismaClient): void {
-  cacheOf(prisma).generation += 1;
-}
-
-async function countResults(prisma: PrismaClient, where: Prisma.Sql): Promise<number> {
-  const cache = cacheOf(prisma);
-  const key = JSON.stringify([where.sql, where.values]);
-  const cached = cache.entries.get(key);
-  const now = Date.now();
-  if (cached && cached.generation === cache.generation && now - cached.at < COUNT_TTL_MS) return cached.total;
-  // A write that lands while counting makes this count stale: it is stored under the old generation.
-  const asked = cache.generation;
-  const [row] = await prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM results r ${where}`;
-  const total = row?.total ?? 0;
-  cache.entries.delete(key);
-  cache.entries.set(key, { total, at: now, generation: asked });
-  if (cache.entries.size > COUNT_CACHE_SIZE) {
-    const oldest = cache.entries.keys().next().value;
-    if (oldest !== undefined) cache.entries.delete(oldest);
-  }
-  return total;
-}
-
-/** The columns of a result row as the page query returns them (relations are loaded by the caller). */
-export interface ResultPageRow {
-  id: string;
-  json: unknown;
-  execution_datetime: Date;
-  upload_datetime: Date;
-  benchmark_id: string;
-  site_id: string;
-  flavor_id: string;
+/** A timestamp as `Date.toISOString()` writes it (UTC, milliseconds), which is what every other response carries. */
+function isoText(column: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 }
 
 /**
- * One page of matching results, in order, and how many match in all. The
- * page's rows come with the query that chose them: no second round trip.
+ * The API's JSON of the results chosen by `page` (a SELECT of result rows
+ * with their position `n`), one text per result, in order. PostgreSQL writes
+ * it: a page of 100 results embeds ~190 kB of benchmarks (with their JSON
+ * Schemas), sites, flavors and tags, and hydrating that into objects only to
+ * serialize it again was most of a list request's time (docs/PERFORMANCE.md).
+ * Each benchmark, site and flavor is written once per page, not once per
+ * result. The keys and formats are those of the `Result` schema in
+ * openapi.yaml; test/results.test.ts holds them to it.
  */
-export async function findResults(
+async function resultItems(prisma: PrismaClient, page: Prisma.Sql): Promise<string[]> {
+  const rows = await prisma.$queryRaw<{ item: string }[]>`
+    WITH page AS MATERIALIZED (${page}),
+    benchmark_json AS MATERIALIZED (
+      SELECT b.id, json_build_object(
+        'id', b.id, 'upload_datetime', ${isoText(Prisma.raw('b.upload_datetime'))}, 'docker_image', b.docker_image,
+        'docker_tag', b.docker_tag, 'url', b.url, 'json_schema', b.json_schema, 'description', b.description, 'status', b.status
+      ) AS item
+      FROM benchmarks b WHERE b.id IN (SELECT benchmark_id FROM page)),
+    site_json AS MATERIALIZED (
+      SELECT s.id, json_build_object(
+        'id', s.id, 'upload_datetime', ${isoText(Prisma.raw('s.upload_datetime'))}, 'name', s.name, 'address', s.address,
+        'description', s.description, 'status', s.status
+      ) AS item
+      FROM sites s WHERE s.id IN (SELECT site_id FROM page)),
+    flavor_json AS MATERIALIZED (
+      SELECT f.id, json_build_object(
+        'id', f.id, 'upload_datetime', ${isoText(Prisma.raw('f.upload_datetime'))}, 'name', f.name,
+        'description', f.description, 'status', f.status
+      ) AS item
+      FROM flavors f WHERE f.id IN (SELECT flavor_id FROM page)),
+    tags_json AS MATERIALIZED (
+      SELECT p.id, json_agg(json_build_object('id', t.id, 'name', t.name, 'description', t.description) ORDER BY t.name COLLATE "C") AS items
+      FROM page p JOIN result_tags rt ON rt.result_id = p.id JOIN tags t ON t.id = rt.tag_id
+      GROUP BY p.id)
+    SELECT json_build_object(
+      'id', p.id,
+      'upload_datetime', ${isoText(Prisma.raw('p.upload_datetime'))},
+      'execution_datetime', ${isoText(Prisma.raw('p.execution_datetime'))},
+      'json', p.json,
+      'benchmark', b.item,
+      'site', s.item,
+      'flavor', f.item,
+      'tags', coalesce(t.items, '[]'::json)
+    )::text AS item
+    FROM page p
+    JOIN benchmark_json b ON b.id = p.benchmark_id
+    JOIN site_json s ON s.id = p.site_id
+    JOIN flavor_json f ON f.id = p.flavor_id
+    LEFT JOIN tags_json t ON t.id = p.id
+    ORDER BY p.n`;
+  return rows.map((row) => row.item);
+}
+
+/** One page of matching results, in order, as the JSON texts of their `Result`s. */
+export function findResults(
   prisma: PrismaClient,
   criteria: ResultCriteria,
   sort: ResultSortKey[],
   window: { skip: number; take: number },
-): Promise<{ rows: ResultPageRow[]; total: number }> {
-  const where = whereClause(criteria);
+): Promise<string[]> {
   const joins = needsJoins(sort) ? JOINS : Prisma.empty;
-  const [rows, total] = await Promise.all([
-    prisma.$queryRaw<ResultPageRow[]>`
-      SELECT r.id, r.json, r.execution_datetime, r.upload_datetime, r.benchmark_id, r.site_id, r.flavor_id
-      FROM results r ${joins} ${where} ${orderClause(sort)}
+  const order = orderClause(sort);
+  return resultItems(
+    prisma,
+    Prisma.sql`
+      SELECT r.id, r.json, r.execution_datetime, r.upload_datetime, r.benchmark_id, r.site_id, r.flavor_id,
+             row_number() OVER (${order}) AS n
+      FROM results r ${joins} ${whereClause(criteria)} ${order}
       LIMIT ${window.take} OFFSET ${Math.min(window.skip, MAX_OFFSET)}`,
-    countResults(prisma, where),
-  ]);
-  return { rows, total };
+  );
+}
+
+/** The JSON text of one result, claimed (hidden) or not; undefined when there is none. */
+export async function findResult(prisma: PrismaClient, id: string): Promise<string | undefined> {
+  const [item] = await resultItems(
+    prisma,
+    Prisma.sql`
+      SELECT r.id, r.json, r.execution_datetime, r.upload_datetime, r.benchmark_id, r.site_id, r.flavor_id, 1 AS n
+      FROM results r WHERE r.id = ${id}::uuid`,
+  );
+  return item;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, RouteO
 import openapiGlue from 'fastify-openapi-glue';
 import { NotImplementedError } from '../errors.js';
 import type { Caller } from '../auth/caller.js';
+import { JsonText } from './json-text.js';
 import { indexOperations, type OpenApiDocument } from './spec.js';
 
 /** What every service method receives: validated input and the caller. */
@@ -116,7 +117,10 @@ export async function bindOperations(app: FastifyInstance, options: BindOptions)
             running.delete(work);
           }
           reply.code(status);
-          return status === 204 ? reply.send() : result;
+          if (status === 204) return reply.send();
+          // A string with a JSON content type is sent as it is, not serialized.
+          if (result instanceof JsonText) return reply.type('application/json; charset=utf-8').send(result.bytes);
+          return result;
         },
       };
     },

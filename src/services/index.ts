@@ -23,7 +23,7 @@ export interface ServiceDependencies {
 export function createServices({ db, config, notifier }: ServiceDependencies): ServiceRegistry {
   const registry = config.imageRegistry ? new ImageRegistry({ url: config.imageRegistry }) : undefined;
   const claims = new Claims(db, notifier);
-  const results = new ResultsService(db, claims);
+  const results = new ResultsService(db, claims, config.resultsCacheMs);
   return {
     benchmarks: new BenchmarksService(db, notifier, registry),
     sites: new SitesService(db, notifier),

@@ -2,6 +2,7 @@
 // sort_by, :search terms and upload/execution date ranges. A resource only
 // declares its fields; the rules and the error messages live here, once.
 import { UnprocessableError } from '../errors.js';
+import { JsonText } from '../http/json-text.js';
 
 export const DEFAULT_PER_PAGE = 100;
 
@@ -47,6 +48,12 @@ export function toPage<T>(query: PageQuery, items: T[], total: number): Page<T> 
     next_num: hasNext ? page + 1 : null,
     prev_num: hasPrev ? page - 1 : null,
   };
+}
+
+/** `toPage` for items that are JSON texts already: the page as JSON text, items in order. */
+export function toPageText<T>(query: PageQuery, items: string[], total: number): JsonText<Page<T>> {
+  const { items: _, ...envelope } = toPage(query, [], total);
+  return new JsonText(`{"items":[${items.join(',')}],${JSON.stringify(envelope).slice(1)}`);
 }
 
 /** Counts and fetches one page; the two queries run concurrently. */

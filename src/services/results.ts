@@ -2,14 +2,16 @@
 // to read and filter (also by values inside the JSON), uploaded by users,
 // validated against the benchmark's JSON Schema, claimable when wrong.
 import type { Database } from '../db/client.js';
-import { findResults, lockResult, type ResultCriteria, type ResultPageRow } from '../db/results-query.js';
+import { ReadCache } from '../db/read-cache.js';
+import { countResults, findResult, findResults, lockResult, type ResultCriteria } from '../db/results-query.js';
+import { JsonText } from '../http/json-text.js';
 import { ForbiddenError, NotFoundError, UnprocessableError } from '../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { toBenchmark } from './benchmarks.js';
 import { requireUser } from './callers.js';
 import type { Claims } from './claims.js';
 import { toFlavor } from './flavors.js';
-import { dateRange, pageWindow, readableOffset, toPage, type PageQuery } from './lists.js';
+import { dateRange, pageWindow, readableOffset, toPageText, type PageQuery } from './lists.js';
 import { isForeignKeyViolation } from './prisma-errors.js';
 import { parseFilter, parseResultSort } from './result-filters.js';
 import { assertMatchesSchema } from './json-schema.js';
@@ -45,9 +47,9 @@ export function parseExecutionDatetime(text: string): Date {
   return leap ? new Date(date.getTime() + 1000) : date;
 }
 
-/** A result as the API shows it: its own columns and its context. */
+/** A result as the API shows it (as db/results-query.ts writes it too): its own columns and its context. */
 function resultView(
-  row: Pick<ResultPageRow, 'id' | 'json' | 'execution_datetime' | 'upload_datetime'>,
+  row: { id: string; json: unknown; execution_datetime: Date; upload_datetime: Date },
   context: Pick<Schemas['Result'], 'benchmark' | 'site' | 'flavor' | 'tags'>,
 ): Schemas['Result'] {
   return {
@@ -59,8 +61,9 @@ function resultView(
   };
 }
 
+/** By code point, as the lists' `ORDER BY t.name COLLATE "C"`. */
 function byName(a: Schemas['Tag'], b: Schemas['Tag']): number {
-  return a.name.localeCompare(b.name);
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 /** The query parameters shared by ListResults and ListUserResults. */
@@ -96,65 +99,63 @@ function isOwnerOrAdmin(caller: Caller, row: { uploader_sub: string; uploader_is
   return caller.isAdmin || (caller.identity.sub === row.uploader_sub && caller.identity.iss === row.uploader_iss);
 }
 
+/** Pages remembered at once: at most this many bytes of JSON (~100 default pages). */
+const PAGE_CACHE_BYTES = 20_000_000;
+
 export class ResultsService {
   private readonly schemas = new SchemaCache();
+  /**
+   * Counting every match is most of a list's database time on large tables
+   * (25 ms for 100 000 results, where the page takes under 1 ms), and the
+   * same pages are asked for again and again (a front end's first page, a
+   * notebook re-run): both are remembered for `cacheMs`, and forgotten at
+   * once by any write through this process (db/read-cache.ts).
+   */
+  private readonly counts: ReadCache<number>;
+  private readonly pages: ReadCache<JsonText<Schemas['Results']>>;
 
   constructor(
     private readonly db: Database,
     private readonly claims: Claims,
-  ) {}
-
-  /** One page of results matching `criteria`, in the order `sort_by` asks. */
-  async list(criteria: ResultCriteria, query: PageQuery & { sort_by?: string }): Promise<Schemas['Results']> {
-    const sort = parseResultSort(query.sort_by);
-    const { rows, total } = await findResults(this.db.prisma, criteria, sort, pageWindow(query));
-    return toPage(query, await this.withContexts(rows), total);
-  }
-
-  /**
-   * The benchmark, site, flavor and tags of a page of results, each loaded
-   * once for the page (a page holds few distinct ones) rather than per row.
-   */
-  private async withContexts(rows: ResultPageRow[]): Promise<Schemas['Result'][]> {
-    if (rows.length === 0) return [];
-    const distinct = (key: 'benchmark_id' | 'site_id' | 'flavor_id') => [...new Set(rows.map((row) => row[key]))];
-    const { prisma } = this.db;
-    const [benchmarks, sites, flavors, links] = await Promise.all([
-      prisma.benchmark.findMany({ where: { id: { in: distinct('benchmark_id') } } }),
-      prisma.site.findMany({ where: { id: { in: distinct('site_id') } } }),
-      prisma.flavor.findMany({ where: { id: { in: distinct('flavor_id') } } }),
-      prisma.resultTag.findMany({ where: { result_id: { in: rows.map((row) => row.id) } }, include: { tag: true } }),
-    ]);
-    const benchmarkViews = new Map(benchmarks.map((row) => [row.id, toBenchmark(row)]));
-    const siteViews = new Map(sites.map((row) => [row.id, toSite(row)]));
-    const flavorViews = new Map(flavors.map((row) => [row.id, toFlavor(row)]));
-    const tagsOf = new Map<string, Schemas['Tag'][]>();
-    for (const link of links) tagsOf.set(link.result_id, [...(tagsOf.get(link.result_id) ?? []), toTag(link.tag)]);
-    // A result whose benchmark, site or flavor was deleted meanwhile is left out.
-    return rows.flatMap((row) => {
-      const benchmark = benchmarkViews.get(row.benchmark_id);
-      const site = siteViews.get(row.site_id);
-      const flavor = flavorViews.get(row.flavor_id);
-      if (!benchmark || !site || !flavor) return [];
-      return [resultView(row, { benchmark, site, flavor, tags: (tagsOf.get(row.id) ?? []).sort(byName) })];
+    cacheMs: number,
+  ) {
+    this.counts = new ReadCache(db.prisma, { ttlMs: cacheMs, maxEntries: 1000 });
+    this.pages = new ReadCache(db.prisma, {
+      ttlMs: cacheMs,
+      maxEntries: 1000,
+      maxWeight: PAGE_CACHE_BYTES,
+      weigh: (page) => page.bytes.length,
     });
   }
 
-  listResults({ query }: Input<'ListResults'>): Promise<Schemas['Results']> {
+  /** One page of results matching `criteria`, in the order `sort_by` asks. */
+  list(criteria: ResultCriteria, query: PageQuery & { sort_by?: string }): Promise<JsonText<Schemas['Results']>> {
+    const sort = parseResultSort(query.sort_by);
+    const window = pageWindow(query);
+    const key = JSON.stringify([criteria, sort, window]);
+    return this.pages.get(key, async () => {
+      const [items, total] = await Promise.all([
+        findResults(this.db.prisma, criteria, sort, window),
+        this.counts.get(JSON.stringify(criteria), () => countResults(this.db.prisma, criteria)),
+      ]);
+      return toPageText(query, items, total);
+    });
+  }
+
+  listResults({ query }: Input<'ListResults'>): Promise<JsonText<Schemas['Results']>> {
     return this.list(listCriteria(query), query);
   }
 
-  searchResults({ query }: Input<'SearchResults'>): Promise<Schemas['Results']> {
+  searchResults({ query }: Input<'SearchResults'>): Promise<JsonText<Schemas['Results']>> {
     const uploaded = dateRange('upload', query.upload_before, query.upload_after);
     return this.list({ terms: query.terms ?? [], ...(uploaded ? { uploaded } : {}) }, query);
   }
 
-  async getResult({ params }: Input<'GetResult'>): Promise<Schemas['Result']> {
-    const row = await this.db.prisma.result.findUnique({ where: { id: params.result_id } });
+  async getResult({ params }: Input<'GetResult'>): Promise<JsonText<Schemas['Result']>> {
     // Claimed (hidden) results too: only lists and searches leave them out.
-    const [result] = row ? await this.withContexts([row]) : [];
-    if (!result) throw new NotFoundError('Result', params.result_id);
-    return result;
+    const result = await findResult(this.db.prisma, params.result_id);
+    if (result === undefined) throw new NotFoundError('Result', params.result_id);
+    return new JsonText(result);
   }
 
   async createResult({ query, body, caller }: Input<'CreateResult'>): Promise<Schemas['Result']> {

@@ -7,6 +7,7 @@ import type { Prisma } from '../../generated/prisma/client.js';
 import { columnOrder, containsLiteral, paginate, termsWhere } from './lists.js';
 import { requireCaller, requireUser, userRef } from './callers.js';
 import type { Claims } from './claims.js';
+import type { JsonText } from '../http/json-text.js';
 import type { Notifier } from '../notifications/index.js';
 import { listCriteria, type ResultsService } from './results.js';
 import { isUniqueViolation } from './prisma-errors.js';
@@ -45,7 +46,7 @@ export class UsersService {
     private readonly claims: Claims,
   ) {}
 
-  listUserResults({ query, caller }: Input<'ListUserResults'>): Promise<Schemas['Results']> {
+  listUserResults({ query, caller }: Input<'ListUserResults'>): Promise<JsonText<Schemas['Results']>> {
     const { user } = requireUser(caller);
     // The caller's own results, claimed (hidden) ones included.
     return this.results.list({ ...listCriteria(query), includeHidden: true, uploader: user }, query);

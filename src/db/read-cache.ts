@@ -1,0 +1,110 @@
+// Answers to read queries over results, remembered for a short time.
+//
+// Every write through this process (any request that is not a GET or HEAD,
+// see app.ts) moves the database's generation on, and a remembered answer of
+// an older generation is never given again: a client always reads what it or
+// anybody else wrote through this process. Writes through other processes
+// (another instance, a seed script) are seen after at most the TTL.
+//
+// Concurrent asks for the same key in the same generation share one query
+// ("single flight"), so an expiring entry under load costs one query, not one
+// per waiting request.
+/**
+ * One counter per database, keyed by its client object (the Prisma client):
+ * never an answer of another database.
+ */
+const generations = new WeakMap<object, { value: number }>();
+
+function generationOf(database: object): { value: number } {
+  let generation = generations.get(database);
+  if (!generation) {
+    generation = { value: 0 };
+    generations.set(database, generation);
+  }
+  return generation;
+}
+
+/** Call after any write through this process: every remembered answer about that database is stale. */
+export function resultsChanged(database: object): void {
+  generationOf(database).value += 1;
+}
+
+export interface ReadCacheOptions<V> {
+  /** How long an answer may be given again, ms; 0 remembers nothing and shares nothing. */
+  ttlMs: number;
+  /** The most answers remembered; the least recently used go first. */
+  maxEntries: number;
+  /** The most total weight remembered (with `weigh`), e.g. characters of JSON. */
+  maxWeight?: number;
+  weigh?: (value: V) => number;
+}
+
+interface Entry<V> {
+  value: V;
+  at: number;
+  generation: number;
+  weight: number;
+}
+
+export class ReadCache<V> {
+  private readonly entries = new Map<string, Entry<V>>();
+  private readonly inFlight = new Map<string, { generation: number; promise: Promise<V> }>();
+  private weight = 0;
+
+  constructor(
+    private readonly database: object,
+    private readonly options: ReadCacheOptions<V>,
+  ) {}
+
+  /** The answer for `key`: remembered if still good, else `load()`'s (shared with concurrent asks). */
+  get(key: string, load: () => Promise<V>): Promise<V> {
+    if (this.options.ttlMs <= 0) return load();
+    const generation = generationOf(this.database).value;
+    const entry = this.entries.get(key);
+    if (entry) {
+      if (entry.generation === generation && performance.now() - entry.at < this.options.ttlMs) {
+        // Most recently used last: the Map's order is the eviction order.
+        this.entries.delete(key);
+        this.entries.set(key, entry);
+        return Promise.resolve(entry.value);
+      }
+      this.forget(key, entry);
+    }
+    const running = this.inFlight.get(key);
+    if (running?.generation === generation) return running.promise;
+    const started = performance.now();
+    const promise = load().then(
+      (value) => {
+        if (this.inFlight.get(key)?.promise === promise) this.inFlight.delete(key);
+        // Stored under the generation it was asked in: a write that landed
+        // meanwhile makes it stale at once.
+        this.remember(key, { value, at: started, generation, weight: this.options.weigh?.(value) ?? 0 });
+        return value;
+      },
+      (error: unknown) => {
+        if (this.inFlight.get(key)?.promise === promise) this.inFlight.delete(key);
+        throw error;
+      },
+    );
+    this.inFlight.set(key, { generation, promise });
+    return promise;
+  }
+
+  private remember(key: string, entry: Entry<V>): void {
+    const maxWeight = this.options.maxWeight ?? Infinity;
+    if (entry.weight > maxWeight) return;
+    const previous = this.entries.get(key);
+    if (previous) this.forget(key, previous);
+    this.entries.set(key, entry);
+    this.weight += entry.weight;
+    for (const [oldest, old] of this.entries) {
+      if (this.entries.size <= this.options.maxEntries && this.weight <= maxWeight) break;
+      this.forget(oldest, old);
+    }
+  }
+
+  private forget(key: string, entry: Entry<V>): void {
+    this.entries.delete(key);
+    this.weight -= entry.weight;
+  }
+}

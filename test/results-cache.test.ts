@@ -1,0 +1,195 @@
+// Remembered results pages and counts (src/db/read-cache.ts, services/results.ts):
+// anything written through the API is read back at once; a write the service
+// did not see (another instance, a script) within RESULTS_CACHE_MS; identical
+// concurrent reads share one query.
+import t from 'tap';
+import { ReadCache, resultsChanged } from '../src/db/read-cache.js';
+import { adminPersona, eachDatabase, json, persona } from './helpers/app.js';
+import type { Results } from './helpers/contract.js';
+
+const CACHE_MS = 400;
+
+eachDatabase(
+  t,
+  async (t, ctx) => {
+    const { app } = ctx;
+    const admin = adminPersona();
+    const user = persona('counter');
+    await ctx.register(admin);
+    await ctx.register(user);
+    const asAdmin = await ctx.auth(admin);
+    const asUser = await ctx.auth(user);
+    const created = async (url: string, payload: object) => {
+      const response = await app.inject({ method: 'POST', url, headers: asUser, payload });
+      t.equal(response.statusCode, 201, response.body);
+      return json<{ id: string }>(response).id;
+    };
+    const benchmark = await created('/benchmarks', { docker_image: 'count/me', docker_tag: '1', json_schema: {} });
+    const site = await created('/sites', { name: 'count-site', address: 'here' });
+    const flavor = await created(`/sites/${site}/flavors`, { name: 'count-flavor' });
+    for (const url of [`/benchmarks/${benchmark}:approve`, `/sites/${site}:approve`, `/flavors/${flavor}:approve`]) {
+      t.equal((await app.inject({ method: 'POST', url, headers: asAdmin })).statusCode, 204);
+    }
+    const upload = () =>
+      app.inject({
+        method: 'POST',
+        url: `/results?execution_datetime=2024-01-01T00:00:00Z&benchmark_id=${benchmark}&flavor_id=${flavor}`,
+        headers: asUser,
+        payload: { n: 1 },
+      });
+    const page = async () => json<Results>(await app.inject({ url: `/results?benchmark_id=${benchmark}` }));
+
+    t.test('a write through the API is read back at once', async (t) => {
+      t.equal((await page()).total, 0);
+      t.equal((await upload()).statusCode, 201);
+      const listed = await page();
+      t.equal(listed.total, 1, 'not the remembered 0');
+      t.equal(listed.items.length, 1, 'not the remembered empty page');
+      const id = listed.items[0]!.id;
+
+      const tag = await created('/tags', { name: 'cache-tag' });
+      t.equal((await app.inject({ method: 'PUT', url: `/results/${id}/tags`, headers: asUser, payload: { tags_ids: [tag] } })).statusCode, 204);
+      t.same((await page()).items[0]!.tags.map((item) => item.id), [tag], 'new tags at once');
+
+      const updated = await app.inject({
+        method: 'PUT',
+        url: `/benchmarks/${benchmark}`,
+        headers: asAdmin,
+        payload: { docker_image: 'count/me', docker_tag: '1', json_schema: {}, description: 'changed' },
+      });
+      t.equal(updated.statusCode, 204, updated.body);
+      t.equal((await page()).items[0]!.benchmark.description, 'changed', 'the embedded benchmark as it is now');
+
+      t.equal((await app.inject({ method: 'POST', url: `/results/${id}:claim`, headers: asUser, payload: { message: 'x' } })).statusCode, 201);
+      t.same(await page(), { ...listed, items: [], total: 0, pages: 0 }, 'a claim hides it from the page and the count at once');
+    });
+
+    t.test('a write the service did not see is read within RESULTS_CACHE_MS', async (t) => {
+      const before = await page();
+      const row = await ctx.db.prisma.result.create({
+        data: {
+          json: { n: 2 },
+          execution_datetime: new Date('2024-01-02T00:00:00Z'),
+          benchmark_id: benchmark,
+          site_id: site,
+          flavor_id: flavor,
+          uploader_sub: user.sub,
+          uploader_iss: ctx.oidc.issuer,
+        },
+      });
+      t.same(await page(), before, 'remembered until RESULTS_CACHE_MS has passed');
+      await new Promise((resolve) => setTimeout(resolve, CACHE_MS + 50));
+      const after = await page();
+      t.equal(after.total, before.total + 1);
+      t.ok(after.items.some((item) => item.id === row.id));
+    });
+  },
+  { RESULTS_CACHE_MS: String(CACHE_MS) },
+);
+
+/** A load that the test resolves by hand, counting how often it was started. */
+function manualLoads<V>() {
+  const pending: ((value: V) => void)[] = [];
+  return {
+    started: () => pending.length,
+    load: () => new Promise<V>((resolve) => pending.push(resolve)),
+    resolve: (index: number, value: V) => pending[index]!(value),
+  };
+}
+
+t.test('ReadCache', async (t) => {
+  t.test('concurrent asks for one key share one load', async (t) => {
+    const database = {};
+    const cache = new ReadCache<number>(database, { ttlMs: 60_000, maxEntries: 10 });
+    const loads = manualLoads<number>();
+    const asks = Array.from({ length: 20 }, () => cache.get('k', loads.load));
+    t.equal(loads.started(), 1);
+    loads.resolve(0, 7);
+    t.same(await Promise.all(asks), Array(20).fill(7));
+    t.equal(await cache.get('k', loads.load), 7, 'then remembered');
+    t.equal(loads.started(), 1);
+  });
+
+  t.test('a write makes remembered and running loads stale for later asks', async (t) => {
+    const database = {};
+    const cache = new ReadCache<string>(database, { ttlMs: 60_000, maxEntries: 10 });
+    const loads = manualLoads<string>();
+    const early = cache.get('k', loads.load);
+    resultsChanged(database);
+    const late = cache.get('k', loads.load);
+    t.equal(loads.started(), 2, 'an ask after the write does not join the load started before it');
+    loads.resolve(0, 'before');
+    loads.resolve(1, 'after');
+    t.equal(await early, 'before');
+    t.equal(await late, 'after');
+    t.equal(await cache.get('k', loads.load), 'after');
+    resultsChanged(database);
+    void cache.get('k', loads.load);
+    t.equal(loads.started(), 3, 'nothing remembered survives a write');
+    resultsChanged({});
+    t.equal(loads.started(), 3);
+  });
+
+  t.test('another database is another generation', async (t) => {
+    const one = new ReadCache<number>({}, { ttlMs: 60_000, maxEntries: 10 });
+    const otherDatabase = {};
+    const loads = manualLoads<number>();
+    const first = one.get('k', loads.load);
+    loads.resolve(0, 1);
+    await first;
+    resultsChanged(otherDatabase);
+    t.equal(await one.get('k', loads.load), 1);
+    t.equal(loads.started(), 1);
+  });
+
+  t.test('failures are not remembered', async (t) => {
+    const cache = new ReadCache<number>({}, { ttlMs: 60_000, maxEntries: 10 });
+    let calls = 0;
+    const failing = async () => {
+      calls += 1;
+      throw new Error('database gone');
+    };
+    await t.rejects(cache.get('k', failing), /database gone/);
+    await t.rejects(cache.get('k', failing), /database gone/);
+    t.equal(calls, 2);
+    t.equal(await cache.get('k', async () => 5), 5);
+  });
+
+  t.test('expired entries are loaded again', async (t) => {
+    const cache = new ReadCache<number>({}, { ttlMs: 30, maxEntries: 10 });
+    let calls = 0;
+    const load = async () => ++calls;
+    t.equal(await cache.get('k', load), 1);
+    t.equal(await cache.get('k', load), 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    t.equal(await cache.get('k', load), 2);
+  });
+
+  t.test('ttlMs 0 remembers and shares nothing', async (t) => {
+    const cache = new ReadCache<number>({}, { ttlMs: 0, maxEntries: 10 });
+    let calls = 0;
+    const load = async () => ++calls;
+    t.same(await Promise.all([cache.get('k', load), cache.get('k', load)]), [1, 2]);
+  });
+
+  t.test('bounded by entries and by weight, least recently used first', async (t) => {
+    const cache = new ReadCache<string>({}, { ttlMs: 60_000, maxEntries: 2, maxWeight: 10, weigh: (value) => value.length });
+    let calls = 0;
+    const load = (value: string) => async () => {
+      calls += 1;
+      return value;
+    };
+    await cache.get('a', load('aaaa'));
+    await cache.get('b', load('bbbb'));
+    await cache.get('a', load('aaaa')); // a is now the most recently used
+    await cache.get('c', load('cc')); // over 2 entries: b goes
+    t.equal(calls, 3);
+    await cache.get('a', load('aaaa'));
+    t.equal(calls, 3, 'a stayed');
+    await cache.get('b', load('bbbb'));
+    t.equal(calls, 4, 'b was evicted');
+    await cache.get('huge', load('x'.repeat(11)));
+    await cache.get('huge', load('x'.repeat(11)));
+    t.equal(calls, 6, 'a value heavier than maxWeight is never remembered');
+  });
+});
