@@ -567,6 +567,21 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(ids(page(t, await app.inject({ url: `/results:search?terms[]=${prefix}&terms[]=CESNET` }))), [r2.id], 'bracket form');
     });
 
+    t.test('200 when one term names a tag of one result and the flavor of another', async (t) => {
+      const other = uniqueDashed('either');
+      const w3 = await world({}, { flavorName: other });
+      const named = await fx.tag(other);
+      const byTag = await upload(w, { i: 3 }, { tags: [named.id], execution: '2021-01-03T00:00:00Z' });
+      const byFlavor = await upload(w3, { i: 4 }, { execution: '2021-01-04T00:00:00Z' });
+      const found = page(t, await app.inject({ url: `/results:search?terms=${other}` }));
+      t.same(ids(found), [byTag.id, byFlavor.id]);
+      t.equal(found.total, 2);
+      t.same(await search([other, prefix]), [byTag.id], 'and the other term must hold too');
+      for (const r of [byTag, byFlavor]) {
+        t.equal((await app.inject({ method: 'DELETE', url: `/results/${r.id}`, headers: await ctx.auth(admin) })).statusCode, 204);
+      }
+    });
+
     t.test('200 with % and _ as ordinary characters', async (t) => {
       t.same(await search([`${prefix}-100%_x`]), [r2.id]);
       t.same(await search([prefix, '%']), [], '% is not a wildcard');

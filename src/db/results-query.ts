@@ -1,5 +1,5 @@
 // The one module of raw SQL: which results a list or search returns, in
-// which order. Everything a client sends (paths, values, terms, ids, dates)
+// which order, and their JSON as the API shows it. Everything a client sends (paths, values, terms, ids, dates)
 // reaches PostgreSQL as a bound parameter; only fixed fragments chosen from
 // the tables below (operators, directions, columns) are spliced in.
 //
@@ -94,19 +94,42 @@ function jsonCondition(filter: JsonFilter): Prisma.Sql {
   }
 }
 
+/** The catalog entries one search term names (CONTRACT §3: a literal, case-sensitive substring). */
+interface TermMatch {
+  benchmark_ids: string[];
+  site_ids: string[];
+  flavor_ids: string[];
+  tag_ids: string[];
+}
+
 /**
- * strpos, not LIKE: a term is a literal substring (`%` and `_` are ordinary
- * characters). The term is matched against the small catalog tables in
- * uncorrelated subqueries, which PostgreSQL runs once and hashes, so the
- * results table is filtered by ids without joining it to anything.
+ * Looks every term up in the small catalog tables first (strpos, not LIKE:
+ * `%` and `_` are ordinary characters), so that the results table is then
+ * filtered by ids that PostgreSQL knows when it plans: its id indexes
+ * combine (BitmapOr/BitmapAnd) instead of every result being tested.
  */
-function termCondition(term: string): Prisma.Sql {
-  return Prisma.sql`(
-    r.benchmark_id IN (SELECT id FROM benchmarks WHERE strpos(docker_image || ':' || docker_tag, ${term}) > 0)
-    OR r.site_id IN (SELECT id FROM sites WHERE strpos(name, ${term}) > 0 OR strpos(address, ${term}) > 0)
-    OR r.flavor_id IN (SELECT id FROM flavors WHERE strpos(name, ${term}) > 0)
-    OR r.id IN (SELECT rt.result_id FROM result_tags rt JOIN tags tg ON tg.id = rt.tag_id WHERE tg.name = ${term})
-  )`;
+async function matchTerms(prisma: PrismaClient, terms: string[]): Promise<TermMatch[]> {
+  if (terms.length === 0) return [];
+  return prisma.$queryRaw<TermMatch[]>`
+    SELECT
+      ARRAY(SELECT id::text FROM benchmarks WHERE strpos(docker_image || ':' || docker_tag, t.term) > 0) AS benchmark_ids,
+      ARRAY(SELECT id::text FROM sites WHERE strpos(name, t.term) > 0 OR strpos(address, t.term) > 0) AS site_ids,
+      ARRAY(SELECT id::text FROM flavors WHERE strpos(name, t.term) > 0) AS flavor_ids,
+      ARRAY(SELECT id::text FROM tags WHERE name = t.term) AS tag_ids
+    FROM unnest(${terms}::text[]) WITH ORDINALITY AS t(term, n)
+    ORDER BY t.n`;
+}
+
+/** A result matches a term when its benchmark, site, flavor or one of its tags does; nothing named: false. */
+function termCondition(match: TermMatch): Prisma.Sql {
+  const arms: Prisma.Sql[] = [];
+  if (match.benchmark_ids.length > 0) arms.push(Prisma.sql`r.benchmark_id = ANY (${match.benchmark_ids}::uuid[])`);
+  if (match.site_ids.length > 0) arms.push(Prisma.sql`r.site_id = ANY (${match.site_ids}::uuid[])`);
+  if (match.flavor_ids.length > 0) arms.push(Prisma.sql`r.flavor_id = ANY (${match.flavor_ids}::uuid[])`);
+  if (match.tag_ids.length > 0) {
+    arms.push(Prisma.sql`r.id IN (SELECT rt.result_id FROM result_tags rt WHERE rt.tag_id = ANY (${match.tag_ids}::uuid[]))`);
+  }
+  return arms.length > 0 ? Prisma.sql`(${Prisma.join(arms, ' OR ')})` : Prisma.sql`false`;
 }
 
 function dateConditions(column: Prisma.Sql, range: DateRange | undefined): Prisma.Sql[] {
@@ -116,7 +139,13 @@ function dateConditions(column: Prisma.Sql, range: DateRange | undefined): Prism
   return conditions;
 }
 
-function whereClause(criteria: ResultCriteria): Prisma.Sql {
+/** The WHERE clause of the results that match, for findResults and countResults. */
+export interface ResultWhere {
+  readonly sql: Prisma.Sql;
+}
+
+/** Turns criteria into SQL; looks search terms up in the catalog first. */
+export async function resultWhere(prisma: PrismaClient, criteria: ResultCriteria): Promise<ResultWhere> {
   const conditions: Prisma.Sql[] = [];
   if (!criteria.includeHidden) conditions.push(Prisma.sql`r.deleted = false`);
   if (criteria.uploader) {
@@ -131,8 +160,8 @@ function whereClause(criteria: ResultCriteria): Prisma.Sql {
   conditions.push(...dateConditions(Prisma.raw('r.execution_datetime'), criteria.executed));
   conditions.push(...dateConditions(Prisma.raw('r.upload_datetime'), criteria.uploaded));
   for (const filter of criteria.filters ?? []) conditions.push(jsonCondition(filter));
-  for (const term of criteria.terms ?? []) conditions.push(termCondition(term));
-  return conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}` : Prisma.empty;
+  for (const match of await matchTerms(prisma, criteria.terms ?? [])) conditions.push(termCondition(match));
+  return { sql: conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}` : Prisma.empty };
 }
 
 function orderClause(sort: ResultSortKey[]): Prisma.Sql {
@@ -169,8 +198,8 @@ const JOINS = Prisma.sql`
   JOIN flavors f ON f.id = r.flavor_id`;
 
 /** How many results match (for the page envelope's `total`). */
-export async function countResults(prisma: PrismaClient, criteria: ResultCriteria): Promise<number> {
-  const [row] = await prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM results r ${whereClause(criteria)}`;
+export async function countResults(prisma: PrismaClient, where: ResultWhere): Promise<number> {
+  const [row] = await prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM results r ${where.sql}`;
   return row?.total ?? 0;
 }
 
@@ -236,7 +265,7 @@ async function resultItems(prisma: PrismaClient, page: Prisma.Sql): Promise<stri
 /** One page of matching results, in order, as the JSON texts of their `Result`s. */
 export function findResults(
   prisma: PrismaClient,
-  criteria: ResultCriteria,
+  where: ResultWhere,
   sort: ResultSortKey[],
   window: { skip: number; take: number },
 ): Promise<string[]> {
@@ -247,7 +276,7 @@ export function findResults(
     Prisma.sql`
       SELECT r.id, r.json, r.execution_datetime, r.upload_datetime, r.benchmark_id, r.site_id, r.flavor_id,
              row_number() OVER (${order}) AS n
-      FROM results r ${joins} ${whereClause(criteria)} ${order}
+      FROM results r ${joins} ${where.sql} ${order}
       LIMIT ${window.take} OFFSET ${Math.min(window.skip, MAX_OFFSET)}`,
   );
 }

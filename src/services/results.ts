@@ -3,7 +3,7 @@
 // validated against the benchmark's JSON Schema, claimable when wrong.
 import type { Database } from '../db/client.js';
 import { ReadCache } from '../db/read-cache.js';
-import { countResults, findResult, findResults, lockResult, type ResultCriteria } from '../db/results-query.js';
+import { countResults, findResult, findResults, lockResult, resultWhere, type ResultCriteria } from '../db/results-query.js';
 import { JsonText } from '../http/json-text.js';
 import { ForbiddenError, NotFoundError, UnprocessableError } from '../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
@@ -134,9 +134,10 @@ export class ResultsService {
     const window = pageWindow(query);
     const key = JSON.stringify([criteria, sort, window]);
     return this.pages.get(key, async () => {
+      const where = await resultWhere(this.db.prisma, criteria);
       const [items, total] = await Promise.all([
-        findResults(this.db.prisma, criteria, sort, window),
-        this.counts.get(JSON.stringify(criteria), () => countResults(this.db.prisma, criteria)),
+        findResults(this.db.prisma, where, sort, window),
+        this.counts.get(JSON.stringify(criteria), () => countResults(this.db.prisma, where)),
       ]);
       return toPageText(query, items, total);
     });
