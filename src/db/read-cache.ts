@@ -9,6 +9,7 @@
 // Concurrent asks for the same key in the same generation share one query
 // ("single flight"), so an expiring entry under load costs one query, not one
 // per waiting request.
+
 /**
  * One counter per database, keyed by its client object (the Prisma client):
  * never an answer of another database.
@@ -34,7 +35,7 @@ export interface ReadCacheOptions<V> {
   ttlMs: number;
   /** The most answers remembered; the least recently used go first. */
   maxEntries: number;
-  /** The most total weight remembered (with `weigh`), e.g. characters of JSON. */
+  /** The most total weight remembered (with `weigh`), e.g. bytes of JSON. */
   maxWeight?: number;
   weigh?: (value: V) => number;
 }

@@ -1,7 +1,8 @@
 // The one module of raw SQL: which results a list or search returns, in
-// which order, and their JSON as the API shows it. Everything a client sends (paths, values, terms, ids, dates)
-// reaches PostgreSQL as a bound parameter; only fixed fragments chosen from
-// the tables below (operators, directions, columns) are spliced in.
+// which order, and their JSON as the API shows it. Everything a client sends
+// (paths, values, terms, ids, dates) reaches PostgreSQL as a bound parameter;
+// only fixed fragments chosen from the tables below (operators, directions,
+// columns) are spliced in.
 //
 // JSON comparisons are typed and guarded by jsonb_typeof inside a CASE, so a
 // result holding another type at the path does not match — and never makes

@@ -105,11 +105,11 @@ const PAGE_CACHE_BYTES = 20_000_000;
 export class ResultsService {
   private readonly schemas = new SchemaCache();
   /**
-   * Counting every match is most of a list's database time on large tables
-   * (25 ms for 100 000 results, where the page takes under 1 ms), and the
-   * same pages are asked for again and again (a front end's first page, a
-   * notebook re-run): both are remembered for `cacheMs`, and forgotten at
-   * once by any write through this process (db/read-cache.ts).
+   * A page costs the database a few milliseconds and its count as much again
+   * (docs/PERFORMANCE.md), and the same pages are asked for again and again
+   * (a front end's first page, a notebook re-run): pages, and counts for the
+   * other pages of a list, are remembered for `cacheMs` and forgotten at once
+   * by any write through this process (db/read-cache.ts).
    */
   private readonly counts: ReadCache<number>;
   private readonly pages: ReadCache<JsonText<Schemas['Results']>>;
