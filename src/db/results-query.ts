@@ -272,13 +272,18 @@ export function findResults(
 ): Promise<string[]> {
   const joins = needsJoins(sort) ? JOINS : Prisma.empty;
   const order = orderClause(sort);
+  // Choosing the page's ids reads only the ids up to the offset (from an
+  // index alone, for the default orders), not every skipped row; the rows
+  // are read, and numbered in the same order, for the page alone.
   return resultItems(
     prisma,
     Prisma.sql`
       SELECT r.id, r.json, r.execution_datetime, r.upload_datetime, r.benchmark_id, r.site_id, r.flavor_id,
              row_number() OVER (${order}) AS n
-      FROM results r ${joins} ${where.sql} ${order}
-      LIMIT ${window.take} OFFSET ${Math.min(window.skip, MAX_OFFSET)}`,
+      FROM results r ${joins}
+      WHERE r.id IN (
+        SELECT r.id FROM results r ${joins} ${where.sql} ${order}
+        LIMIT ${window.take} OFFSET ${Math.min(window.skip, MAX_OFFSET)})`,
   );
 }
 
