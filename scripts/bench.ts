@@ -76,7 +76,8 @@ async function captureSql(db: Database, url: string, query: Query, issuer: strin
     notifier: createNotifier(undefined, { info: () => {}, warn: () => {}, error: () => {} }),
     authenticator: new OidcVerifier({ issuers: [issuer] }),
   });
-  const response = await app.inject({ method: query.method, url: query.paths[0] ?? '/' });
+  // The middle one of the query's paths: for every page in turn, a page of average depth.
+  const response = await app.inject({ method: query.method, url: query.paths[Math.floor(query.paths.length / 2)] ?? '/' });
   if (response.statusCode !== 200) throw new Error(`${query.name}: ${response.statusCode} ${response.body.slice(0, 300)}`);
   await app.close();
   await prisma.$disconnect();
@@ -181,6 +182,13 @@ try {
   };
   const queries: Query[] = [
     { name: 'GET /results (default page)', method: 'GET', paths: ['/results'], read: true },
+    {
+      // Deep pages: the offset is skipped in an index; few of these URLs repeat within RESULTS_CACHE_MS.
+      name: 'GET /results?page=1…1000 (every page in turn)',
+      method: 'GET',
+      paths: Array.from({ length: 1000 }, (_, index) => `/results?page=${index + 1}`),
+      read: true,
+    },
     {
       name: 'GET /results benchmark_id + 2 JSON filters + JSON sort',
       method: 'GET',
