@@ -4,6 +4,7 @@
 import Fastify from 'fastify';
 import t from 'tap';
 import { registerErrorHandlers } from '../src/http/error-handler.js';
+import { JsonText } from '../src/http/json-text.js';
 import { bindOperations } from '../src/http/operations.js';
 import { loadSpec } from '../src/http/spec.js';
 import { validatorCompiler } from '../src/http/validation.js';
@@ -56,6 +57,56 @@ t.test('an operation without a service method answers 501 naming it', async (t) 
   const response = await app.inject({ url: `/results/${BENCHMARK_ID}` });
   t.equal(response.statusCode, 501);
   t.match(json(response), { code: 501, status: 'Not Implemented', message: /^GetResult / });
+  await app.close();
+});
+
+t.test('closing waits for service calls whose clients have gone', async (t) => {
+  // SIGTERM under load once closed the database under handlers whose
+  // clients had disconnected; close must wait for every running call.
+  const app = Fastify();
+  app.setValidatorCompiler(validatorCompiler());
+  registerErrorHandlers(app);
+  let release = () => {};
+  let started = () => {};
+  const running = new Promise<void>((resolve) => (started = resolve));
+  const events: string[] = [];
+  const results = {
+    getResult: () =>
+      new Promise<object>((resolve) => {
+        started();
+        release = () => {
+          events.push('service call finished');
+          resolve({});
+        };
+      }),
+  };
+  await bindOperations(app, { spec: loadSpec(), services: { results }, securityHandlers: { bearerAuth: async () => {} } });
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  const client = new AbortController();
+  const request = fetch(`${address}/results/${BENCHMARK_ID}`, { signal: client.signal }).catch(() => 'aborted');
+  await running;
+  client.abort();
+  t.equal(await request, 'aborted');
+  const closed = app.close().then(() => events.push('closed'));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.same(events, [], 'not closed while the call runs');
+  release();
+  await closed;
+  t.same(events, ['service call finished', 'closed']);
+});
+
+t.test('a JsonText answer is sent as its bytes, with a JSON content type', async (t) => {
+  const app = Fastify();
+  app.setValidatorCompiler(validatorCompiler());
+  registerErrorHandlers(app);
+  const text = '{"id" : "x", "note": "ünïcode ✓"}';
+  const results = { getResult: async () => new JsonText(text) };
+  await bindOperations(app, { spec: loadSpec(), services: { results }, securityHandlers: { bearerAuth: async () => {} } });
+  const response = await app.inject({ url: `/results/${BENCHMARK_ID}` });
+  t.equal(response.statusCode, 200);
+  t.equal(response.headers['content-type'], 'application/json; charset=utf-8');
+  t.equal(response.body, text, 'not serialized again by the response schema');
+  t.equal(Number(response.headers['content-length']), Buffer.byteLength(text));
   await app.close();
 });
 
