@@ -2,6 +2,7 @@
 // {"code", "status", "message", "errors"?} — JSON, never HTML, never a stack.
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../db/prisma-errors.js';
 import { ApiError, type ErrorDetails } from '../errors.js';
 
 export interface ErrorBody {
@@ -60,16 +61,13 @@ function toBody(raw: unknown): ErrorBody | undefined {
     const message = first ? `Invalid request: ${first[0]} ${String(first[1])}` : 'Invalid request';
     return errorBody(422, message, details);
   }
+  if (isDatabaseUnavailable(error)) return errorBody(503, 'The database is not available; try again later');
   switch (error.code) {
     // Safety nets for database errors a service did not translate itself.
     case 'P2002':
       return errorBody(409, 'This conflicts with an existing resource');
     case 'P2025':
       return errorBody(404, 'Resource not found');
-    case 'P1001':
-    case 'P1002':
-    case 'P1017':
-      return errorBody(503, 'The database is not available; try again later');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return errorBody(400, 'The request body is not valid JSON');

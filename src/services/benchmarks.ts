@@ -7,7 +7,7 @@ import { requireUser, userRef } from './callers.js';
 import type { ImageRegistry } from './image-registry.js';
 import { compileBenchmarkSchema } from './json-schema.js';
 import { columnOrder, containsLiteral, paginate, termsWhere, uploadedWithin, type PageQuery } from './lists.js';
-import { isRecordNotFound, isUniqueViolation } from './prisma-errors.js';
+import { isRecordNotFound, isUniqueViolation } from '../db/prisma-errors.js';
 import { approveResource, rejectResource, statusFilter, type Reviewable } from './review.js';
 import type { Notifier } from '../notifications/index.js';
 import type { Input, Schemas } from './types.js';

@@ -6,7 +6,7 @@ import type { Database } from '../db/client.js';
 import { NotFoundError, UnprocessableError } from '../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { columnOrder, paginate, uploadedWithin, type PageQuery } from './lists.js';
-import { isForeignKeyViolation, isRecordNotFound } from './prisma-errors.js';
+import { isForeignKeyViolation, isRecordNotFound } from '../db/prisma-errors.js';
 import type { Notifier, UserRef } from '../notifications/index.js';
 import type { Schemas } from './types.js';
 import { toUser } from './users.js';

@@ -5,7 +5,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import type { Flavor as FlavorRow, Prisma } from '../../generated/prisma/client.js';
 import { requireUser, userRef } from './callers.js';
 import { columnOrder, containsLiteral, paginate, termsWhere, uploadedWithin, type PageQuery } from './lists.js';
-import { isForeignKeyViolation, isRecordNotFound, isUniqueViolation } from './prisma-errors.js';
+import { isForeignKeyViolation, isRecordNotFound, isUniqueViolation } from '../db/prisma-errors.js';
 import { approveResource, rejectResource, statusFilter, type Reviewable } from './review.js';
 import { toSite } from './sites.js';
 import type { Notifier } from '../notifications/index.js';

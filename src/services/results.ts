@@ -12,7 +12,7 @@ import { requireUser } from './callers.js';
 import type { Claims } from './claims.js';
 import { toFlavor } from './flavors.js';
 import { dateRange, pageWindow, readableOffset, toPageText, type PageQuery } from './lists.js';
-import { isForeignKeyViolation } from './prisma-errors.js';
+import { isForeignKeyViolation } from '../db/prisma-errors.js';
 import { parseFilter, parseResultSort } from './result-filters.js';
 import { assertMatchesSchema } from './json-schema.js';
 import { SchemaCache } from './schema-cache.js';

@@ -5,7 +5,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import type { Prisma, Site as SiteRow } from '../../generated/prisma/client.js';
 import { requireUser, userRef } from './callers.js';
 import { columnOrder, containsLiteral, paginate, termsWhere, uploadedWithin, type PageQuery } from './lists.js';
-import { isRecordNotFound, isUniqueViolation } from './prisma-errors.js';
+import { isRecordNotFound, isUniqueViolation } from '../db/prisma-errors.js';
 import { approveResource, rejectResource, statusFilter, type Reviewable } from './review.js';
 import type { Notifier } from '../notifications/index.js';
 import type { Input, Schemas } from './types.js';

@@ -3,7 +3,7 @@ import type { Database } from '../db/client.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Prisma, Tag as TagRow } from '../../generated/prisma/client.js';
 import { columnOrder, containsLiteral, paginate, termsWhere, type PageQuery } from './lists.js';
-import { isRecordNotFound, isUniqueViolation } from './prisma-errors.js';
+import { isRecordNotFound, isUniqueViolation } from '../db/prisma-errors.js';
 import type { Input, Schemas } from './types.js';
 
 const SORT_FIELDS = ['id', 'name'] as const;

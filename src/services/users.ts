@@ -10,7 +10,7 @@ import type { Claims } from './claims.js';
 import type { JsonText } from '../http/json-text.js';
 import type { Notifier } from '../notifications/index.js';
 import { listCriteria, type ResultsService } from './results.js';
-import { isUniqueViolation } from './prisma-errors.js';
+import { isUniqueViolation } from '../db/prisma-errors.js';
 import type { Input, Schemas } from './types.js';
 
 const SORT_FIELDS = ['sub', 'iss', 'email', 'registration_datetime'] as const;

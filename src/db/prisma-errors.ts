@@ -1,0 +1,76 @@
+// Database errors, recognised once: constraint violations (services rely on
+// the constraints, never check-then-insert, and translate the violation) and
+// a database that cannot answer at all (503, whatever the query).
+function codeOf(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
+/** A unique constraint was violated (Prisma P2002). */
+export function isUniqueViolation(error: unknown): boolean {
+  return codeOf(error) === 'P2002';
+}
+
+/** A foreign key points nowhere (Prisma P2003). */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return codeOf(error) === 'P2003';
+}
+
+/** The row to update or delete does not exist (Prisma P2025). */
+export function isRecordNotFound(error: unknown): boolean {
+  return codeOf(error) === 'P2025';
+}
+
+/** Prisma's own codes for a database it cannot reach, time out on, or lost mid-transaction. */
+const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2034']);
+
+/** What driver adapters report (also inside P2010, the code of a failed raw query). */
+const UNAVAILABLE_KINDS = new Set([
+  'DatabaseNotReachable',
+  'DatabaseDoesNotExist',
+  'DatabaseAccessDenied',
+  'AuthenticationFailed',
+  'ConnectionClosed',
+  'TlsConnectionError',
+  'TooManyConnections',
+  'SocketTimeout',
+  'TransactionWriteConflict',
+]);
+
+/**
+ * PostgreSQL SQLSTATEs of a server that is going away or out of resources:
+ * class 08 (connection exception), 53 (insufficient resources), 57P01–57P03
+ * (shutting down, crashed, starting up), 40001/40P01 (retry the transaction).
+ */
+function isUnavailableState(state: unknown): boolean {
+  return typeof state === 'string' && (/^(08|53)/.test(state) || /^57P0[123]$/.test(state) || state === '40001' || state === '40P01');
+}
+
+/** Socket errors of a connection to the database that failed or broke (node-postgres passes them on). */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** node-postgres's own errors for a connection lost or never made. */
+const LOST_CONNECTION = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended)/;
+
+interface AdapterCause {
+  kind?: unknown;
+  code?: unknown;
+  originalCode?: unknown;
+}
+
+/**
+ * The database could not answer: down, unreachable, restarting, out of
+ * connections, or a transaction to retry. Not the client's mistake, and not
+ * a bug: 503, try again later.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const code = codeOf(error);
+  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || NETWORK_CODES.has(code))) return true;
+  // A driver error Prisma passed through unwrapped: a pg DatabaseError carries the SQLSTATE as its code.
+  if (error instanceof Error && LOST_CONNECTION.test(error.message)) return true;
+  if (error instanceof Error && 'severity' in error && isUnavailableState(code)) return true;
+  const meta = typeof error === 'object' && error !== null ? (error as { meta?: unknown }).meta : undefined;
+  const cause = (meta as { driverAdapterError?: { cause?: AdapterCause } } | undefined)?.driverAdapterError?.cause;
+  if (!cause) return false;
+  if (typeof cause.kind === 'string' && UNAVAILABLE_KINDS.has(cause.kind)) return true;
+  return cause.kind === 'postgres' && isUnavailableState(cause.originalCode ?? cause.code);
+}

@@ -1,0 +1,120 @@
+// A PostgreSQL that goes away while the service runs: every operation
+// answers a JSON 503 (never a 500, never a stack trace), /healthz says so, and
+// the service recovers on its own once the database is back. The service
+// reaches PostgreSQL through a TCP proxy on 127.0.0.1 that the test can cut.
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import t from 'tap';
+import { buildApp } from '../src/app.js';
+import { OidcVerifier } from '../src/auth/oidc.js';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/client.js';
+import { applyMigrations } from '../src/db/migrate.js';
+import { createNotifier } from '../src/notifications/index.js';
+import { assertError } from './helpers/assertions.js';
+import { startOidcProvider } from './helpers/oidc-provider.js';
+import { startPostgres } from './helpers/postgres.js';
+
+interface Proxy {
+  port: number;
+  /** Drops every connection and refuses new ones, as a database host that went down. */
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+async function startProxy(target: { host: string; port: number }): Promise<Proxy> {
+  const sockets = new Set<Socket>();
+  let down = false;
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+  };
+  const server: Server = createServer((client) => {
+    track(client);
+    if (down) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(target.port, target.host);
+    track(upstream);
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    cut() {
+      down = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore() {
+      down = false;
+    },
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+t.test('a database that goes away and comes back', async (t) => {
+  const postgres = await startPostgres();
+  if (!postgres) {
+    t.skip('no PostgreSQL server binaries on this machine (install postgresql or set TEST_DATABASE_URL)', () => {});
+    return;
+  }
+  const direct = new URL(await postgres.createDatabase(`faults_${process.pid}`));
+  const proxy = await startProxy({ host: direct.hostname, port: Number(direct.port) });
+  const viaProxy = new URL(direct.href);
+  viaProxy.hostname = '127.0.0.1';
+  viaProxy.port = String(proxy.port);
+
+  const db = await openDatabase({ databaseUrl: viaProxy.href, dataDir: '' });
+  await applyMigrations(db);
+  const oidc = await startOidcProvider();
+  const config = loadConfig({ OIDC_ISSUERS: oidc.issuer, RESULTS_CACHE_MS: '0' });
+  const app = await buildApp({
+    config,
+    db,
+    notifier: createNotifier(undefined, { info: () => {}, warn: () => {}, error: () => {} }),
+    authenticator: new OidcVerifier({ issuers: config.oidcIssuers }),
+  });
+  t.teardown(async () => {
+    await app.close();
+    await db.close();
+    await oidc.close();
+    await proxy.close();
+    await postgres.stop();
+  });
+  const headers = { authorization: `Bearer ${await oidc.token({ sub: 'faulty', email: 'faulty@example.org' })}` };
+  t.equal((await app.inject({ method: 'POST', url: '/users:register', headers })).statusCode, 201);
+
+  const requests = [
+    { url: '/results' }, // raw SQL (results-query.ts)
+    { url: '/results:search?terms=x' }, // raw SQL, terms looked up first
+    { url: '/results/00000000-0000-4000-8000-000000000000' },
+    { url: '/sites' }, // Prisma model queries
+    { url: '/tags' },
+    { url: '/users/self', headers }, // the security handler reads the user
+    { method: 'POST' as const, url: '/tags', headers, payload: { name: 'while-down' } },
+  ];
+  for (const request of requests) t.not((await app.inject(request)).statusCode, 503, `${request.url} while up`);
+
+  proxy.cut();
+  for (const request of requests) {
+    const response = await app.inject(request);
+    assertError(t, response, 503);
+    t.match(response.body, /database is not available/, `${request.method ?? 'GET'} ${request.url}`);
+  }
+  const health = await app.inject({ url: '/healthz' });
+  t.equal(health.statusCode, 503);
+
+  proxy.restore();
+  t.equal((await app.inject({ url: '/healthz' })).statusCode, 200, 'healthy again without a restart');
+  for (const request of requests.slice(0, -1)) t.not((await app.inject(request)).statusCode, 503, `${request.url} after`);
+  const created = await app.inject({ method: 'POST', url: '/tags', headers, payload: { name: 'after-the-outage' } });
+  t.equal(created.statusCode, 201, created.body);
+});
