@@ -64,6 +64,9 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
   const spec = loadSpec();
   spec.servers = [{ url: config.apiPrefix || '/' }];
   const services = createServices({ db, config, notifier });
+  // Registered before the operations' plugin, so it runs after it (onClose runs in reverse):
+  // only once every running service call is done.
+  app.addHook('onClose', () => services.close());
 
   await app.register(
     async (api) => {
@@ -81,7 +84,7 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
       });
       await bindOperations(api, {
         spec,
-        services,
+        services: services.registry,
         securityHandlers: securityHandlers({
           authenticator,
           adminEntitlements: config.adminEntitlements,

@@ -52,6 +52,8 @@ export interface Config {
   imageRegistry?: string;
   /** How long a results page or count may be answered again, ms (RESULTS_CACHE_MS); 0: never. */
   resultsCacheMs: number;
+  /** Longest check of one result against its benchmark's JSON Schema, ms (VALIDATION_TIMEOUT_MS). */
+  validationTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -228,5 +230,6 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimit: integer(env, 'BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
     ...(imageRegistry ? { imageRegistry } : {}),
     resultsCacheMs: integer(env, 'RESULTS_CACHE_MS', 2000, 0, 60_000),
+    validationTimeoutMs: integer(env, 'VALIDATION_TIMEOUT_MS', 2000, 10, 600_000),
   };
 }

@@ -9,6 +9,7 @@ import { Claims } from './claims.js';
 import { FlavorsService } from './flavors.js';
 import { ImageRegistry } from './image-registry.js';
 import { ReportsService } from './reports.js';
+import { ResultValidator } from './result-validation.js';
 import { ResultsService } from './results.js';
 import { SitesService } from './sites.js';
 import { TagsService } from './tags.js';
@@ -20,12 +21,19 @@ export interface ServiceDependencies {
   notifier: Notifier;
 }
 
-export function createServices({ db, config, notifier }: ServiceDependencies): ServiceRegistry {
-  const registry = config.imageRegistry ? new ImageRegistry({ url: config.imageRegistry }) : undefined;
+export interface Services {
+  registry: ServiceRegistry;
+  /** Releases what services hold besides the database (validation threads); after the last request. */
+  close(): Promise<void>;
+}
+
+export function createServices({ db, config, notifier }: ServiceDependencies): Services {
+  const images = config.imageRegistry ? new ImageRegistry({ url: config.imageRegistry }) : undefined;
   const claims = new Claims(db, notifier);
-  const results = new ResultsService(db, claims, config.resultsCacheMs);
-  return {
-    benchmarks: new BenchmarksService(db, notifier, registry),
+  const validator = new ResultValidator(config.validationTimeoutMs);
+  const results = new ResultsService(db, claims, validator, config.resultsCacheMs);
+  const registry: ServiceRegistry = {
+    benchmarks: new BenchmarksService(db, notifier, images),
     sites: new SitesService(db, notifier),
     flavors: new FlavorsService(db, notifier),
     tags: new TagsService(db),
@@ -33,4 +41,5 @@ export function createServices({ db, config, notifier }: ServiceDependencies): S
     reports: new ReportsService(db, claims),
     users: new UsersService(db, notifier, results, claims),
   };
+  return { registry, close: () => validator.close() };
 }

@@ -14,8 +14,7 @@ import { toFlavor } from './flavors.js';
 import { dateRange, pageWindow, readableOffset, toPageText, type PageQuery } from './lists.js';
 import { isForeignKeyViolation } from '../db/prisma-errors.js';
 import { parseFilter, parseResultSort } from './result-filters.js';
-import { assertMatchesSchema } from './json-schema.js';
-import { SchemaCache } from './schema-cache.js';
+import type { ResultValidator } from './result-validation.js';
 import { toSite } from './sites.js';
 import { toTag } from './tags.js';
 import type { Input, Schemas } from './types.js';
@@ -103,7 +102,6 @@ function isOwnerOrAdmin(caller: Caller, row: { uploader_sub: string; uploader_is
 const PAGE_CACHE_BYTES = 20_000_000;
 
 export class ResultsService {
-  private readonly schemas = new SchemaCache();
   /**
    * A page costs the database a few milliseconds and its count as much again
    * (docs/PERFORMANCE.md), and the same pages are asked for again and again
@@ -117,6 +115,7 @@ export class ResultsService {
   constructor(
     private readonly db: Database,
     private readonly claims: Claims,
+    private readonly validator: ResultValidator,
     cacheMs: number,
   ) {
     this.counts = new ReadCache(db.prisma, { ttlMs: cacheMs, maxEntries: 1000 });
@@ -176,8 +175,8 @@ export class ResultsService {
     if (!flavor) throw new NotFoundError('Flavor', query.flavor_id);
     if (benchmark.status !== 'approved') throw new UnprocessableError(`Benchmark ${benchmark.id} is not approved yet`);
     if (flavor.status !== 'approved') throw new UnprocessableError(`Flavor ${flavor.id} is not approved yet`);
-    // First: a schema validator recursing through an absurdly deep body could exhaust the stack.
-    assertMatchesSchema(this.schemas.get(benchmark.json_schema as Record<string, unknown>), body);
+    // Before the tags: a body that fails its schema is the first thing to hear about.
+    await this.validator.assertValid(benchmark.json_schema as Record<string, unknown>, body);
     const missing = tagIds.find((id) => !tags.some((tag) => tag.id === id));
     if (missing) throw new NotFoundError('Tag', missing);
     try {

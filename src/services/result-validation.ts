@@ -1,0 +1,71 @@
+// Results are checked against their benchmark's JSON Schema in worker threads
+// (piscina), each check bounded in time. A benchmark's schema is written by a
+// user: a `pattern` that backtracks catastrophically, or `uniqueItems` over a
+// large array of objects, can take minutes on one crafted result. On the main
+// thread that would stall every request of the service; here the worker is
+// terminated at the deadline and the upload is refused with a 422.
+import { Piscina } from 'piscina';
+import { UnprocessableError } from '../errors.js';
+import type { ValidationOutcome, ValidationTask } from './result-validation.worker.js';
+
+// The service runs from its TypeScript sources (tsx); worker threads inherit tsx's loader.
+const WORKER = new URL('./result-validation.worker.ts', import.meta.url).href;
+
+/** A flag the worker raises when it starts a task (see result-validation.worker.ts). */
+function startFlag(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4));
+}
+
+export class ResultValidator {
+  private readonly pool: Piscina<ValidationTask, ValidationOutcome>;
+
+  constructor(private readonly timeoutMs: number) {
+    // Two threads: the machine's cores are shared with the service and the database.
+    this.pool = new Piscina({ filename: WORKER, minThreads: 1, maxThreads: 2, idleTimeout: 60_000 });
+    // Load ajv in the first thread now rather than on the first upload.
+    void this.pool.run({ schema: {}, body: {}, started: startFlag() }).catch(() => {});
+  }
+
+  /**
+   * Resolves when `body` satisfies `schema`; a 422 naming the failing JSON
+   * paths, or the deadline, otherwise. The deadline counts from when a thread
+   * starts the check: neither a thread starting up (loading ajv) nor waiting
+   * behind other checks counts against an upload.
+   */
+  async assertValid(schema: Record<string, unknown>, body: unknown): Promise<void> {
+    const started = startFlag();
+    const abort = new AbortController();
+    let settled = false;
+    let deadline: NodeJS.Timeout | undefined;
+    const task = this.pool.run({ schema, body, started }, { signal: abort.signal });
+    const waiting = Atomics.waitAsync(started, 0, 0);
+    void Promise.resolve(waiting.value).then(() => {
+      // Never abort a settled task: its thread may be running another one by now.
+      if (!settled) deadline = setTimeout(() => settled || abort.abort(), this.timeoutMs);
+    });
+    let outcome: ValidationOutcome;
+    try {
+      outcome = await task;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'AbortError') {
+        throw new UnprocessableError(
+          `The result could not be checked against the benchmark's JSON Schema within ${this.timeoutMs} ms ` +
+            '(a pattern or uniqueItems that is too costly for this input); it was not stored',
+          { body: 'validation took too long' },
+        );
+      }
+      throw error;
+    } finally {
+      settled = true;
+      clearTimeout(deadline);
+      // Releases the wait above if the task never started (the pool closed).
+      Atomics.notify(started, 0);
+    }
+    if (outcome) throw new UnprocessableError(outcome.message, outcome.errors);
+  }
+
+  /** Lets running checks finish, then stops the threads. */
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
