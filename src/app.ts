@@ -48,9 +48,6 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
   registerValueGuard(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    // Any write may have changed which results match: remembered counts are
-    // stale from now on (before the client can see this response).
-    if (request.method !== 'GET' && request.method !== 'HEAD') resultsChanged(db.prisma);
   });
 
   await app.register(cors, {
@@ -85,6 +82,9 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
       await bindOperations(api, {
         spec,
         services: services.registry,
+        // Any write may have changed which results match and what they embed:
+        // remembered pages and counts are stale from now on.
+        onWrite: () => resultsChanged(db.prisma),
         securityHandlers: securityHandlers({
           authenticator,
           adminEntitlements: config.adminEntitlements,

@@ -9,6 +9,7 @@ import { OidcVerifier } from '../src/auth/oidc.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { applyMigrations } from '../src/db/migrate.js';
+import { isDatabaseUnavailable } from '../src/db/prisma-errors.js';
 import { createNotifier } from '../src/notifications/index.js';
 import { assertError } from './helpers/assertions.js';
 import { startOidcProvider } from './helpers/oidc-provider.js';
@@ -93,18 +94,18 @@ t.test('a database that goes away and comes back', async (t) => {
   t.equal((await app.inject({ method: 'POST', url: '/users:register', headers })).statusCode, 201);
 
   const requests = [
-    { url: '/results' }, // raw SQL (results-query.ts)
-    { url: '/results:search?terms=x' }, // raw SQL, terms looked up first
-    { url: '/results/00000000-0000-4000-8000-000000000000' },
-    { url: '/sites' }, // Prisma model queries
-    { url: '/tags' },
-    { url: '/users/self', headers }, // the security handler reads the user
-    { method: 'POST' as const, url: '/tags', headers, payload: { name: 'while-down' } },
+    { url: '/results', status: 200 }, // raw SQL (results-query.ts)
+    { url: '/results:search?terms=x', status: 200 }, // raw SQL, terms looked up first
+    { url: '/results/00000000-0000-4000-8000-000000000000', status: 404 },
+    { url: '/sites', status: 200 }, // Prisma model queries
+    { url: '/tags', status: 200 },
+    { url: '/users/self', headers, status: 200 }, // the security handler reads the user
+    { method: 'POST' as const, url: '/tags', headers, payload: { name: 'while-up' }, status: 201 },
   ];
-  for (const request of requests) t.not((await app.inject(request)).statusCode, 503, `${request.url} while up`);
+  for (const { status, ...request } of requests) t.equal((await app.inject(request)).statusCode, status, `${request.url} while up`);
 
   proxy.cut();
-  for (const request of requests) {
+  for (const { status: _, ...request } of requests) {
     const response = await app.inject(request);
     assertError(t, response, 503);
     t.match(response.body, /database is not available/, `${request.method ?? 'GET'} ${request.url}`);
@@ -114,7 +115,33 @@ t.test('a database that goes away and comes back', async (t) => {
 
   proxy.restore();
   t.equal((await app.inject({ url: '/healthz' })).statusCode, 200, 'healthy again without a restart');
-  for (const request of requests.slice(0, -1)) t.not((await app.inject(request)).statusCode, 503, `${request.url} after`);
+  for (const { status, ...request } of requests.slice(0, -1)) t.equal((await app.inject(request)).statusCode, status, `${request.url} after`);
   const created = await app.inject({ method: 'POST', url: '/tags', headers, payload: { name: 'after-the-outage' } });
   t.equal(created.statusCode, 201, created.body);
+});
+
+t.test('what counts as the database being unavailable', async (t) => {
+  const postgresError = (code: string) => Object.assign(new Error('pg'), { code, severity: 'FATAL' });
+  const rawQueryError = (cause: object) => Object.assign(new Error('Raw query failed'), { code: 'P2010', meta: { driverAdapterError: { cause } } });
+  const unavailable: [string, unknown][] = [
+    ['P1001 (cannot reach)', { code: 'P1001' }],
+    ['a raw query on an unreachable server', rawQueryError({ kind: 'DatabaseNotReachable' })],
+    ['a raw query on a server shutting down', rawQueryError({ kind: 'postgres', originalCode: '57P01' })],
+    ['too many connections', postgresError('53300')],
+    ['a read-only standby after failover', postgresError('25006')],
+    ['an I/O error', postgresError('58030')],
+    ['a connection lost mid-query', new Error('Connection terminated unexpectedly')],
+    ['a refused connection', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
+  ];
+  for (const [name, error] of unavailable) t.ok(isDatabaseUnavailable(error), name);
+  const bugs: [string, unknown][] = [
+    ['a protocol violation (08P01)', postgresError('08P01')],
+    ['a deadlock', postgresError('40P01')],
+    ['a serialization failure', rawQueryError({ kind: 'postgres', originalCode: '40001' })],
+    ['a unique violation', { code: 'P2002' }],
+    ['a syntax error in raw SQL', rawQueryError({ kind: 'postgres', originalCode: '42601' })],
+    ['any other error', new TypeError('x is undefined')],
+    ['not an error', undefined],
+  ];
+  for (const [name, error] of bugs) t.notOk(isDatabaseUnavailable(error), `${name}: not a 503`);
 });

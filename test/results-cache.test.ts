@@ -4,69 +4,54 @@
 // concurrent reads share one query.
 import t from 'tap';
 import { ReadCache, resultsChanged } from '../src/db/read-cache.js';
-import { adminPersona, eachDatabase, json, persona } from './helpers/app.js';
+import { adminPersona, eachDatabase, json, persona, type Test, type TestContext } from './helpers/app.js';
 import type { Results } from './helpers/contract.js';
 
-const CACHE_MS = 400;
+/** Long enough that nothing expires during a test: only invalidation can make a page fresh. */
+const LONG_MS = 60_000;
+const SHORT_MS = 400;
 
-eachDatabase(
-  t,
-  async (t, ctx) => {
-    const { app } = ctx;
-    const admin = adminPersona();
-    const user = persona('counter');
-    await ctx.register(admin);
-    await ctx.register(user);
-    const asAdmin = await ctx.auth(admin);
-    const asUser = await ctx.auth(user);
-    const created = async (url: string, payload: object) => {
-      const response = await app.inject({ method: 'POST', url, headers: asUser, payload });
-      t.equal(response.statusCode, 201, response.body);
-      return json<{ id: string }>(response).id;
-    };
-    const benchmark = await created('/benchmarks', { docker_image: 'count/me', docker_tag: '1', json_schema: {} });
-    const site = await created('/sites', { name: 'count-site', address: 'here' });
-    const flavor = await created(`/sites/${site}/flavors`, { name: 'count-flavor' });
-    for (const url of [`/benchmarks/${benchmark}:approve`, `/sites/${site}:approve`, `/flavors/${flavor}:approve`]) {
-      t.equal((await app.inject({ method: 'POST', url, headers: asAdmin })).statusCode, 204);
-    }
-    const upload = () =>
+/** An approved benchmark, site and flavor of `user`'s, and helpers to upload and list. */
+async function setUp(t: Test, ctx: TestContext) {
+  const { app } = ctx;
+  const admin = adminPersona();
+  const user = persona('counter');
+  await ctx.register(admin);
+  await ctx.register(user);
+  const asAdmin = await ctx.auth(admin);
+  const asUser = await ctx.auth(user);
+  const created = async (url: string, payload: object) => {
+    const response = await app.inject({ method: 'POST', url, headers: asUser, payload });
+    t.equal(response.statusCode, 201, response.body);
+    return json<{ id: string }>(response).id;
+  };
+  const benchmark = await created('/benchmarks', { docker_image: `count/me${Math.random().toString(36).slice(2)}`, docker_tag: '1', json_schema: {} });
+  const site = await created('/sites', { name: `count-site-${Math.random().toString(36).slice(2)}`, address: 'here' });
+  const flavor = await created(`/sites/${site}/flavors`, { name: 'count-flavor' });
+  for (const url of [`/benchmarks/${benchmark}:approve`, `/sites/${site}:approve`, `/flavors/${flavor}:approve`]) {
+    t.equal((await app.inject({ method: 'POST', url, headers: asAdmin })).statusCode, 204);
+  }
+  return {
+    admin,
+    user,
+    asAdmin,
+    asUser,
+    benchmark,
+    site,
+    flavor,
+    created,
+    upload: (headers = asUser) =>
       app.inject({
         method: 'POST',
         url: `/results?execution_datetime=2024-01-01T00:00:00Z&benchmark_id=${benchmark}&flavor_id=${flavor}`,
-        headers: asUser,
+        headers,
         payload: { n: 1 },
-      });
-    const page = async () => json<Results>(await app.inject({ url: `/results?benchmark_id=${benchmark}` }));
-
-    t.test('a write through the API is read back at once', async (t) => {
-      t.equal((await page()).total, 0);
-      t.equal((await upload()).statusCode, 201);
-      const listed = await page();
-      t.equal(listed.total, 1, 'not the remembered 0');
-      t.equal(listed.items.length, 1, 'not the remembered empty page');
-      const id = listed.items[0]!.id;
-
-      const tag = await created('/tags', { name: 'cache-tag' });
-      t.equal((await app.inject({ method: 'PUT', url: `/results/${id}/tags`, headers: asUser, payload: { tags_ids: [tag] } })).statusCode, 204);
-      t.same((await page()).items[0]!.tags.map((item) => item.id), [tag], 'new tags at once');
-
-      const updated = await app.inject({
-        method: 'PUT',
-        url: `/benchmarks/${benchmark}`,
-        headers: asAdmin,
-        payload: { docker_image: 'count/me', docker_tag: '1', json_schema: {}, description: 'changed' },
-      });
-      t.equal(updated.statusCode, 204, updated.body);
-      t.equal((await page()).items[0]!.benchmark.description, 'changed', 'the embedded benchmark as it is now');
-
-      t.equal((await app.inject({ method: 'POST', url: `/results/${id}:claim`, headers: asUser, payload: { message: 'x' } })).statusCode, 201);
-      t.same(await page(), { ...listed, items: [], total: 0, pages: 0 }, 'a claim hides it from the page and the count at once');
-    });
-
-    t.test('a write the service did not see is read within RESULTS_CACHE_MS', async (t) => {
-      const before = await page();
-      const row = await ctx.db.prisma.result.create({
+      }),
+    page: async (url = `/results?benchmark_id=${benchmark}`, headers: Record<string, string> = {}) =>
+      json<Results>(await app.inject({ url, headers })),
+    /** A result written straight into the database, as another instance would. */
+    insertBehindTheService: () =>
+      ctx.db.prisma.result.create({
         data: {
           json: { n: 2 },
           execution_datetime: new Date('2024-01-02T00:00:00Z'),
@@ -76,15 +61,97 @@ eachDatabase(
           uploader_sub: user.sub,
           uploader_iss: ctx.oidc.issuer,
         },
+      }),
+  };
+}
+
+eachDatabase(
+  t,
+  async (t, ctx) => {
+    const { app } = ctx;
+
+    t.test('a write through the API is read back at once', async (t) => {
+      const { asUser, asAdmin, benchmark, created, upload, page } = await setUp(t, ctx);
+      t.equal((await page()).total, 0);
+      t.equal((await upload()).statusCode, 201);
+      const listed = await page();
+      t.equal(listed.total, 1, 'not the remembered 0');
+      t.equal(listed.items.length, 1, 'not the remembered empty page');
+      const id = listed.items[0]!.id;
+
+      const tag = await created('/tags', { name: `cache-tag-${Math.random().toString(36).slice(2)}` });
+      t.equal((await app.inject({ method: 'PUT', url: `/results/${id}/tags`, headers: asUser, payload: { tags_ids: [tag] } })).statusCode, 204);
+      t.same((await page()).items[0]!.tags.map((item) => item.id), [tag], 'new tags at once');
+
+      const updated = await app.inject({
+        method: 'PUT',
+        url: `/benchmarks/${benchmark}`,
+        headers: asAdmin,
+        payload: { docker_image: (await page()).items[0]!.benchmark.docker_image, docker_tag: '1', json_schema: {}, description: 'changed' },
       });
+      t.equal(updated.statusCode, 204, updated.body);
+      t.equal((await page()).items[0]!.benchmark.description, 'changed', 'the embedded benchmark as it is now');
+
+      t.equal((await app.inject({ method: 'POST', url: `/results/${id}:claim`, headers: asUser, payload: { message: 'x' } })).statusCode, 201);
+      t.same(await page(), { ...listed, items: [], total: 0, pages: 0 }, 'a claim hides it from the page and the count at once');
+    });
+
+    t.test('a search reads a renamed site at once', async (t) => {
+      const { asAdmin, site, upload, page } = await setUp(t, ctx);
+      t.equal((await upload()).statusCode, 201);
+      const renamed = `renamed-${Math.random().toString(36).slice(2)}`;
+      t.equal((await page(`/results:search?terms=${renamed}`)).total, 0);
+      const put = await app.inject({ method: 'PUT', url: `/sites/${site}`, headers: asAdmin, payload: { name: renamed, address: 'here' } });
+      t.equal(put.statusCode, 204, put.body);
+      t.equal((await page(`/results:search?terms=${renamed}`)).total, 1);
+    });
+
+    t.test("each user's own results are their own, never another's remembered page", async (t) => {
+      const { user, upload, page, benchmark } = await setUp(t, ctx);
+      const other = persona('other-counter');
+      await ctx.register(other);
+      t.equal((await upload()).statusCode, 201);
+      t.equal((await upload(await ctx.auth(other))).statusCode, 201);
+      const url = `/users/self/results?benchmark_id=${benchmark}`;
+      const mine = await page(url, await ctx.auth(user));
+      const theirs = await page(url, await ctx.auth(other));
+      t.equal(mine.total, 1);
+      t.equal(theirs.total, 1);
+      t.not(mine.items[0]!.id, theirs.items[0]!.id);
+    });
+
+    t.test('requests refused before any service call, and preflights, forget nothing', async (t) => {
+      const { page, insertBehindTheService } = await setUp(t, ctx);
+      const before = await page();
+      await insertBehindTheService();
+      t.equal((await app.inject({ method: 'POST', url: '/tags', payload: { name: 'anonymous' } })).statusCode, 401);
+      const preflight = await app.inject({
+        method: 'OPTIONS',
+        url: '/results',
+        headers: { origin: 'https://frontend.example.org', 'access-control-request-method': 'POST' },
+      });
+      t.ok(preflight.statusCode < 300, `preflight ${preflight.statusCode}`);
+      t.same(await page(), before, 'still the remembered page: nothing was written through the service');
+    });
+  },
+  { RESULTS_CACHE_MS: String(LONG_MS) },
+);
+
+eachDatabase(
+  t,
+  async (t, ctx) => {
+    t.test('a write the service did not see is read within RESULTS_CACHE_MS', async (t) => {
+      const { page, insertBehindTheService } = await setUp(t, ctx);
+      const before = await page();
+      const row = await insertBehindTheService();
       t.same(await page(), before, 'remembered until RESULTS_CACHE_MS has passed');
-      await new Promise((resolve) => setTimeout(resolve, CACHE_MS + 50));
+      await new Promise((resolve) => setTimeout(resolve, SHORT_MS + 50));
       const after = await page();
       t.equal(after.total, before.total + 1);
       t.ok(after.items.some((item) => item.id === row.id));
     });
   },
-  { RESULTS_CACHE_MS: String(CACHE_MS) },
+  { RESULTS_CACHE_MS: String(SHORT_MS) },
 );
 
 /** A load that the test resolves by hand, counting how often it was started. */

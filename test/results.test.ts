@@ -634,7 +634,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       // Lists and reads are written by PostgreSQL, the upload's answer by the
       // service: they must not differ in any value, order or format.
       const w = await world({}, { siteName: uniqueDashed('Ünïcode "site"'), address: 'Straße 1\\2', flavorName: uniqueDashed('flavor\ttab') });
-      const names = [uniqueDashed('b-Zeta'), uniqueDashed('a-alpha'), uniqueDashed('Émile'), uniqueDashed('B-upper')];
+      const names = [uniqueDashed('b-Zeta'), uniqueDashed('a-alpha'), uniqueDashed('Émile'), uniqueDashed('B-upper'), uniqueDashed('😀-astral'), uniqueDashed('！-fullwidth')];
       const tags = [];
       for (const name of names) tags.push(await fx.tag(name));
       const body = {
@@ -644,7 +644,8 @@ eachDatabase(t, async (t, ctx: TestContext) => {
         'key with spaces.and.dots': 1,
       };
       const uploaded = await upload(w, body, { tags: tags.map((tag) => tag.id), execution: '2021-06-30T23:59:59.999-01:30' });
-      t.same(uploaded.tags.map((tag) => tag.name), [...names].sort((a, b) => (a < b ? -1 : 1)), 'tags by code point');
+      const byCodePoint = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+      t.same(uploaded.tags.map((tag) => tag.name), [...names].sort(byCodePoint), 'tags by code point (astral after U+FF01)');
       t.equal(uploaded.execution_datetime, '2021-07-01T01:29:59.999Z');
       const views = {
         read: json<Result>(await app.inject({ url: `/results/${uploaded.id}` })),

@@ -20,8 +20,8 @@ export function isRecordNotFound(error: unknown): boolean {
   return codeOf(error) === 'P2025';
 }
 
-/** Prisma's own codes for a database it cannot reach, time out on, or lost mid-transaction. */
-const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2034']);
+/** Prisma's own codes for a database it cannot reach, or timed out on. */
+const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
 
 /** What driver adapters report (also inside P2010, the code of a failed raw query). */
 const UNAVAILABLE_KINDS = new Set([
@@ -33,16 +33,19 @@ const UNAVAILABLE_KINDS = new Set([
   'TlsConnectionError',
   'TooManyConnections',
   'SocketTimeout',
-  'TransactionWriteConflict',
 ]);
 
 /**
  * PostgreSQL SQLSTATEs of a server that is going away or out of resources:
- * class 08 (connection exception), 53 (insufficient resources), 57P01–57P03
- * (shutting down, crashed, starting up), 40001/40P01 (retry the transaction).
+ * class 08 (connection exception; not 08P01, a protocol violation, which is
+ * a bug of ours), 53 (insufficient resources), 58 (system error, e.g. I/O),
+ * 57P01–57P03 (shutting down, crashed, starting up), 25006 (a read-only
+ * standby, as after a failover). Deadlocks and serialization failures are
+ * not here: they would be bugs of ours, and stay 500s in the logs.
  */
 function isUnavailableState(state: unknown): boolean {
-  return typeof state === 'string' && (/^(08|53)/.test(state) || /^57P0[123]$/.test(state) || state === '40001' || state === '40P01');
+  if (typeof state !== 'string' || state === '08P01') return false;
+  return /^(08|53|58)/.test(state) || /^57P0[123]$/.test(state) || state === '25006';
 }
 
 /** Socket errors of a connection to the database that failed or broke (node-postgres passes them on). */
@@ -59,8 +62,10 @@ interface AdapterCause {
 
 /**
  * The database could not answer: down, unreachable, restarting, out of
- * connections, or a transaction to retry. Not the client's mistake, and not
- * a bug: 503, try again later.
+ * connections or resources. Not the client's mistake, and not a bug: 503,
+ * try again later. (Socket errors and node-postgres's lost-connection
+ * messages are taken as the database's: every other outbound call of the
+ * service — OIDC, registry, mail — wraps its own errors.)
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   const code = codeOf(error);

@@ -1,8 +1,9 @@
 // Answers to read queries over results, remembered for a short time.
 //
-// Every write through this process (any request that is not a GET or HEAD,
-// see app.ts) moves the database's generation on, and a remembered answer of
-// an older generation is never given again: a client always reads what it or
+// Every write through this process (the service call of any operation that
+// is not a GET, see http/operations.ts and app.ts) moves the database's
+// generation on before its response is sent, and a remembered answer of an
+// older generation is never given again: a client always reads what it or
 // anybody else wrote through this process. Writes through other processes
 // (another instance, a seed script) are seen after at most the TTL.
 //
@@ -35,7 +36,7 @@ export interface ReadCacheOptions<V> {
   ttlMs: number;
   /** The most answers remembered; the least recently used go first. */
   maxEntries: number;
-  /** The most total weight remembered (with `weigh`), e.g. bytes of JSON. */
+  /** The most total weight remembered: the keys' lengths plus `weigh` of each value, e.g. bytes of JSON. */
   maxWeight?: number;
   weigh?: (value: V) => number;
 }
@@ -49,7 +50,7 @@ interface Entry<V> {
 
 export class ReadCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
-  private readonly inFlight = new Map<string, { generation: number; promise: Promise<V> }>();
+  private readonly inFlight = new Map<string, { generation: number; promise: Promise<{ value: V; at: number }> }>();
   private weight = 0;
 
   constructor(
@@ -58,8 +59,18 @@ export class ReadCache<V> {
   ) {}
 
   /** The answer for `key`: remembered if still good, else `load()`'s (shared with concurrent asks). */
-  get(key: string, load: () => Promise<V>): Promise<V> {
-    if (this.options.ttlMs <= 0) return load();
+  async get(key: string, load: () => Promise<V>): Promise<V> {
+    return (await this.getDated(key, load)).value;
+  }
+
+  /**
+   * `get`, and when the answer was read from the database (performance.now()
+   * time). `asOf`, if given, tells when the oldest data `load` used was read
+   * (an answer built from another remembered answer), so that an answer is
+   * never given for longer than the TTL after its oldest part.
+   */
+  getDated(key: string, load: () => Promise<V>, asOf?: () => number | undefined): Promise<{ value: V; at: number }> {
+    if (this.options.ttlMs <= 0) return load().then((value) => ({ value, at: performance.now() }));
     const generation = generationOf(this.database).value;
     const entry = this.entries.get(key);
     if (entry) {
@@ -67,7 +78,7 @@ export class ReadCache<V> {
         // Most recently used last: the Map's order is the eviction order.
         this.entries.delete(key);
         this.entries.set(key, entry);
-        return Promise.resolve(entry.value);
+        return Promise.resolve({ value: entry.value, at: entry.at });
       }
       this.forget(key, entry);
     }
@@ -77,10 +88,11 @@ export class ReadCache<V> {
     const promise = load().then(
       (value) => {
         if (this.inFlight.get(key)?.promise === promise) this.inFlight.delete(key);
+        const at = Math.min(started, asOf?.() ?? started);
         // Stored under the generation it was asked in: a write that landed
         // meanwhile makes it stale at once.
-        this.remember(key, { value, at: started, generation, weight: this.options.weigh?.(value) ?? 0 });
-        return value;
+        this.remember(key, { value, at, generation, weight: key.length + (this.options.weigh?.(value) ?? 0) });
+        return { value, at };
       },
       (error: unknown) => {
         if (this.inFlight.get(key)?.promise === promise) this.inFlight.delete(key);

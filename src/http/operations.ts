@@ -76,6 +76,12 @@ export interface BindOptions {
   services: ServiceRegistry;
   securityHandlers: Record<string, (request: FastifyRequest, reply: FastifyReply, scopes: string[]) => Promise<void>>;
   prefix?: string;
+  /**
+   * Called when a service call of an operation that is not a GET has ended,
+   * whatever its outcome, before its response is sent: it may have written.
+   * Requests refused before the service (401, 403, 422) and preflights do not.
+   */
+  onWrite?: () => void;
 }
 
 export async function bindOperations(app: FastifyInstance, options: BindOptions): Promise<void> {
@@ -115,6 +121,7 @@ export async function bindOperations(app: FastifyInstance, options: BindOptions)
             result = await work;
           } finally {
             running.delete(work);
+            if (httpMethod.toUpperCase() !== 'GET') options.onWrite?.();
           }
           reply.code(status);
           if (status === 204) return reply.send();

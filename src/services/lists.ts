@@ -50,10 +50,23 @@ export function toPage<T>(query: PageQuery, items: T[], total: number): Page<T> 
   };
 }
 
-/** `toPage` for items that are JSON texts already: the page as JSON text, items in order. */
+/**
+ * `toPage` for items that are JSON texts already: the page as JSON text, its
+ * keys in the order the serializer writes every other list (the schema's).
+ */
 export function toPageText<T>(query: PageQuery, items: string[], total: number): JsonText<Page<T>> {
-  const { items: _, ...envelope } = toPage(query, [], total);
-  return new JsonText(`{"items":[${items.join(',')}],${JSON.stringify(envelope).slice(1)}`);
+  const page = toPage(query, [], total);
+  const envelope = {
+    has_next: page.has_next,
+    has_prev: page.has_prev,
+    next_num: page.next_num,
+    prev_num: page.prev_num,
+    page: page.page,
+    pages: page.pages,
+    per_page: page.per_page,
+    total: page.total,
+  };
+  return new JsonText(`${JSON.stringify(envelope).slice(0, -1)},"items":[${items.join(',')}]}`);
 }
 
 /** Counts and fetches one page; the two queries run concurrently. */

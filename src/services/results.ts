@@ -60,9 +60,13 @@ function resultView(
   };
 }
 
-/** By code point, as the lists' `ORDER BY t.name COLLATE "C"`. */
+/**
+ * By code point, as the lists' `ORDER BY t.name COLLATE "C"` (UTF-8 bytes
+ * order as code points do; JS's `<` compares UTF-16 units, which differs
+ * above U+FFFF).
+ */
 function byName(a: Schemas['Tag'], b: Schemas['Tag']): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  return Buffer.compare(Buffer.from(a.name), Buffer.from(b.name));
 }
 
 /** The query parameters shared by ListResults and ListUserResults. */
@@ -128,18 +132,22 @@ export class ResultsService {
   }
 
   /** One page of results matching `criteria`, in the order `sort_by` asks. */
-  list(criteria: ResultCriteria, query: PageQuery & { sort_by?: string }): Promise<JsonText<Schemas['Results']>> {
+  async list(criteria: ResultCriteria, query: PageQuery & { sort_by?: string }): Promise<JsonText<Schemas['Results']>> {
     const sort = parseResultSort(query.sort_by);
     const window = pageWindow(query);
     const key = JSON.stringify([criteria, sort, window]);
-    return this.pages.get(key, async () => {
+    // A page is remembered no longer than the count it carries.
+    let countedAt: number | undefined;
+    const load = async () => {
       const where = await resultWhere(this.db.prisma, criteria);
-      const [items, total] = await Promise.all([
+      const [items, count] = await Promise.all([
         findResults(this.db.prisma, where, sort, window),
-        this.counts.get(JSON.stringify(criteria), () => countResults(this.db.prisma, where)),
+        this.counts.getDated(JSON.stringify(criteria), () => countResults(this.db.prisma, where)),
       ]);
-      return toPageText(query, items, total);
-    });
+      countedAt = count.at;
+      return toPageText<Schemas['Result']>(query, items, count.value);
+    };
+    return (await this.pages.getDated(key, load, () => countedAt)).value;
   }
 
   listResults({ query }: Input<'ListResults'>): Promise<JsonText<Schemas['Results']>> {
