@@ -1,4 +1,4 @@
-// npm run bench [-- --results 100000 --duration 10 --connections 16]
+// npm run bench [-- --results 100000 --duration 10 --connections 16 --only <text>]
 //
 // Seeds a real PostgreSQL with N results, starts the service against it (as
 // `npm start` would), drives it with autocannon and prints, per query, p50/p99
@@ -29,6 +29,8 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '16' },
     'sql-runs': { type: 'string', default: '200' },
+    /** Only the queries whose name contains this text, e.g. --only POST. */
+    only: { type: 'string', default: '' },
   },
 });
 const RESULTS = Number(values.results);
@@ -224,11 +226,12 @@ try {
     console.error(`done: ${name}`);
   };
   // Reads first, on the seeded data set; the uploads then add to it.
-  for (const query of queries.filter((candidate) => candidate.read)) {
+  const chosen = queries.filter((candidate) => candidate.name.includes(values.only ?? ''));
+  for (const query of chosen.filter((candidate) => candidate.read)) {
     await measure(query.name, base, query);
     await measure(`${query.name}, uncached`, uncachedBase, query);
   }
-  for (const query of queries.filter((candidate) => !candidate.read)) await measure(query.name, base, query);
+  for (const query of chosen.filter((candidate) => !candidate.read)) await measure(query.name, base, query);
   const total = await db.prisma.result.count();
   console.log(
     `\n${total} results in PostgreSQL after the run; ${CONNECTIONS} connections, ${DURATION} s per query (after a ${DURATION} s warm-up run);` +
