@@ -125,7 +125,7 @@ export async function bindOperations(app: FastifyInstance, options: BindOptions)
           }
           reply.code(status);
           if (status === 204) return reply.send();
-          // A string with a JSON content type is sent as it is, not serialized.
+          // JSON the database already wrote is sent as its bytes, not serialized again.
           if (result instanceof JsonText) return reply.type('application/json; charset=utf-8').send(result.bytes);
           return result;
         },

@@ -2,6 +2,7 @@
 // to read and filter (also by values inside the JSON), uploaded by users,
 // validated against the benchmark's JSON Schema, claimable when wrong.
 import type { Database } from '../db/client.js';
+import { isForeignKeyViolation } from '../db/prisma-errors.js';
 import { ReadCache } from '../db/read-cache.js';
 import { countResults, findResult, findResults, lockResult, resultWhere, type ResultCriteria } from '../db/results-query.js';
 import { JsonText } from '../http/json-text.js';
@@ -12,7 +13,6 @@ import { requireUser } from './callers.js';
 import type { Claims } from './claims.js';
 import { toFlavor } from './flavors.js';
 import { dateRange, pageWindow, readableOffset, toPageText, type PageQuery } from './lists.js';
-import { isForeignKeyViolation } from '../db/prisma-errors.js';
 import { parseFilter, parseResultSort } from './result-filters.js';
 import type { ResultValidator } from './result-validation.js';
 import { toSite } from './sites.js';
