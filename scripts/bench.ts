@@ -233,6 +233,8 @@ try {
   }
   for (const query of chosen.filter((candidate) => !candidate.read)) await measure(query.name, base, query);
   const total = await db.prisma.result.count();
+  // A database given by BENCH_DATABASE_URL is used again: leave it with the results it was seeded with.
+  await db.prisma.result.deleteMany({ where: { uploader_sub: bencher.sub, uploader_iss: bencher.iss } });
   console.log(
     `\n${total} results in PostgreSQL after the run; ${CONNECTIONS} connections, ${DURATION} s per query (after a ${DURATION} s warm-up run);` +
       ' "uncached": a second instance with RESULTS_CACHE_MS=0\n',

@@ -415,6 +415,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const past = page(t, await app.inject({ url: `/results?benchmark_id=${w.benchmark.id}&per_page=2&page=9` }));
       t.same(past.items, []);
       t.equal(past.total, 5);
+      const whole = page(t, await app.inject({ url: `/results?benchmark_id=${w.benchmark.id}&per_page=10` }));
+      t.equal(whole.items.length, 5);
+      t.equal(whole.total, 5, 'a first page that is not full');
+      t.equal(whole.pages, 1);
+      t.equal(whole.has_next, false);
     });
 
     t.test('200 with tags_ids: the result carries all of them, in both array forms', async (t) => {
