@@ -54,6 +54,8 @@ export interface Config {
   resultsCacheMs: number;
   /** Longest check of one result against its benchmark's JSON Schema, ms (VALIDATION_TIMEOUT_MS). */
   validationTimeoutMs: number;
+  /** PostgreSQL: longest wait for the answer to one query, ms (DATABASE_TIMEOUT_MS). */
+  databaseTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -231,5 +233,6 @@ export function loadConfig(env: Env = process.env): Config {
     ...(imageRegistry ? { imageRegistry } : {}),
     resultsCacheMs: integer(env, 'RESULTS_CACHE_MS', 2000, 0, 60_000),
     validationTimeoutMs: integer(env, 'VALIDATION_TIMEOUT_MS', 2000, 10, 600_000),
+    databaseTimeoutMs: integer(env, 'DATABASE_TIMEOUT_MS', 30_000, 100, 3_600_000),
   };
 }

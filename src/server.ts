@@ -26,7 +26,11 @@ function configure(): Config {
 
 async function connect(config: Config): Promise<Database> {
   try {
-    const db = await openDatabase({ ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), dataDir: config.dataDir });
+    const db = await openDatabase({
+      ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+      dataDir: config.dataDir,
+      queryTimeoutMs: config.databaseTimeoutMs,
+    });
     await applyMigrations(db);
     return db;
   } catch (error) {

@@ -15,6 +15,7 @@ t.test('defaults', async (t) => {
     bodyLimit: 1024 * 1024,
     resultsCacheMs: 2000,
     validationTimeoutMs: 2000,
+    databaseTimeoutMs: 30_000,
   });
   t.equal(config.databaseUrl, undefined, 'embedded PGlite');
   t.match(config.dataDir, /\/data$/);
@@ -55,6 +56,7 @@ const bad: [string, Record<string, string>, RegExp][] = [
   ['RESULTS_CACHE_MS', { RESULTS_CACHE_MS: '-1' }, /^RESULTS_CACHE_MS: must be an integer/],
   ['RESULTS_CACHE_MS', { RESULTS_CACHE_MS: '3600000' }, /^RESULTS_CACHE_MS: must be between 0 and 60000/],
   ['VALIDATION_TIMEOUT_MS', { VALIDATION_TIMEOUT_MS: '0' }, /^VALIDATION_TIMEOUT_MS: must be between 10 and 600000/],
+  ['DATABASE_TIMEOUT_MS', { DATABASE_TIMEOUT_MS: '5s' }, /^DATABASE_TIMEOUT_MS: must be an integer/],
   ['API_PREFIX', { API_PREFIX: 'api v1' }, /^API_PREFIX: /],
   ['CORS_ORIGINS', { CORS_ORIGINS: 'nope' }, /^CORS_ORIGINS: /],
   ['MAIL_PORT', { MAIL_SERVER: 'smtp', MAIL_PORT: 'x' }, /^MAIL_PORT: /],

@@ -1,7 +1,7 @@
-// A PostgreSQL that goes away while the service runs: every operation
+// A PostgreSQL that goes away, or stops answering, while the service runs: every operation
 // answers a JSON 503 (never a 500, never a stack trace), /healthz says so, and
 // the service recovers on its own once the database is back. The service
-// reaches PostgreSQL through a TCP proxy on 127.0.0.1 that the test can cut.
+// reaches PostgreSQL through a TCP proxy on 127.0.0.1 that the test can cut or stall.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import t from 'tap';
 import { buildApp } from '../src/app.js';
@@ -20,16 +20,31 @@ interface Proxy {
   /** Drops every connection and refuses new ones, as a database host that went down. */
   cut(): void;
   restore(): void;
+  /** Holds every byte both ways, connections open: a paused server, a network partition. */
+  stall(): void;
+  /** Delivers what was held and forwards again. */
+  resume(): void;
   close(): Promise<void>;
 }
 
 async function startProxy(target: { host: string; port: number }): Promise<Proxy> {
   const sockets = new Set<Socket>();
+  const flushes = new Set<() => void>();
   let down = false;
+  let stalled = false;
   const track = (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
+  };
+  const forward = (from: Socket, to: Socket) => {
+    const held: Buffer[] = [];
+    from.on('data', (chunk: Buffer) => (stalled ? held.push(chunk) : to.write(chunk)));
+    const flush = () => {
+      for (const chunk of held.splice(0)) to.write(chunk);
+    };
+    flushes.add(flush);
+    from.on('close', () => flushes.delete(flush));
   };
   const server: Server = createServer((client) => {
     track(client);
@@ -39,7 +54,8 @@ async function startProxy(target: { host: string; port: number }): Promise<Proxy
     }
     const upstream = connect(target.port, target.host);
     track(upstream);
-    client.pipe(upstream).pipe(client);
+    forward(client, upstream);
+    forward(upstream, client);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -54,12 +70,21 @@ async function startProxy(target: { host: string; port: number }): Promise<Proxy
     restore() {
       down = false;
     },
+    stall() {
+      stalled = true;
+    },
+    resume() {
+      stalled = false;
+      for (const flush of flushes) flush();
+    },
     close: () => {
       for (const socket of sockets) socket.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
 }
+
+const QUERY_TIMEOUT_MS = 1000;
 
 t.test('a database that goes away and comes back', async (t) => {
   const postgres = await startPostgres();
@@ -73,7 +98,7 @@ t.test('a database that goes away and comes back', async (t) => {
   viaProxy.hostname = '127.0.0.1';
   viaProxy.port = String(proxy.port);
 
-  const db = await openDatabase({ databaseUrl: viaProxy.href, dataDir: '' });
+  const db = await openDatabase({ databaseUrl: viaProxy.href, dataDir: '', queryTimeoutMs: QUERY_TIMEOUT_MS });
   await applyMigrations(db);
   const oidc = await startOidcProvider();
   const config = loadConfig({ OIDC_ISSUERS: oidc.issuer, RESULTS_CACHE_MS: '0' });
@@ -118,6 +143,25 @@ t.test('a database that goes away and comes back', async (t) => {
   for (const { status, ...request } of requests.slice(0, -1)) t.equal((await app.inject(request)).statusCode, status, `${request.url} after`);
   const created = await app.inject({ method: 'POST', url: '/tags', headers, payload: { name: 'after-the-outage' } });
   t.equal(created.statusCode, 201, created.body);
+
+  t.test('a server that stops answering, connections open: 503 at the query timeout, then back', async (t) => {
+    proxy.stall();
+    for (const { status: _, ...request } of [requests[0]!, requests[3]!]) {
+      const started = performance.now();
+      const response = await app.inject(request);
+      const waited = performance.now() - started;
+      assertError(t, response, 503);
+      t.ok(waited < QUERY_TIMEOUT_MS + 5000, `${request.url}: answered after ${waited.toFixed(0)} ms, not held forever`);
+    }
+    proxy.resume();
+    let recovered = false;
+    for (let i = 0; i < 50 && !recovered; i++) {
+      recovered = (await app.inject({ url: '/healthz' })).statusCode === 200;
+      if (!recovered) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    t.ok(recovered, 'healthy again once the server answers');
+    for (const { status, ...request } of requests.slice(0, -1)) t.equal((await app.inject(request)).statusCode, status, `${request.url} after`);
+  });
 });
 
 t.test('what counts as the database being unavailable', async (t) => {

@@ -36,6 +36,12 @@ export interface OpenOptions {
   databaseUrl?: string;
   dataDir: string;
   log?: (msg: string) => void;
+  /**
+   * PostgreSQL: how long one query may wait for the server's answer, ms. A
+   * server that stops answering without closing its connections (paused, a
+   * network partition) would otherwise hold requests forever.
+   */
+  queryTimeoutMs?: number;
 }
 
 /** The database named by the environment cannot be used. The message names no password and no
@@ -52,6 +58,7 @@ export class DatabaseOpenError extends Error {
 
 const POOL_SIZE = 10;
 const CONNECT_TIMEOUT_MS = 5000;
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   const log = opts.log ?? (() => {});
@@ -80,7 +87,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       `unsupported scheme "${url.protocol}" in DATABASE_URL (use postgresql://…, memory://, or leave it unset)`,
     );
   }
-  return openPostgres(raw, url, log);
+  return openPostgres(raw, url, log, opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS);
 }
 
 /** The URL without password and query string (which may carry one too). */
@@ -91,13 +98,16 @@ export function redactUrl(url: URL): string {
   return copy.href;
 }
 
-async function openPostgres(raw: string, url: URL, log: (msg: string) => void): Promise<Database> {
+async function openPostgres(raw: string, url: URL, log: (msg: string) => void, queryTimeoutMs: number): Promise<Database> {
   const description = redactUrl(url);
   const secret = safeDecode(url.password);
   const scrub = (text: string): string => (secret === '' ? text : text.split(secret).join('***'));
 
-  const config: pg.PoolConfig = { connectionString: raw, connectionTimeoutMillis: CONNECT_TIMEOUT_MS };
-  const pool = new pg.Pool({ ...config, max: POOL_SIZE });
+  // keepAlive: a connection whose server vanished is eventually noticed even when idle.
+  const config: pg.PoolConfig = { connectionString: raw, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true };
+  // The service's queries are bounded in time; migrations (the pool below) are not: an index
+  // on millions of results may take minutes.
+  const pool = new pg.Pool({ ...config, max: POOL_SIZE, query_timeout: queryTimeoutMs });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', (err) => log(`postgresql pool: ${scrub(err.message)}`));
   try {
