@@ -46,7 +46,8 @@ export interface SmtpServerBehaviour {
   dataDelayMs?: number;
 }
 
-function counter(server: net.Server): ConnectionCounter {
+/** `target` with live connection counts of `server` (total, open, most open at once) as getters. */
+function withConnectionCounts<T extends object>(server: net.Server, target: T): T & ConnectionCounter {
   const state = { total: 0, open: 0, maxOpen: 0 };
   server.on('connection', (socket: net.Socket) => {
     state.total += 1;
@@ -56,17 +57,11 @@ function counter(server: net.Server): ConnectionCounter {
       state.open -= 1;
     });
   });
-  return {
-    get total() {
-      return state.total;
-    },
-    get open() {
-      return state.open;
-    },
-    get maxOpen() {
-      return state.maxOpen;
-    },
-  };
+  return Object.defineProperties(target, {
+    total: { get: () => state.total, enumerable: true },
+    open: { get: () => state.open, enumerable: true },
+    maxOpen: { get: () => state.maxOpen, enumerable: true },
+  }) as T & ConnectionCounter;
 }
 
 function listen(server: net.Server): Promise<number> {
@@ -187,21 +182,11 @@ export async function startSmtpServer(behaviour: SmtpServerBehaviour = {}): Prom
     },
   };
   const smtp = new SMTPServer(options);
-  const connections = counter(smtp.server);
   const port = await listen(smtp.server);
 
-  return {
+  return withConnectionCounts<Omit<TestSmtpServer, keyof ConnectionCounter>>(smtp.server, {
     port,
     messages,
-    get total() {
-      return connections.total;
-    },
-    get open() {
-      return connections.open;
-    },
-    get maxOpen() {
-      return connections.maxOpen;
-    },
     waitForMessages(count, timeoutMs = 5000) {
       if (messages.length >= count) return Promise.resolve();
       return new Promise((resolve, reject) => {
@@ -222,7 +207,7 @@ export async function startSmtpServer(behaviour: SmtpServerBehaviour = {}): Prom
       new Promise<void>((resolve) => {
         smtp.close(() => resolve());
       }),
-  };
+  });
 }
 
 export interface HangingServer extends ConnectionCounter {
@@ -238,23 +223,13 @@ export async function startHangingServer(): Promise<HangingServer> {
     socket.on('error', () => {});
     socket.once('close', () => sockets.delete(socket));
   });
-  const connections = counter(server);
   const port = await listen(server);
-  return {
+  return withConnectionCounts<Omit<HangingServer, keyof ConnectionCounter>>(server, {
     port,
-    get total() {
-      return connections.total;
-    },
-    get open() {
-      return connections.open;
-    },
-    get maxOpen() {
-      return connections.maxOpen;
-    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),
-  };
+  });
 }
