@@ -37,16 +37,17 @@ export function toPage<T>(query: PageQuery, items: T[], total: number): Page<T> 
   const pages = Math.ceil(total / perPage);
   const hasNext = page < pages;
   const hasPrev = page > 1;
+  // In the order of the spec's Pagination schema, items last (toPageText writes it so).
   return {
-    items,
-    total,
-    page,
-    pages,
-    per_page: perPage,
     has_next: hasNext,
     has_prev: hasPrev,
     next_num: hasNext ? page + 1 : null,
     prev_num: hasPrev ? page - 1 : null,
+    page,
+    pages,
+    per_page: perPage,
+    total,
+    items,
   };
 }
 
@@ -55,17 +56,7 @@ export function toPage<T>(query: PageQuery, items: T[], total: number): Page<T> 
  * keys in the order the serializer writes every other list (the schema's).
  */
 export function toPageText<T>(query: PageQuery, items: string[], total: number): JsonText<Page<T>> {
-  const page = toPage(query, [], total);
-  const envelope = {
-    has_next: page.has_next,
-    has_prev: page.has_prev,
-    next_num: page.next_num,
-    prev_num: page.prev_num,
-    page: page.page,
-    pages: page.pages,
-    per_page: page.per_page,
-    total: page.total,
-  };
+  const { items: _, ...envelope } = toPage(query, [], total);
   return new JsonText(`${JSON.stringify(envelope).slice(0, -1)},"items":[${items.join(',')}]}`);
 }
 
