@@ -104,6 +104,7 @@ export async function bindOperations(app: FastifyInstance, options: BindOptions)
       const service = info ? options.services[info.tag] : undefined;
       const method = findMethod(service, methodName(operationId));
       const status = info?.successStatus ?? 200;
+      const writes = httpMethod.toUpperCase() !== 'GET';
       return {
         method: httpMethod as HTTPMethods,
         url: fastifyPath(openapiPath),
@@ -121,7 +122,7 @@ export async function bindOperations(app: FastifyInstance, options: BindOptions)
             result = await work;
           } finally {
             running.delete(work);
-            if (httpMethod.toUpperCase() !== 'GET') options.onWrite?.();
+            if (writes) options.onWrite?.();
           }
           reply.code(status);
           if (status === 204) return reply.send();
