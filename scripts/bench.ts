@@ -98,7 +98,10 @@ async function timeSql(url: string, statements: CapturedSql[], runs: number): Pr
     if (i >= 10) times.push(performance.now() - started); // the first runs warm the caches
   }
   await client.end();
-  return percentile(times.sort((a, b) => a - b), 50);
+  return percentile(
+    times.sort((a, b) => a - b),
+    50,
+  );
 }
 
 async function load(base: string, query: Query): Promise<autocannon.Result> {
@@ -151,9 +154,13 @@ try {
   // gathered and the visibility map set (index-only scans for counts).
   await db.prisma.$executeRawUnsafe('VACUUM ANALYZE');
 
-  const cray = await db.prisma.benchmark.findFirstOrThrow({ where: { docker_image: 'thechristophe/openbench-c-ray', docker_tag: 'latest' } });
+  const cray = await db.prisma.benchmark.findFirstOrThrow({
+    where: { docker_image: 'thechristophe/openbench-c-ray', docker_tag: 'latest' },
+  });
   const flavor = await db.prisma.flavor.findFirstOrThrow({ where: { name: 'hpc.8core-16ram', site: { name: 'KIT-HPC' } } });
-  const ids = (await db.prisma.result.findMany({ select: { id: true }, take: 1000, orderBy: { upload_datetime: 'desc' } })).map((r) => r.id);
+  const ids = (await db.prisma.result.findMany({ select: { id: true }, take: 1000, orderBy: { upload_datetime: 'desc' } })).map(
+    (r) => r.id,
+  );
   const bencher = { sub: 'bench-user', iss: oidc.issuer, email: 'bench@example.org' };
   await db.prisma.user.upsert({ where: { sub_iss: { sub: bencher.sub, iss: bencher.iss } }, create: bencher, update: {} });
   const token = await oidc.token({ sub: bencher.sub, email: bencher.email }, { expiresIn: '2h' });
@@ -164,7 +171,15 @@ try {
   const startService = async (env: Record<string, string>): Promise<string> => {
     const port = await freePort();
     const child = spawn(process.execPath, ['--import=tsx', 'src/server.ts'], {
-      env: { ...process.env, DATABASE_URL: url, PORT: String(port), HOST: '127.0.0.1', OIDC_ISSUERS: oidc.issuer, LOG_LEVEL: 'warn', ...env },
+      env: {
+        ...process.env,
+        DATABASE_URL: url,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        OIDC_ISSUERS: oidc.issuer,
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     servers.push(child);
@@ -194,7 +209,9 @@ try {
     {
       name: 'GET /results benchmark_id + 2 JSON filters + JSON sort',
       method: 'GET',
-      paths: [`/results?benchmark_id=${cray.id}&filters=machine.cpu.count%20%3E%204&filters=result.score%20%3C%20100&sort_by=-json.result.score`],
+      paths: [
+        `/results?benchmark_id=${cray.id}&filters=machine.cpu.count%20%3E%204&filters=result.score%20%3C%20100&sort_by=-json.result.score`,
+      ],
       read: true,
     },
     { name: 'GET /results:search (2 terms)', method: 'GET', paths: ['/results:search?terms=c-ray&terms=KIT'], read: true },
@@ -217,7 +234,9 @@ try {
     const failures = result.non2xx + result.errors + result.timeouts;
     const sqlMs = sql ? `${sql.ms.toFixed(2)} (${sql.statements} stmts)` : '—';
     const ratio = sql ? (result.latency.p50 / sql.ms).toFixed(1) : '—';
-    rows.push(`| ${name} | ${result.latency.p50} | ${result.latency.p99} | ${Math.round(result.requests.average)} | ${failures} | ${sqlMs} | ${ratio} |`);
+    rows.push(
+      `| ${name} | ${result.latency.p50} | ${result.latency.p99} | ${Math.round(result.requests.average)} | ${failures} | ${sqlMs} | ${ratio} |`,
+    );
     console.error(`done: ${name}`);
   };
   // Reads first, on the seeded data set; the uploads then add to it.

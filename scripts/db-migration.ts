@@ -10,7 +10,9 @@ if (name === undefined) {
 }
 try {
   const created = await createMigration(name, { log: verbose ? (msg) => console.error(msg) : undefined });
-  console.log(created === null ? 'schema.prisma matches the migrations: nothing to create' : `created prisma/migrations/${created}/migration.sql`);
+  console.log(
+    created === null ? 'schema.prisma matches the migrations: nothing to create' : `created prisma/migrations/${created}/migration.sql`,
+  );
 } catch (err) {
   console.error(err instanceof Error ? err.message : String(err));
   process.exitCode = 1;

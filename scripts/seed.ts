@@ -19,7 +19,10 @@ try {
   await applyMigrations(db);
   const catalog = await seedCatalog(db);
   console.log(`${db.description}: ${catalog.benchmarks.length} benchmarks, ${catalog.flavors.length} flavors, ${catalog.tags.length} tags`);
-  const bar = new cliProgress.SingleBar({ format: 'results [{bar}] {percentage}% | {value}/{total} | {eta}s left' }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    { format: 'results [{bar}] {percentage}% | {value}/{total} | {eta}s left' },
+    cliProgress.Presets.shades_classic,
+  );
   bar.start(count, 0);
   const started = performance.now();
   await seedResults(db, catalog, count, (done) => bar.update(done));

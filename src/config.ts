@@ -184,7 +184,8 @@ function mail(env: Env): MailConfig | undefined {
     if (mode === undefined) {
       throw new ConfigError('MAIL_STARTTLS', `must be one of ${STARTTLS_MODES.join(', ')}, got "${env.MAIL_STARTTLS?.trim()}"`);
     }
-    if (secure) throw new ConfigError('MAIL_STARTTLS', 'cannot be combined with MAIL_SECURE=true (implicit TLS needs no STARTTLS); unset one');
+    if (secure)
+      throw new ConfigError('MAIL_STARTTLS', 'cannot be combined with MAIL_SECURE=true (implicit TLS needs no STARTTLS); unset one');
     starttls = mode;
   }
 

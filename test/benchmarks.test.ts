@@ -150,7 +150,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('422 for a page number past the spec maximum (1e9), never 500', async (t) => {
-      for (const page of [2 ** 31, 2 ** 53 - 1, '1' + '0'.repeat(20)]) {
+      for (const page of [2 ** 31, 2 ** 53 - 1, `1${'0'.repeat(20)}`]) {
         const response = await app.inject({ url: `/benchmarks?${query({ docker_image: uniqueDashed('huge'), page })}` });
         t.equal(response.statusCode, 422, `page=${page}: ${response.body}`);
       }
@@ -166,14 +166,42 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const by = (compare: (a: Benchmark, b: Benchmark) => number) => [...made].sort(compare).map((b) => b.id);
       const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-      t.same(await list('+docker_tag'), by((a, b) => text(a.docker_tag, b.docker_tag)), '+docker_tag');
-      t.same(await list('-docker_tag'), by((a, b) => text(b.docker_tag, a.docker_tag)), '-docker_tag');
-      t.same(await list('+id'), by((a, b) => text(a.id, b.id)), '+id');
-      t.same(await list('-id'), by((a, b) => text(b.id, a.id)), '-id');
-      t.same(await list('+upload_datetime'), made.map((b) => b.id), '+upload_datetime is creation order');
-      t.same(await list('-upload_datetime'), [...made].reverse().map((b) => b.id), '-upload_datetime');
+      t.same(
+        await list('+docker_tag'),
+        by((a, b) => text(a.docker_tag, b.docker_tag)),
+        '+docker_tag',
+      );
+      t.same(
+        await list('-docker_tag'),
+        by((a, b) => text(b.docker_tag, a.docker_tag)),
+        '-docker_tag',
+      );
+      t.same(
+        await list('+id'),
+        by((a, b) => text(a.id, b.id)),
+        '+id',
+      );
+      t.same(
+        await list('-id'),
+        by((a, b) => text(b.id, a.id)),
+        '-id',
+      );
+      t.same(
+        await list('+upload_datetime'),
+        made.map((b) => b.id),
+        '+upload_datetime is creation order',
+      );
+      t.same(
+        await list('-upload_datetime'),
+        [...made].reverse().map((b) => b.id),
+        '-upload_datetime',
+      );
       // A single image: docker_image ties, the id tie-breaker decides.
-      t.same(await list('+docker_image'), by((a, b) => text(a.id, b.id)), '+docker_image ties break on id');
+      t.same(
+        await list('+docker_image'),
+        by((a, b) => text(a.id, b.id)),
+        '+docker_image ties break on id',
+      );
     });
 
     t.test('200 sort_by docker_image both directions and by several fields (through :search)', async (t) => {
@@ -196,7 +224,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(await order('-docker_tag,-docker_image'), ['b:x2', 'a:x2', 'b:x1', 'a:x1']);
       t.same(await order('-upload_datetime'), ['a:x2', 'b:x2', 'a:x1', 'b:x1']);
       const defaultOrder = await order('');
-      t.same(defaultOrder.map((x) => x[0]), ['a', 'a', 'b', 'b'], 'default +docker_image');
+      t.same(
+        defaultOrder.map((x) => x[0]),
+        ['a', 'a', 'b', 'b'],
+        'default +docker_image',
+      );
       const unsorted = benchmarkPage(t, await app.inject({ url: `/benchmarks:search?${query({ terms: token })}` }));
       t.same(
         unsorted.items.map((b) => b.docker_image.slice(-1)),
@@ -281,7 +313,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
   t.test('SearchBenchmarks GET /benchmarks:search', async (t) => {
     const token = uniqueDashed('srch');
     const gpu = await createApproved({ docker_image: `${token}/gpu-bench`, docker_tag: 'cuda12', description: 'Trains a CNN on a GPU' });
-    const cpu = await createApproved({ docker_image: `${token}/cpu-bench`, docker_tag: 'v1', description: 'Ray tracing on every CPU core' });
+    const cpu = await createApproved({
+      docker_image: `${token}/cpu-bench`,
+      docker_tag: 'v1',
+      description: 'Ray tracing on every CPU core',
+    });
     const pct = await createApproved({ docker_image: `${token}/pct`, docker_tag: 'v1', description: 'reaches 100% of peak_flops' });
     const slash = await createApproved({ docker_image: `${token}/slash`, docker_tag: 'v1', description: 'a back\\slash here' });
     const hidden = await create({ docker_image: `${token}/hidden-gpu`, docker_tag: 'v1', description: 'GPU too' });
@@ -334,11 +370,16 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('200 with date filters and pagination', async (t) => {
       const page = benchmarkPage(
         t,
-        await app.inject({ url: `/benchmarks:search?${query({ terms: token, upload_after: '2000-01-01', per_page: 3, page: 2, sort_by: '-docker_image' })}` }),
+        await app.inject({
+          url: `/benchmarks:search?${query({ terms: token, upload_after: '2000-01-01', per_page: 3, page: 2, sort_by: '-docker_image' })}`,
+        }),
       );
       t.match(page, { total: 4, page: 2, pages: 2, per_page: 3, has_next: false, has_prev: true, prev_num: 1 });
       t.equal(page.items.length, 1);
-      const none = benchmarkPage(t, await app.inject({ url: `/benchmarks:search?${query({ terms: token, upload_before: '2000-01-01' })}` }));
+      const none = benchmarkPage(
+        t,
+        await app.inject({ url: `/benchmarks:search?${query({ terms: token, upload_before: '2000-01-01' })}` }),
+      );
       t.equal(none.total, 0);
     });
 
@@ -424,19 +465,24 @@ eachDatabase(t, async (t, ctx: TestContext) => {
           {
             $schema: DRAFT_2019,
             type: 'object',
-            properties: { machine: { type: 'object', suggestToUser: true, properties: { cpus: { type: 'integer', suggestToUser: 'CPUs' } } } },
+            properties: {
+              machine: { type: 'object', suggestToUser: true, properties: { cpus: { type: 'integer', suggestToUser: 'CPUs' } } },
+            },
           },
         ],
         ['an $id', { $id: 'https://example.org/schemas/bench.json', type: 'object' }],
-        ['the EOSC example', {
-          $schema: DRAFT_2019,
-          type: 'object',
-          properties: {
-            start_datetime: { description: 'The benchmark start datetime.', type: 'string', format: 'date-time' },
-            machine: { type: 'object', properties: { cpus: { type: 'integer' }, ram: { type: 'integer' } }, required: ['cpus', 'ram'] },
+        [
+          'the EOSC example',
+          {
+            $schema: DRAFT_2019,
+            type: 'object',
+            properties: {
+              start_datetime: { description: 'The benchmark start datetime.', type: 'string', format: 'date-time' },
+              machine: { type: 'object', properties: { cpus: { type: 'integer' }, ram: { type: 'integer' } }, required: ['cpus', 'ram'] },
+            },
+            required: ['start_datetime', 'machine'],
           },
-          required: ['start_datetime', 'machine'],
-        }],
+        ],
       ];
       for (const [name, schema] of schemas) {
         const response = await post({ docker_image: uniqueDashed('schema'), docker_tag: 'v1', json_schema: schema });
@@ -468,11 +514,20 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
     t.test('401 without a token, even with an invalid body; nothing stored', async (t) => {
       const image = uniqueDashed('anon');
-      assertError(t, await app.inject({ method: 'POST', url: '/benchmarks', payload: { docker_image: image, docker_tag: 'v1', json_schema: {} } }), 401);
+      assertError(
+        t,
+        await app.inject({ method: 'POST', url: '/benchmarks', payload: { docker_image: image, docker_tag: 'v1', json_schema: {} } }),
+        401,
+      );
       assertError(t, await app.inject({ method: 'POST', url: '/benchmarks', payload: { nonsense: true } }), 401);
       assertError(
         t,
-        await app.inject({ method: 'POST', url: '/benchmarks', headers: { authorization: 'Bearer not.a.jwt' }, payload: { docker_image: image, docker_tag: 'v1', json_schema: {} } }),
+        await app.inject({
+          method: 'POST',
+          url: '/benchmarks',
+          headers: { authorization: 'Bearer not.a.jwt' },
+          payload: { docker_image: image, docker_tag: 'v1', json_schema: {} },
+        }),
         401,
       );
       t.equal(await countImage(ctx, image), 0);
@@ -486,7 +541,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
     t.test('409 when the image and tag exist (on review or approved); nothing more stored', async (t) => {
       const waiting = await create({ docker_image: uniqueDashed('dup'), docker_tag: 'v1' });
-      const body = assertError(t, await post({ docker_image: waiting.docker_image, docker_tag: 'v1', json_schema: { type: 'object' } }, other), 409);
+      const body = assertError(
+        t,
+        await post({ docker_image: waiting.docker_image, docker_tag: 'v1', json_schema: { type: 'object' } }, other),
+        409,
+      );
       t.match(body.message, waiting.docker_image);
       const approved = await createApproved({ docker_image: uniqueDashed('dup'), docker_tag: 'v1' });
       assertError(t, await post({ docker_image: approved.docker_image, docker_tag: 'v1', json_schema: {} }), 409);
@@ -570,14 +629,18 @@ eachDatabase(t, async (t, ctx: TestContext) => {
         ['NUL in docker_tag', { docker_image: image, docker_tag: 'v\u00001', json_schema: {} }, /docker_tag/],
         ['NUL in description', { docker_image: image, docker_tag: 'v1', json_schema: {}, description: 'a\u0000' }, /description/],
         ['NUL in a json_schema string', { docker_image: image, docker_tag: 'v1', json_schema: { description: 'a\u0000b' } }, /json_schema/],
-        ['NUL in a json_schema key', { docker_image: image, docker_tag: 'v1', json_schema: { properties: { 'a\u0000': {} } } }, /json_schema/],
+        [
+          'NUL in a json_schema key',
+          { docker_image: image, docker_tag: 'v1', json_schema: { properties: { 'a\u0000': {} } } },
+          /json_schema/,
+        ],
       ];
       for (const [why, payload, names] of cases) {
         const body = assertError(t, await post(payload), 422);
         t.match(body.message, names, `${why}: ${body.message}`);
       }
       const depth = 5000;
-      const deep = '{"properties":{"a":'.repeat(depth) + '{}' + '}}'.repeat(depth);
+      const deep = `${'{"properties":{"a":'.repeat(depth)}{}${'}}'.repeat(depth)}`;
       const response = await app.inject({
         method: 'POST',
         url: '/benchmarks',
@@ -604,7 +667,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   t.test('UpdateBenchmark PUT /benchmarks/{id}', async (t) => {
     t.test('204 replaces the editable fields; status and submit unchanged', async (t) => {
-      const original = await create({ docker_image: uniqueDashed('upd'), docker_tag: 'v1', url: 'https://example.org/a', description: 'old' });
+      const original = await create({
+        docker_image: uniqueDashed('upd'),
+        docker_tag: 'v1',
+        url: 'https://example.org/a',
+        description: 'old',
+      });
       const next = {
         docker_image: uniqueDashed('upd'),
         docker_tag: 'v2',
@@ -622,7 +690,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('204 round-trip of a GET body (read-only fields sent back unchanged are ignored)', async (t) => {
-      const original = await createApproved({ docker_image: uniqueDashed('trip'), url: 'https://example.org/x', description: 'trip', json_schema: { type: 'object' } });
+      const original = await createApproved({
+        docker_image: uniqueDashed('trip'),
+        url: 'https://example.org/x',
+        description: 'trip',
+        json_schema: { type: 'object' },
+      });
       const read = json<Benchmark>(await app.inject({ url: `/benchmarks/${original.id}` }));
       const response = await put(original.id, { ...read, description: 'round trip' });
       t.equal(response.statusCode, 204, response.body);
@@ -784,7 +857,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.equal(await submitsOf(ctx, benchmark.id), 0, 'submit removed');
       const listed = benchmarkPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: benchmark.docker_image })}` }));
       t.same(ids(listed), [benchmark.id], 'listed by default');
-      const review = benchmarkPage(t, await app.inject({ url: `/benchmarks?${query({ docker_image: benchmark.docker_image, status: 'on_review' })}` }));
+      const review = benchmarkPage(
+        t,
+        await app.inject({ url: `/benchmarks?${query({ docker_image: benchmark.docker_image, status: 'on_review' })}` }),
+      );
       t.same(review.items, [], 'no longer on review');
     });
 
@@ -890,7 +966,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const [approved, rejected] = [responses[2 * i]!, responses[2 * i + 1]!];
       const codes = [approved.statusCode, rejected.statusCode];
       t.ok(codes.filter((c) => c === 204).length === 1, `exactly one of approve/reject wins: ${codes.join(',')}`);
-      t.ok(codes.every((c) => [204, 404, 422].includes(c)), 'no 500');
+      t.ok(
+        codes.every((c) => [204, 404, 422].includes(c)),
+        'no 500',
+      );
       const row = await stored(ctx, b.id);
       t.equal(await submitsOf(ctx, b.id), 0, 'no submit left either way');
       if (approved.statusCode === 204) t.equal(row?.status, 'approved');
@@ -936,8 +1015,14 @@ t.test('with IMAGE_REGISTRY', async (t) => {
           t.equal(response.statusCode, 201, response.body);
           t.equal(await countImage(ctx, image), 1);
           const manifests = requests().filter((r) => r.path === `/v2/${image}/manifests/v1`);
-          t.ok(manifests.some((r) => r.authorization?.startsWith('Bearer ')), 'asked with a token');
-          t.ok(requests().some((r) => r.path.startsWith('/token?')), 'got the token from the realm');
+          t.ok(
+            manifests.some((r) => r.authorization?.startsWith('Bearer ')),
+            'asked with a token',
+          );
+          t.ok(
+            requests().some((r) => r.path.startsWith('/token?')),
+            'got the token from the realm',
+          );
         });
 
         t.test('201 for a single-name image, looked up under library/', async (t) => {
@@ -984,7 +1069,11 @@ t.test('with IMAGE_REGISTRY', async (t) => {
 
         t.test('401 and 403 without asking the registry', async (t) => {
           const requests = seen();
-          assertError(t, await app.inject({ method: 'POST', url: '/benchmarks', payload: { docker_image: 'alpine', docker_tag: 'x', json_schema: {} } }), 401);
+          assertError(
+            t,
+            await app.inject({ method: 'POST', url: '/benchmarks', payload: { docker_image: 'alpine', docker_tag: 'x', json_schema: {} } }),
+            401,
+          );
           assertError(t, await post({ docker_image: 'alpine', docker_tag: 'x', json_schema: {} }, persona('reg-stranger')), 403);
           t.same(requests(), []);
         });

@@ -31,7 +31,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   // One approved benchmark, site and flavor for the whole suite; each test uploads its own results.
   const fx = fixtures(ctx, admin, owner);
-  const world = await fx.world({}, { image: `${uniqueDashed('claims')}/bench`, siteName: uniqueDashed('claims-site'), address: 'x', flavorName: 'f' });
+  const world = await fx.world(
+    {},
+    { image: `${uniqueDashed('claims')}/bench`, siteName: uniqueDashed('claims-site'), address: 'x', flavorName: 'f' },
+  );
   const { benchmark } = world;
 
   async function upload(body: Record<string, unknown> = { n: uniqueDashed('n') }, who: Persona = owner): Promise<string> {
@@ -93,7 +96,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const read = await app.inject({ url: `/results/${resultId}` });
       t.equal(read.statusCode, 200, 'still readable by id');
       const own = await app.inject({ url: '/users/self/results?per_page=100', headers: await ctx.auth(owner) });
-      t.ok(json<Results>(own).items.some((item) => item.id === resultId), 'still in the uploader\'s own list');
+      t.ok(
+        json<Results>(own).items.some((item) => item.id === resultId),
+        "still in the uploader's own list",
+      );
     });
     t.test('201 for a second claim, by anybody, the uploader included', async (t) => {
       const resultId = await upload();
@@ -122,13 +128,23 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
     t.test('403 for a token holder who is not registered', async (t) => {
       const resultId = await upload();
-      const response = await app.inject({ method: 'POST', url: `/results/${resultId}:claim`, headers: await ctx.auth(stranger), payload: { message: 'x' } });
+      const response = await app.inject({
+        method: 'POST',
+        url: `/results/${resultId}:claim`,
+        headers: await ctx.auth(stranger),
+        payload: { message: 'x' },
+      });
       assertError(t, response, 403);
       t.equal(await prisma.claim.count({ where: { result_id: resultId } }), 0);
     });
     t.test('404 for an unknown result, nothing stored', async (t) => {
       const before = await prisma.claim.count();
-      const response = await app.inject({ method: 'POST', url: `/results/${UNKNOWN_ID}:claim`, headers: await ctx.auth(claimer), payload: { message: 'x' } });
+      const response = await app.inject({
+        method: 'POST',
+        url: `/results/${UNKNOWN_ID}:claim`,
+        headers: await ctx.auth(claimer),
+        payload: { message: 'x' },
+      });
       const body = assertError(t, response, 404);
       t.match(body.message, /Result/);
       t.equal(await prisma.claim.count(), before);
@@ -184,8 +200,14 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     const a = await claim(upheld);
     const b = await claim(refused);
     let submits = await claimSubmits();
-    t.ok(submits.some((s) => s.resource_id === a.id && s.resource_type === 'claim' && s.uploader.sub === claimer.sub), 'submit of a');
-    t.ok(submits.some((s) => s.resource_id === b.id), 'submit of b');
+    t.ok(
+      submits.some((s) => s.resource_id === a.id && s.resource_type === 'claim' && s.uploader.sub === claimer.sub),
+      'submit of a',
+    );
+    t.ok(
+      submits.some((s) => s.resource_id === b.id),
+      'submit of b',
+    );
     t.notOk((await listedIds()).includes(upheld));
     t.notOk((await listedIds()).includes(refused));
 
@@ -209,7 +231,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.ok((await searchedIds()).includes(refused), 'found again');
 
     submits = await claimSubmits();
-    t.notOk(submits.some((s) => s.resource_id === a.id || s.resource_id === b.id), 'both submits gone');
+    t.notOk(
+      submits.some((s) => s.resource_id === a.id || s.resource_id === b.id),
+      'both submits gone',
+    );
     const all = await app.inject({ url: '/reports/submits?per_page=100', headers: await ctx.auth(admin) });
     t.notOk(assertPageResponse<Submit>(t, all).items.some((s) => s.resource_id === a.id || s.resource_id === b.id));
   });
@@ -239,7 +264,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.equal((await reject(other.id)).statusCode, 204);
     t.notOk((await listedIds()).includes(resultId), 'the upheld claim still stands');
     t.equal((await prisma.result.findUnique({ where: { id: resultId } }))?.deleted, true);
-    t.same((await prisma.claim.findMany({ where: { result_id: resultId } })).map((c) => c.status), ['approved']);
+    t.same(
+      (await prisma.claim.findMany({ where: { result_id: resultId } })).map((c) => c.status),
+      ['approved'],
+    );
   });
 
   t.test('ListClaims GET /reports/claims', async (t) => {
@@ -283,7 +311,15 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
     t.test('422 for bad parameters', async (t) => {
       const headers = await ctx.auth(admin);
-      for (const query of ['status=rejected', 'sort_by=%2Bmessage', 'sort_by=id', 'upload_after=2022-13-01', 'per_page=101', 'page=0', 'result_id=x']) {
+      for (const query of [
+        'status=rejected',
+        'sort_by=%2Bmessage',
+        'sort_by=id',
+        'upload_after=2022-13-01',
+        'per_page=101',
+        'page=0',
+        'result_id=x',
+      ]) {
         assertError(t, await app.inject({ url: `/reports/claims?${query}`, headers }), 422);
       }
     });
@@ -417,7 +453,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
     t.test('200 for the uploader: the claims of that result only', async (t) => {
       const body = assertPageResponse<Claim>(t, await app.inject({ url, headers: await ctx.auth(owner) }));
-      t.same(body.items.map((item) => item.id), [c1.id, c2.id]);
+      t.same(
+        body.items.map((item) => item.id),
+        [c1.id, c2.id],
+      );
       t.equal(body.total, 2);
       for (const item of body.items) assertClaim(t, item);
       t.notOk(body.items.some((item) => item.id === elsewhere.id));
@@ -425,11 +464,25 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
     t.test('200 for an administrator, with sorting, dates and pages', async (t) => {
       const headers = await ctx.auth(admin);
-      t.same(assertPageResponse<Claim>(t, await app.inject({ url, headers })).items.map((item) => item.id), [c1.id, c2.id]);
-      t.same(assertPageResponse<Claim>(t, await app.inject({ url: `${url}?sort_by=-upload_datetime`, headers })).items.map((item) => item.id), [c2.id, c1.id]);
-      t.same(assertPageResponse<Claim>(t, await app.inject({ url: `${url}?upload_after=${c1.upload_datetime}`, headers })).items.map((item) => item.id), [c2.id]);
+      t.same(
+        assertPageResponse<Claim>(t, await app.inject({ url, headers })).items.map((item) => item.id),
+        [c1.id, c2.id],
+      );
+      t.same(
+        assertPageResponse<Claim>(t, await app.inject({ url: `${url}?sort_by=-upload_datetime`, headers })).items.map((item) => item.id),
+        [c2.id, c1.id],
+      );
+      t.same(
+        assertPageResponse<Claim>(t, await app.inject({ url: `${url}?upload_after=${c1.upload_datetime}`, headers })).items.map(
+          (item) => item.id,
+        ),
+        [c2.id],
+      );
       const second = assertPageResponse<Claim>(t, await app.inject({ url: `${url}?per_page=1&page=2`, headers }));
-      t.same(second.items.map((item) => item.id), [c2.id]);
+      t.same(
+        second.items.map((item) => item.id),
+        [c2.id],
+      );
       t.match(second, { total: 2, pages: 2, has_prev: true, has_next: false });
     });
     t.test('200 shows approved claims too, and no longer a refused one', async (t) => {
@@ -439,7 +492,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.equal((await approve(kept.id)).statusCode, 204);
       t.equal((await reject(dropped.id)).statusCode, 204);
       const body = assertPageResponse<Claim>(t, await app.inject({ url: `/results/${r}/claims`, headers: await ctx.auth(owner) }));
-      t.same(body.items.map((item) => [item.id, item.status]), [[kept.id, 'approved']]);
+      t.same(
+        body.items.map((item) => [item.id, item.status]),
+        [[kept.id, 'approved']],
+      );
     });
     t.test('200 an empty page for a result never claimed', async (t) => {
       const r = await upload();
@@ -470,7 +526,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
   });
 
   t.test('ListUserClaims GET /users/self/claims', async (t) => {
-    t.test('200 the caller\'s claims only, in every status, until refused', async (t) => {
+    t.test("200 the caller's claims only, in every status, until refused", async (t) => {
       const me = persona('claims-self');
       await ctx.register(me);
       const r1 = await upload();
@@ -481,21 +537,37 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       await claim(r1, second, 'not mine');
       const headers = await ctx.auth(me);
       const list = async (query = '') => assertPageResponse<Claim>(t, await app.inject({ url: `/users/self/claims${query}`, headers }));
-      t.same((await list()).items.map((item) => item.id), [mine1.id, mine2.id]);
+      t.same(
+        (await list()).items.map((item) => item.id),
+        [mine1.id, mine2.id],
+      );
       for (const item of (await list()).items) {
         assertClaim(t, item);
         t.equal(item.uploader.sub, me.sub);
       }
-      t.same((await list('?sort_by=-upload_datetime')).items.map((item) => item.id), [mine2.id, mine1.id]);
-      t.same((await list(`?upload_after=${mine1.upload_datetime}`)).items.map((item) => item.id), [mine2.id]);
+      t.same(
+        (await list('?sort_by=-upload_datetime')).items.map((item) => item.id),
+        [mine2.id, mine1.id],
+      );
+      t.same(
+        (await list(`?upload_after=${mine1.upload_datetime}`)).items.map((item) => item.id),
+        [mine2.id],
+      );
       t.match(await list('?per_page=1'), { total: 2, pages: 2, has_next: true });
       t.equal((await approve(mine1.id)).statusCode, 204);
-      t.same((await list()).items.map((item) => [item.id, item.status]), [
-        [mine1.id, 'approved'],
-        [mine2.id, 'on_review'],
-      ]);
+      t.same(
+        (await list()).items.map((item) => [item.id, item.status]),
+        [
+          [mine1.id, 'approved'],
+          [mine2.id, 'on_review'],
+        ],
+      );
       t.equal((await reject(mine2.id)).statusCode, 204);
-      t.same((await list()).items.map((item) => item.id), [mine1.id], 'a refused claim is gone');
+      t.same(
+        (await list()).items.map((item) => item.id),
+        [mine1.id],
+        'a refused claim is gone',
+      );
     });
     t.test('401 without a token', async (t) => {
       assertError(t, await app.inject({ url: '/users/self/claims' }), 401);
@@ -515,17 +587,26 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     const resultId = await upload();
     const filed = await claim(resultId, second);
     const headers = await ctx.auth(admin);
-    const claimsOnly = assertPageResponse<Submit>(t, await app.inject({ url: '/reports/submits?resource_type=claim&per_page=100', headers }));
+    const claimsOnly = assertPageResponse<Submit>(
+      t,
+      await app.inject({ url: '/reports/submits?resource_type=claim&per_page=100', headers }),
+    );
     const submit = claimsOnly.items.find((item) => item.resource_id === filed.id);
     t.ok(submit, 'listed');
     t.equal(submit?.resource_type, 'claim');
     t.equal(submit?.uploader.sub, second.sub, 'the claimer is its uploader');
     t.ok(claimsOnly.items.every((item) => item.resource_type === 'claim'));
-    const benchmarksOnly = assertPageResponse<Submit>(t, await app.inject({ url: '/reports/submits?resource_type=benchmark&per_page=100', headers }));
+    const benchmarksOnly = assertPageResponse<Submit>(
+      t,
+      await app.inject({ url: '/reports/submits?resource_type=benchmark&per_page=100', headers }),
+    );
     t.notOk(benchmarksOnly.items.some((item) => item.resource_id === filed.id));
     t.equal((await approve(filed.id)).statusCode, 204);
     const after = assertPageResponse<Submit>(t, await app.inject({ url: '/reports/submits?resource_type=claim&per_page=100', headers }));
-    t.notOk(after.items.some((item) => item.resource_id === filed.id), 'gone once decided');
+    t.notOk(
+      after.items.some((item) => item.resource_id === filed.id),
+      'gone once decided',
+    );
   });
 
   t.test('concurrency', async (t) => {
@@ -573,7 +654,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
         ]);
         const codes = [approval.statusCode, refusal.statusCode];
         t.equal(codes.filter((code) => code === 204).length, 1, `round ${round}: one winner (${codes.join(', ')}) ${refusal.body}`);
-        t.ok(codes.every((code) => code === 204 || code === 404 || code === 422), 'the loser is told why');
+        t.ok(
+          codes.every((code) => code === 204 || code === 404 || code === 422),
+          'the loser is told why',
+        );
         const row = await prisma.claim.findUnique({ where: { id: filed.id } });
         const hidden = (await prisma.result.findUnique({ where: { id: resultId } }))?.deleted;
         if (approval.statusCode === 204) {

@@ -140,7 +140,8 @@ t.test('a database that goes away and comes back', async (t) => {
 
   proxy.restore();
   t.equal((await app.inject({ url: '/healthz' })).statusCode, 200, 'healthy again without a restart');
-  for (const { status, ...request } of requests.slice(0, -1)) t.equal((await app.inject(request)).statusCode, status, `${request.url} after`);
+  for (const { status, ...request } of requests.slice(0, -1))
+    t.equal((await app.inject(request)).statusCode, status, `${request.url} after`);
   const created = await app.inject({ method: 'POST', url: '/tags', headers, payload: { name: 'after-the-outage' } });
   t.equal(created.statusCode, 201, created.body);
 
@@ -160,13 +161,15 @@ t.test('a database that goes away and comes back', async (t) => {
       if (!recovered) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     t.ok(recovered, 'healthy again once the server answers');
-    for (const { status, ...request } of requests.slice(0, -1)) t.equal((await app.inject(request)).statusCode, status, `${request.url} after`);
+    for (const { status, ...request } of requests.slice(0, -1))
+      t.equal((await app.inject(request)).statusCode, status, `${request.url} after`);
   });
 });
 
 t.test('what counts as the database being unavailable', async (t) => {
   const postgresError = (code: string) => Object.assign(new Error('pg'), { code, severity: 'FATAL' });
-  const rawQueryError = (cause: object) => Object.assign(new Error('Raw query failed'), { code: 'P2010', meta: { driverAdapterError: { cause } } });
+  const rawQueryError = (cause: object) =>
+    Object.assign(new Error('Raw query failed'), { code: 'P2010', meta: { driverAdapterError: { cause } } });
   const unavailable: [string, unknown][] = [
     ['P1001 (cannot reach)', { code: 'P1001' }],
     ['a raw query on an unreachable server', rawQueryError({ kind: 'DatabaseNotReachable' })],

@@ -143,7 +143,10 @@ async function checkMigrationScripts(t: Tap, open: () => Promise<Database>): Pro
   t.same(tables, [{ n: 0 }], 'and leaves nothing of its script behind');
   const rows = await db.prisma.$queryRaw<{ name: string; finished: boolean }[]>`
     SELECT migration_name AS name, finished_at IS NOT NULL AS finished FROM _prisma_migrations ORDER BY name`;
-  t.same(rows, [{ name: '20000101000000_function', finished: true }, { name: '20000101000001_broken', finished: false }]);
+  t.same(rows, [
+    { name: '20000101000000_function', finished: true },
+    { name: '20000101000001_broken', finished: false },
+  ]);
   await t.rejects(applyMigrations(db, migrationsDir), { message: /failed migrations/ }, 'later runs refuse, as migrate deploy does');
 }
 

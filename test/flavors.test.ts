@@ -267,13 +267,27 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
     t.test('403 for a token holder who is not registered', async (t) => {
       const site = await seed.site();
-      assertError(t, await app.inject({ method: 'POST', url: `/sites/${site.id}/flavors`, headers: await headers(unregistered), payload: { name: 'x' } }), 403);
+      assertError(
+        t,
+        await app.inject({
+          method: 'POST',
+          url: `/sites/${site.id}/flavors`,
+          headers: await headers(unregistered),
+          payload: { name: 'x' },
+        }),
+        403,
+      );
       t.equal(await prisma.flavor.count({ where: { site_id: site.id } }), 0);
     });
     t.test('404 for an unknown site, and nothing is stored', async (t) => {
       const flavors = await prisma.flavor.count();
       const submits = await prisma.submit.count();
-      const response = await app.inject({ method: 'POST', url: `/sites/${UNKNOWN_ID}/flavors`, headers: await headers(user), payload: { name: 'x' } });
+      const response = await app.inject({
+        method: 'POST',
+        url: `/sites/${UNKNOWN_ID}/flavors`,
+        headers: await headers(user),
+        payload: { name: 'x' },
+      });
       assertError(t, response, 404);
       t.equal(await prisma.flavor.count(), flavors);
       t.equal(await prisma.submit.count(), submits, 'no orphan submit');
@@ -283,9 +297,17 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       await seed.flavor(site.id, { name: 'taken' });
       await addFlavor(site.id, { name: 'pending' });
       const auth = await headers(other);
-      const body = assertError(t, await app.inject({ method: 'POST', url: `/sites/${site.id}/flavors`, headers: auth, payload: { name: 'taken' } }), 409);
+      const body = assertError(
+        t,
+        await app.inject({ method: 'POST', url: `/sites/${site.id}/flavors`, headers: auth, payload: { name: 'taken' } }),
+        409,
+      );
       t.match(body.message, /taken/);
-      assertError(t, await app.inject({ method: 'POST', url: `/sites/${site.id}/flavors`, headers: auth, payload: { name: 'pending' } }), 409);
+      assertError(
+        t,
+        await app.inject({ method: 'POST', url: `/sites/${site.id}/flavors`, headers: auth, payload: { name: 'pending' } }),
+        409,
+      );
       t.equal(await prisma.flavor.count({ where: { site_id: site.id } }), 2);
       t.equal(await prisma.submit.count({ where: { flavor: { site_id: site.id } } }), 1);
     });
@@ -293,10 +315,16 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const site = await seed.site();
       const auth = await headers(user);
       const responses = await Promise.all(
-        Array.from({ length: 20 }, () => app.inject({ method: 'POST', url: `/sites/${site.id}/flavors`, headers: auth, payload: { name: 'race' } })),
+        Array.from({ length: 20 }, () =>
+          app.inject({ method: 'POST', url: `/sites/${site.id}/flavors`, headers: auth, payload: { name: 'race' } }),
+        ),
       );
       const codes = responses.map((r) => r.statusCode).sort();
-      t.same(codes, [201, ...Array.from({ length: 19 }, () => 409)], JSON.stringify(responses.filter((r) => r.statusCode >= 500).map((r) => r.body)));
+      t.same(
+        codes,
+        [201, ...Array.from({ length: 19 }, () => 409)],
+        JSON.stringify(responses.filter((r) => r.statusCode >= 500).map((r) => r.body)),
+      );
       t.equal(await prisma.flavor.count({ where: { site_id: site.id } }), 1, 'one row');
       t.equal(await prisma.submit.count({ where: { flavor: { site_id: site.id } } }), 1, 'one submit');
       t.equal(await prisma.submit.count({ where: { resource_type: 'flavor', flavor_id: null } }), 0, 'no orphan submit');
@@ -314,13 +342,22 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     for (const [label, payload] of invalid) {
       t.test(`422 for ${label}`, async (t) => {
         const site = await seed.site();
-        const response = await app.inject({ method: 'POST', url: `/sites/${site.id}/flavors`, headers: await headers(user), payload: payload as object });
+        const response = await app.inject({
+          method: 'POST',
+          url: `/sites/${site.id}/flavors`,
+          headers: await headers(user),
+          payload: payload as object,
+        });
         assertError(t, response, 422);
         t.equal(await prisma.flavor.count({ where: { site_id: site.id } }), 0, 'nothing stored');
       });
     }
     t.test('422 for a site id that is not a UUID', async (t) => {
-      assertError(t, await app.inject({ method: 'POST', url: '/sites/xyz/flavors', headers: await headers(user), payload: { name: 'n' } }), 422);
+      assertError(
+        t,
+        await app.inject({ method: 'POST', url: '/sites/xyz/flavors', headers: await headers(user), payload: { name: 'n' } }),
+        422,
+      );
     });
     t.test('400 for a body that is not JSON', async (t) => {
       const site = await seed.site();
@@ -336,7 +373,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   t.test('NUL characters are a 422, never a 500', async (t) => {
     const site = await seed.site();
-    const create = await app.inject({ method: 'POST', url: `/sites/${site.id}/flavors`, headers: await headers(user), payload: { name: 'a\u0000' } });
+    const create = await app.inject({
+      method: 'POST',
+      url: `/sites/${site.id}/flavors`,
+      headers: await headers(user),
+      payload: { name: 'a\u0000' },
+    });
     t.equal(create.statusCode, 422, `create: ${create.body}`);
     t.equal(await prisma.flavor.count({ where: { site_id: site.id } }), 0, 'nothing stored');
     const search = await app.inject({ url: `/sites/${site.id}/flavors:search?terms=%00` });
@@ -351,7 +393,13 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.equal(response.statusCode, 200, response.body);
       const flavor = json<Flavor>(response);
       assertFlavor(t, flavor);
-      t.same(flavor, { id: stored.id, upload_datetime: stored.upload_datetime.toISOString(), name: stored.name, description: 'desc', status: 'approved' });
+      t.same(flavor, {
+        id: stored.id,
+        upload_datetime: stored.upload_datetime.toISOString(),
+        name: stored.name,
+        description: 'desc',
+        status: 'approved',
+      });
     });
     t.test('200 returns a flavor on review too', async (t) => {
       const site = await seed.site();
@@ -418,7 +466,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const site = await seed.site();
       const created = await addFlavor(site.id, { name: 'roundtrip', description: 'd' });
       const read = json<Flavor>(await app.inject({ url: `/flavors/${created.id}` }));
-      const response = await app.inject({ method: 'PUT', url: `/flavors/${created.id}`, headers: await headers(admin), payload: { ...read, description: 'e' } });
+      const response = await app.inject({
+        method: 'PUT',
+        url: `/flavors/${created.id}`,
+        headers: await headers(admin),
+        payload: { ...read, description: 'e' },
+      });
       t.equal(response.statusCode, 204, response.body);
       t.same(json<Flavor>(await app.inject({ url: `/flavors/${created.id}` })), { ...read, description: 'e' });
       t.ok((await snapshot(created.id))?.submit, 'still on review with its submit');
@@ -440,7 +493,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const second = await seed.site();
       await seed.flavor(first.id, { name: 'common' });
       const mine = await seed.flavor(second.id, { name: 'mine' });
-      const response = await app.inject({ method: 'PUT', url: `/flavors/${mine.id}`, headers: await headers(admin), payload: { name: 'common' } });
+      const response = await app.inject({
+        method: 'PUT',
+        url: `/flavors/${mine.id}`,
+        headers: await headers(admin),
+        payload: { name: 'common' },
+      });
       t.equal(response.statusCode, 204, response.body);
       t.equal((await row(mine.id))?.name, 'common');
     });
@@ -451,17 +509,30 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
     t.test('403 for a user', async (t) => {
       const stored = await seed.flavor((await seed.site()).id);
-      assertError(t, await app.inject({ method: 'PUT', url: `/flavors/${stored.id}`, headers: await headers(user), payload: { name: 'x' } }), 403);
+      assertError(
+        t,
+        await app.inject({ method: 'PUT', url: `/flavors/${stored.id}`, headers: await headers(user), payload: { name: 'x' } }),
+        403,
+      );
       t.same(await row(stored.id), stored);
     });
     t.test('404 for an unknown flavor', async (t) => {
-      assertError(t, await app.inject({ method: 'PUT', url: `/flavors/${UNKNOWN_ID}`, headers: await headers(admin), payload: { name: 'x' } }), 404);
+      assertError(
+        t,
+        await app.inject({ method: 'PUT', url: `/flavors/${UNKNOWN_ID}`, headers: await headers(admin), payload: { name: 'x' } }),
+        404,
+      );
     });
     t.test('409 for the name of another flavor of the same site', async (t) => {
       const site = await seed.site();
       await seed.flavor(site.id, { name: 'first' });
       const second = await seed.flavor(site.id, { name: 'second' });
-      const response = await app.inject({ method: 'PUT', url: `/flavors/${second.id}`, headers: await headers(admin), payload: { name: 'first' } });
+      const response = await app.inject({
+        method: 'PUT',
+        url: `/flavors/${second.id}`,
+        headers: await headers(admin),
+        payload: { name: 'first' },
+      });
       assertError(t, response, 409);
       t.same(await row(second.id), second, 'unchanged');
     });
@@ -474,7 +545,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     for (const [label, payload] of invalid) {
       t.test(`422 for ${label}`, async (t) => {
         const stored = await seed.flavor((await seed.site()).id);
-        assertError(t, await app.inject({ method: 'PUT', url: `/flavors/${stored.id}`, headers: await headers(admin), payload: payload as object }), 422);
+        assertError(
+          t,
+          await app.inject({ method: 'PUT', url: `/flavors/${stored.id}`, headers: await headers(admin), payload: payload as object }),
+          422,
+        );
         t.same(await row(stored.id), stored, 'unchanged');
       });
     }
@@ -541,7 +616,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
     t.test('204 with a form Content-Type and no body', async (t) => {
       const created = await addFlavor((await seed.site()).id, { name: 'form' });
-      const response = await app.inject({ method: 'POST', url: `/flavors/${created.id}:approve`, headers: { ...(await headers(admin)), 'content-type': FORM } });
+      const response = await app.inject({
+        method: 'POST',
+        url: `/flavors/${created.id}:approve`,
+        headers: { ...(await headers(admin)), 'content-type': FORM },
+      });
       t.equal(response.statusCode, 204, response.body);
     });
     t.test('401 without a token', async (t) => {
@@ -578,7 +657,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
     t.test('204 with a form Content-Type and no body', async (t) => {
       const created = await addFlavor((await seed.site()).id, { name: 'form' });
-      const response = await app.inject({ method: 'POST', url: `/flavors/${created.id}:reject`, headers: { ...(await headers(admin)), 'content-type': FORM } });
+      const response = await app.inject({
+        method: 'POST',
+        url: `/flavors/${created.id}:reject`,
+        headers: { ...(await headers(admin)), 'content-type': FORM },
+      });
       t.equal(response.statusCode, 204, response.body);
     });
     t.test('401 without a token', async (t) => {

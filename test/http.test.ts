@@ -138,7 +138,12 @@ t.test('422 for a path parameter that is not a UUID', async (t) => {
 t.test('who may call is decided before validation', async (t) => {
   const ctx = await context(t);
   t.test('401 for a missing token whatever the body', async (t) => {
-    const response = await ctx.app.inject({ method: 'POST', url: '/sites', payload: '{not json', headers: { 'content-type': 'application/json' } });
+    const response = await ctx.app.inject({
+      method: 'POST',
+      url: '/sites',
+      payload: '{not json',
+      headers: { 'content-type': 'application/json' },
+    });
     t.equal(response.statusCode, 401);
   });
   t.test('401 for a missing token whatever the query', async (t) => {
@@ -151,9 +156,9 @@ t.test('who may call is decided before validation', async (t) => {
   });
   t.test('401 for alg none, garbage and a foreign issuer, never 500', async (t) => {
     const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
-    const payload = Buffer.from(
-      JSON.stringify({ sub: 'x', iss: ctx.oidc.issuer, exp: Math.floor(Date.now() / 1000) + 600 }),
-    ).toString('base64url');
+    const payload = Buffer.from(JSON.stringify({ sub: 'x', iss: ctx.oidc.issuer, exp: Math.floor(Date.now() / 1000) + 600 })).toString(
+      'base64url',
+    );
     const tokens = [`${header}.${payload}.`, 'garbage', '', 'a.b.c', `${'x'.repeat(20000)}`];
     for (const token of tokens) {
       const response = await ctx.app.inject({ url: '/users/self', headers: { authorization: `Bearer ${token}` } });
@@ -171,7 +176,12 @@ t.test('request bodies', async (t) => {
   await ctx.register(user);
   const headers = await ctx.auth(user);
   t.test('400 for malformed JSON', async (t) => {
-    const response = await ctx.app.inject({ method: 'POST', url: '/tags', payload: '{"name": ', headers: { ...headers, 'content-type': 'application/json' } });
+    const response = await ctx.app.inject({
+      method: 'POST',
+      url: '/tags',
+      payload: '{"name": ',
+      headers: { ...headers, 'content-type': 'application/json' },
+    });
     t.equal(response.statusCode, 400);
     t.match(json(response), { code: 400, status: 'Bad Request' });
   });
@@ -195,7 +205,12 @@ t.test('request bodies', async (t) => {
     t.match(json(response), { code: 413 });
   });
   t.test('415 for a non-JSON body', async (t) => {
-    const response = await ctx.app.inject({ method: 'POST', url: '/tags', payload: 'name=x', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' } });
+    const response = await ctx.app.inject({
+      method: 'POST',
+      url: '/tags',
+      payload: 'name=x',
+      headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+    });
     t.equal(response.statusCode, 415);
     t.match(json(response), { code: 415 });
   });
@@ -293,7 +308,11 @@ t.test('CORS', async (t) => {
     const response = await ctx.app.inject({
       method: 'OPTIONS',
       url: '/users/self',
-      headers: { origin: 'https://frontend.example.org', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+      headers: {
+        origin: 'https://frontend.example.org',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      },
     });
     t.equal(response.statusCode, 204);
     t.equal(response.headers['access-control-allow-origin'], '*');

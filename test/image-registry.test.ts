@@ -175,7 +175,10 @@ t.test('ImageRegistry against a fake v2 registry', async (t) => {
     const proxy = createHttpServer((request, response) => {
       setTimeout(() => {
         const upstream = new URL(request.url ?? '/', slow.url);
-        fetch(upstream, { method: request.method ?? 'GET', headers: request.headers.authorization ? { authorization: request.headers.authorization } : {} })
+        fetch(upstream, {
+          method: request.method ?? 'GET',
+          headers: request.headers.authorization ? { authorization: request.headers.authorization } : {},
+        })
           .then(async (answer) => {
             const headers: Record<string, string> = {};
             answer.headers.forEach((value, key) => {
@@ -188,11 +191,22 @@ t.test('ImageRegistry against a fake v2 registry', async (t) => {
       }, 200);
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()));
-    t.teardown(() => new Promise<void>((resolve) => { proxy.closeAllConnections(); proxy.close(() => resolve()); }));
+    t.teardown(
+      () =>
+        new Promise<void>((resolve) => {
+          proxy.closeAllConnections();
+          proxy.close(() => resolve());
+        }),
+    );
     const address = proxy.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    t.ok(await new ImageRegistry({ url: `http://127.0.0.1:${port}`, timeoutMs: 2000 }).assertImageExists('alpine', '3.19').then(() => true), 'fine with time to spare');
-    const error = await apiError(new ImageRegistry({ url: `http://127.0.0.1:${port}`, timeoutMs: 450 }).assertImageExists('alpine', '3.19'));
+    t.ok(
+      await new ImageRegistry({ url: `http://127.0.0.1:${port}`, timeoutMs: 2000 }).assertImageExists('alpine', '3.19').then(() => true),
+      'fine with time to spare',
+    );
+    const error = await apiError(
+      new ImageRegistry({ url: `http://127.0.0.1:${port}`, timeoutMs: 450 }).assertImageExists('alpine', '3.19'),
+    );
     t.equal(error.statusCode, 503, 'three requests of 200 ms exceed 450 ms');
   });
 

@@ -65,7 +65,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.same(sorted(await list(t, `${scoped}&${filters('machine.cpu.count == 4')}`)), sorted([r.four, r.fraction]), '== (4.0 equals 4)');
     t.same(await list(t, `${scoped}&${filters('machine.cpu.count > 4')}`), [r.sixteen], '> (the string "8" does not match)');
     t.same(sorted(await list(t, `${scoped}&${filters('machine.cpu.count >= 4')}`)), sorted([r.four, r.sixteen, r.fraction]), '>=');
-    t.same(await list(t, `${scoped}&${filters('machine.cpu.count < 16')}`), [r.four, r.fraction].sort((a, b) => all.indexOf(a) - all.indexOf(b)), '<');
+    t.same(
+      await list(t, `${scoped}&${filters('machine.cpu.count < 16')}`),
+      [r.four, r.fraction].sort((a, b) => all.indexOf(a) - all.indexOf(b)),
+      '<',
+    );
     t.same(sorted(await list(t, `${scoped}&${filters('machine.cpu.count <= 16')}`)), sorted([r.four, r.sixteen, r.fraction]), '<=');
     t.same(await list(t, `${scoped}&${filters('machine.cpu.count == 8')}`), [], '8 is compared as a number: the string "8" does not match');
     t.same(await list(t, `${scoped}&${filters('score > 10.4')}`), [r.four, r.fraction], 'decimals');
@@ -111,7 +115,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.same(await list(t, `${scoped}&${filters('name.first == a')}`), [], 'through a string');
     t.same(await list(t, `${scoped}&${filters('machine.cpu.x == 4')}`), [], 'a key into an array');
     t.same(await list(t, `${scoped}&${filters('machine.cpu.count > -1000000')}`), [r.four, r.sixteen, r.fraction]);
-    for (const [op, value] of [['>', '1'], ['<', 'z'], ['==', 'false']]) {
+    for (const [op, value] of [
+      ['>', '1'],
+      ['<', 'z'],
+      ['==', 'false'],
+    ]) {
       const response = await app.inject({ url: `/results?${filters(`machine.cpu.count ${op} ${value}`)}` });
       t.equal(response.statusCode, 200, `across every result in the database: ${op} ${value}`);
     }
@@ -127,12 +135,20 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     const elsewhere = await upload(otherWorld, { machine: { cpu: { count: 4 } }, flag: true });
     const unscoped = await list(t, `${filters('machine.cpu.count == 4', 'flag == true')}&per_page=100&sort_by=-upload_datetime`);
     t.ok(unscoped.includes(elsewhere) && unscoped.includes(r.four), 'without benchmark_id every benchmark is searched');
-    t.same(await list(t, `benchmark_id=${otherWorld.benchmark.id}&${filters('machine.cpu.count == 4')}`), [elsewhere], 'benchmark_id narrows it');
+    t.same(
+      await list(t, `benchmark_id=${otherWorld.benchmark.id}&${filters('machine.cpu.count == 4')}`),
+      [elsewhere],
+      'benchmark_id narrows it',
+    );
     const tag = await fx.tag(uniqueDashed('jf-tag'));
     const tagged = await upload(w, { machine: { cpu: { count: 4 } }, tagged: true }, { tags: [tag.id], execution: '2019-06-01T00:00:00Z' });
     t.same(await list(t, `tags_ids=${tag.id}&${filters('machine.cpu.count == 4')}`), [tagged], 'with tags_ids');
     t.same(await list(t, `${scoped}&execution_before=2019-12-31&${filters('machine.cpu.count == 4')}`), [tagged], 'with a date range');
-    t.same(await list(t, `${scoped}&${filters('machine.cpu.count == 4', 'tagged == true')}&per_page=1&page=1`), [tagged], 'with pagination');
+    t.same(
+      await list(t, `${scoped}&${filters('machine.cpu.count == 4', 'tagged == true')}&per_page=1&page=1`),
+      [tagged],
+      'with pagination',
+    );
     await prisma.result.delete({ where: { id: tagged } });
   });
 
@@ -211,7 +227,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       '-1e999999',
       '1e-999999',
       '9'.repeat(1000),
-      '0.' + '0'.repeat(990) + '1',
+      `0.${'0'.repeat(990)}1`,
     ];
     for (const text of nasty) {
       // [query, whether a match is impossible]
@@ -262,8 +278,16 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.same(await list(t, `${scoped}&${filters('we"ird.k,ey.sp_ce_ == true')}`), [], '_ is no wildcard');
     t.same(await list(t, `${scoped}&${filters('we"ird.k,ey.ü✓ == 2')}`), [id], 'unicode key');
     t.same(await list(t, `${scoped}&${filters('we"ird.k,ey.NULL == 3')}`), [id], 'the key NULL is a key');
-    t.same(await list(t, `${scoped}&${filters('q"{}\\ >= 5')}&sort_by=${encodeURIComponent('-json.q"{}\\')}`), [id], 'filter and sort by the same odd key');
-    t.same((await list(t, `${scoped}&sort_by=${encodeURIComponent('-json.q"{}\\')}&per_page=1`))[0], id, 'the only number there sorts first');
+    t.same(
+      await list(t, `${scoped}&${filters('q"{}\\ >= 5')}&sort_by=${encodeURIComponent('-json.q"{}\\')}`),
+      [id],
+      'filter and sort by the same odd key',
+    );
+    t.same(
+      (await list(t, `${scoped}&sort_by=${encodeURIComponent('-json.q"{}\\')}&per_page=1`))[0],
+      id,
+      'the only number there sorts first',
+    );
     await prisma.result.delete({ where: { id } });
   });
 
@@ -295,7 +319,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     // Within a group: numbers descending, then the other values in jsonb's descending order (object > string), missing last.
     t.same(grouped, [ids.big, ids.ten, ids.negative, ids.bool, ids.missing, ids.two, ids.fraction, ids.object, ids.text], 'two JSON keys');
     const withColumn = await list(t, `${base}&sort_by=%2Bjson.group,-execution_datetime`);
-    t.same(withColumn, [ids.missing, ids.bool, ids.big, ids.negative, ids.ten, ids.object, ids.text, ids.fraction, ids.two], 'a JSON key then a column');
+    t.same(
+      withColumn,
+      [ids.missing, ids.bool, ids.big, ids.negative, ids.ten, ids.object, ids.text, ids.fraction, ids.two],
+      'a JSON key then a column',
+    );
     const columnFirst = await list(t, `${base}&sort_by=%2Bsite_name,%2Bjson.metric`);
     t.same(columnFirst.slice(0, 5), numbersUp, 'a column then a JSON key');
     const filtered = await list(t, `${base}&${filters('metric > 1')}&sort_by=-json.metric`);

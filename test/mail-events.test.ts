@@ -133,7 +133,8 @@ eachDatabase(
       const addressed = mails.filter((m) => m.envelope.to.includes(to));
       t.equal(addressed.length, 1, `one mail to ${to} (${what})`);
       const mail = addressed[0];
-      if (!mail) throw new Error(`no mail to ${to} (${what}); got: ${mails.map((m) => `${m.envelope.to.join(',')} "${m.subject}"`).join('; ')}`);
+      if (!mail)
+        throw new Error(`no mail to ${to} (${what}); got: ${mails.map((m) => `${m.envelope.to.join(',')} "${m.subject}"`).join('; ')}`);
       t.same(mail.envelope.to, [to], `${what}: the envelope names only ${to}`);
       t.equal(mail.headers.get('to'), to, `${what}: To: header`);
       t.equal(mail.envelope.from, ctx.config.mail?.from, `${what}: from MAIL_FROM`);
@@ -216,10 +217,7 @@ eachDatabase(
         t.equal(review.headers.get('x-eosc-perf-event'), 'resource_submitted');
         t.equal(review.subject, `New ${kind} to review: ${submitted.reviewName} (${submitted.id})`);
         t.ok(review.text.includes(`${kind}: ${submitted.reviewName}\nid: ${submitted.id}\n`), 'names it, with its id');
-        t.ok(
-          review.text.includes(`submitted by: ${uploader.email} (sub ${uploader.sub}, issuer ${oidc.issuer})`),
-          'names the uploader',
-        );
+        t.ok(review.text.includes(`submitted by: ${uploader.email} (sub ${uploader.sub}, issuer ${oidc.issuer})`), 'names the uploader');
         t.ok(review.text.includes('access token of an administrator'), 'says the review calls need an administrator');
 
         // Every link support is given works, for an administrator.
@@ -230,7 +228,10 @@ eachDatabase(
         t.equal(json<{ status: string }>(seen).status, 'on_review');
         const waiting = linkOf(t, review, 'everything waiting for review');
         const submits = json<{ items: { resource_id: string }[] }>(await request(waiting.method, `${waiting.url}?per_page=100`, admin));
-        t.ok(submits.items.some((item) => item.resource_id === submitted.id), 'listed among the submits waiting for review');
+        t.ok(
+          submits.items.some((item) => item.resource_id === submitted.id),
+          'listed among the submits waiting for review',
+        );
         t.equal(linkOf(t, review, 'reject it (it is removed)').url, `${PREFIX}/${collection}/${submitted.id}:reject`);
         const approve = linkOf(t, review, 'approve it (it becomes public)');
         t.equal(approve.method, 'POST');
@@ -328,7 +329,9 @@ eachDatabase(
       from = await mark();
       const adminHeaders = await auth(admin);
       const approvals = await Promise.all(
-        Array.from({ length: 6 }, () => app.inject({ method: 'POST', url: `${PREFIX}/sites/${submitted.id}:approve`, headers: adminHeaders })),
+        Array.from({ length: 6 }, () =>
+          app.inject({ method: 'POST', url: `${PREFIX}/sites/${submitted.id}:approve`, headers: adminHeaders }),
+        ),
       );
       t.same(approvals.map((r) => r.statusCode).sort(), [204, 422, 422, 422, 422, 422]);
       t.same(recipients(await sentSince(from)), [racer.email], 'one approval mail');
@@ -343,7 +346,7 @@ eachDatabase(
       return { resultId, claimId: json<{ id: string }>(response).id, mails: await sentSince(from) };
     }
 
-    t.test('a result is claimed: support (how to review) and the result\'s uploader are told', async (t) => {
+    t.test("a result is claimed: support (how to review) and the result's uploader are told", async (t) => {
       const claimer = persona('mail-claimer');
       await register(claimer);
       const marker = uniq('marker');
@@ -440,7 +443,7 @@ eachDatabase(
       t.notOk(await listed(resultId), 'hidden, as the mail says');
     });
 
-    t.test('a user\'s email is updated (POST /users/self:update): the new address is told, and used from then on', async (t) => {
+    t.test("a user's email is updated (POST /users/self:update): the new address is told, and used from then on", async (t) => {
       const mover = persona('mail-mover');
       await register(mover);
       const newAddress = `${uniq('moved')}@new.example.org`;
@@ -586,12 +589,7 @@ async function sequence(ctx: TestContext): Promise<{ steps: Step[]; ms: number }
   await ctx.app.inject({ method: 'POST', url: '/sites', headers: userAuth, payload: {} });
   const steps: Step[] = [];
   const ids: Record<string, string> = {};
-  const run = async (
-    label: string,
-    url: string,
-    headers: { authorization: string },
-    payload?: Record<string, unknown>,
-  ): Promise<void> => {
+  const run = async (label: string, url: string, headers: { authorization: string }, payload?: Record<string, unknown>): Promise<void> => {
     const started = performance.now();
     const response = await ctx.app.inject({ method: 'POST', url, headers, ...(payload !== undefined ? { payload } : {}) });
     const ms = performance.now() - started;
@@ -671,7 +669,10 @@ t.test('a broken or silent SMTP relay changes neither the answers nor their spee
     });
     const closed = performance.now() - finished;
     t.comment(`${label}: closed in ${closed.toFixed(0)} ms (subtest ${(performance.now() - before).toFixed(0)} ms)`);
-    t.ok(finished > 0 && closed < CLOSE_BUDGET_MS, `the app and its notifier closed in ${closed.toFixed(0)} ms (budget ${CLOSE_BUDGET_MS} ms)`);
+    t.ok(
+      finished > 0 && closed < CLOSE_BUDGET_MS,
+      `the app and its notifier closed in ${closed.toFixed(0)} ms (budget ${CLOSE_BUDGET_MS} ms)`,
+    );
     await until(() => (bad.open === 0 ? true : undefined), 'the relay connections to close', 2000).catch(() => undefined);
     t.equal(bad.open, 0, 'no SMTP connection left open after close');
   }

@@ -180,7 +180,7 @@ t.test('messages: links under PUBLIC_URL, support unset, hostile names', async (
   );
   t.match(claimed[1]?.text, 'the administrators of EOSC Performance');
 
-  const hostile = messagesFor({ ...events.flavorSubmitted, name: 'evil\r\nBcc: victim@example.org\n' + 'x'.repeat(300) }, {});
+  const hostile = messagesFor({ ...events.flavorSubmitted, name: `evil\r\nBcc: victim@example.org\n${'x'.repeat(300)}` }, {});
   t.notMatch(hostile[0]?.subject, /[\r\n]/, 'no line break reaches a header');
   t.ok((hostile[0]?.subject.length ?? 0) < 200, 'a long name is cut in the subject');
 });
@@ -197,7 +197,11 @@ t.test('every event is delivered over SMTP: envelope, headers, body', async (t) 
   await smtp.waitForMessages(expected);
   await notifier.close();
   t.equal(smtp.messages.length, expected);
-  t.same(log.entries.filter((entry) => entry.level !== 'info'), [], 'no warnings or errors');
+  t.same(
+    log.entries.filter((entry) => entry.level !== 'info'),
+    [],
+    'no warnings or errors',
+  );
 
   const find = (event: string, to: string): ReceivedMail | undefined =>
     smtp.messages.find((mail) => mail.headers.get('x-eosc-perf-event') === event && mail.envelope.to.includes(to));
@@ -289,7 +293,7 @@ t.test('without MAIL_SUPPORT support notifications are logged; the rest are sent
   const logged = log.entries.filter((entry) => /MAIL_SUPPORT is not set/.test(entry.msg));
   t.equal(logged.length, 2);
   t.ok(logged.every((entry) => entry.level === 'info'));
-  t.same(logged.map((entry) => entry.obj['event']).sort(), ['resource_submitted', 'result_claimed']);
+  t.same(logged.map((entry) => entry.obj.event).sort(), ['resource_submitted', 'result_claimed']);
 });
 
 for (const refusal of ['rejectRcpt', 'rejectData'] as const) {
@@ -302,7 +306,7 @@ for (const refusal of ['rejectRcpt', 'rejectData'] as const) {
     t.ok(timedNotify(notifier, events.registered) < 20);
     await until(() => log.entries.filter((entry) => entry.level === 'error').length === 3);
     const failures = log.entries.filter((entry) => entry.level === 'error');
-    t.same(failures.map((entry) => entry.obj['to']).sort(), [alice.email, alice.email, SUPPORT].sort());
+    t.same(failures.map((entry) => entry.obj.to).sort(), [alice.email, alice.email, SUPPORT].sort());
     for (const failure of failures) {
       t.equal(failure.msg, 'notification e-mail not sent');
       t.match(failure.obj, { event: String, subject: String, err: { responseCode: refusal === 'rejectRcpt' ? 550 : 554 } });
@@ -338,11 +342,11 @@ t.test('a relay that accepts the connection and never answers', async (t) => {
     t.match(log.entries.find((entry) => /not drained/.test(entry.msg))?.obj, { queued: 3, inFlight: 2 });
     t.equal(log.entries.filter((entry) => /abandoned at shutdown/.test(entry.msg)).length, 3, 'each queued one');
     t.equal(
-      log.entries.filter((entry) => entry.msg === 'notification e-mail not sent' && entry.obj['err'] !== undefined).length,
+      log.entries.filter((entry) => entry.msg === 'notification e-mail not sent' && entry.obj.err !== undefined).length,
       2,
       'each aborted delivery',
     );
-    const subjects = log.entries.map((entry) => entry.obj['subject']).filter((subject) => subject !== undefined);
+    const subjects = log.entries.map((entry) => entry.obj.subject).filter((subject) => subject !== undefined);
     t.equal(new Set(subjects).size, 5, 'all five messages accounted for');
 
     notify(notifier, events.registered);
@@ -366,7 +370,10 @@ t.test('a burst of 500 events: all delivered over at most poolSize connections',
   t.equal(new Set(smtp.messages.map((mail) => mail.envelope.to[0])).size, 500, 'each recipient once');
   t.ok(smtp.maxOpen <= 3, `at most 3 connections at once (saw ${smtp.maxOpen})`);
   t.ok(smtp.total <= 6, `connections are reused (${smtp.total} in all)`);
-  t.same(log.entries.filter((entry) => entry.level !== 'info'), []);
+  t.same(
+    log.entries.filter((entry) => entry.level !== 'info'),
+    [],
+  );
 });
 
 t.test('a full queue drops the new message and says so, per message', async (t) => {
@@ -380,10 +387,10 @@ t.test('a full queue drops the new message and says so, per message', async (t) 
   const drops = log.entries.filter((entry) => /queue is full/.test(entry.msg));
   t.equal(drops.length, 3);
   t.same(
-    drops.map((entry) => entry.obj['to']),
+    drops.map((entry) => entry.obj.to),
     ['user2@example.org', 'user3@example.org', 'user4@example.org'],
   );
-  t.ok(drops.every((entry) => entry.level === 'warn' && entry.obj['queueSize'] === 2 && entry.obj['event'] === 'user_registered'));
+  t.ok(drops.every((entry) => entry.level === 'warn' && entry.obj.queueSize === 2 && entry.obj.event === 'user_registered'));
   await notifier.close();
 });
 
@@ -406,10 +413,7 @@ t.test('STARTTLS and AUTH against a relay that requires them', async (t) => {
   t.teardown(() => smtp.close());
 
   const log = recorder();
-  const notifier = createNotifier(
-    mailConfig(smtp.port, { starttls: 'required', auth, tlsRejectUnauthorized: false }),
-    log,
-  );
+  const notifier = createNotifier(mailConfig(smtp.port, { starttls: 'required', auth, tlsRejectUnauthorized: false }), log);
   notify(notifier, events.registered);
   await smtp.waitForMessages(1);
   await notifier.close();

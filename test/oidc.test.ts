@@ -1,12 +1,6 @@
 import t from 'tap';
 import { base64url, SignJWT } from 'jose';
-import {
-  AuthenticationError,
-  IssuerUnavailableError,
-  OidcVerifier,
-  type OidcLogger,
-  type OidcVerifierOptions,
-} from '../src/auth/oidc.js';
+import { AuthenticationError, IssuerUnavailableError, OidcVerifier, type OidcLogger, type OidcVerifierOptions } from '../src/auth/oidc.js';
 import { startOidcProvider, type MockOidcProvider } from './helpers/oidc-provider.js';
 
 type Test = Pick<typeof t, 'ok' | 'match' | 'notOk'>;
@@ -212,7 +206,7 @@ t.test('OidcVerifier', async (t) => {
     t.equal((await a.authenticate(bearer(await p.token({ sub: 's1', email: 'e@x.org' })))).iss, p.issuer);
     const b = verifier(p);
     const slashed = await p.token({ sub: 's2', iss: `${p.issuer}/`, email: 'e@x.org' });
-    t.equal((await b.authenticate(bearer(slashed))).iss, `${p.issuer}/`, 'the identity keeps the token\'s iss');
+    t.equal((await b.authenticate(bearer(slashed))).iss, `${p.issuer}/`, "the identity keeps the token's iss");
   });
 
   t.test('expired token', async (t) => {
@@ -270,8 +264,7 @@ t.test('OidcVerifier', async (t) => {
     t.same(await ent('urn:single'), [], 'a string (not a list) → []');
     t.same(await ent({ a: 'urn:x' }), [], 'an object → []');
     t.same(await ent(null), [], 'null → []');
-    t.same(await ent(['urn:a', 5, null, { x: 1 }, ['urn:n'], 'urn:b', '', true, 'urn:a']), ['urn:a', 'urn:b'],
-      'non-strings filtered');
+    t.same(await ent(['urn:a', 5, null, { x: 1 }, ['urn:n'], 'urn:b', '', true, 'urn:a']), ['urn:a', 'urn:b'], 'non-strings filtered');
   });
 
   t.test('email missing in token → userinfo, cached per token', async (t) => {
@@ -345,7 +338,10 @@ t.test('OidcVerifier', async (t) => {
     const v = verifier(q);
     const tokens = await Promise.all(Array.from({ length: 8 }, (_, i) => q.token({ sub: `u${i}`, email: 'u@x.org' })));
     const ids = await Promise.all(tokens.map((tok) => v.authenticate(bearer(tok))));
-    t.same(ids.map((i) => i.sub), tokens.map((_, i) => `u${i}`));
+    t.same(
+      ids.map((i) => i.sub),
+      tokens.map((_, i) => `u${i}`),
+    );
     for (let i = 0; i < 3; i++) await v.authenticate(bearer(await q.token({ email: 'u@x.org' })));
     t.equal(count(q, DISCOVERY), 1, 'one discovery request');
     t.equal(count(q, '/jwks'), 1, 'one JWKS request');
@@ -433,9 +429,17 @@ t.test('OidcVerifier', async (t) => {
 
   t.test('unreachable issuer with a slow answer times out as unavailable', async (t) => {
     const { createServer } = await import('node:http');
-    const hanging = createServer(() => { /* never answers */ });
+    const hanging = createServer(() => {
+      /* never answers */
+    });
     await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', () => r()));
-    t.teardown(() => new Promise<void>((r) => { hanging.closeAllConnections(); hanging.close(() => r()); }));
+    t.teardown(
+      () =>
+        new Promise<void>((r) => {
+          hanging.closeAllConnections();
+          hanging.close(() => r());
+        }),
+    );
     const addr = hanging.address();
     const issuer = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`;
     const token = await p.token({ iss: issuer });

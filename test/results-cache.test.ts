@@ -25,7 +25,11 @@ async function setUp(t: Test, ctx: TestContext) {
     t.equal(response.statusCode, 201, response.body);
     return json<{ id: string }>(response).id;
   };
-  const benchmark = await created('/benchmarks', { docker_image: `count/me${Math.random().toString(36).slice(2)}`, docker_tag: '1', json_schema: {} });
+  const benchmark = await created('/benchmarks', {
+    docker_image: `count/me${Math.random().toString(36).slice(2)}`,
+    docker_tag: '1',
+    json_schema: {},
+  });
   const site = await created('/sites', { name: `count-site-${Math.random().toString(36).slice(2)}`, address: 'here' });
   const flavor = await created(`/sites/${site}/flavors`, { name: 'count-flavor' });
   for (const url of [`/benchmarks/${benchmark}:approve`, `/sites/${site}:approve`, `/flavors/${flavor}:approve`]) {
@@ -80,19 +84,34 @@ eachDatabase(
       const id = listed.items[0]!.id;
 
       const tag = await created('/tags', { name: `cache-tag-${Math.random().toString(36).slice(2)}` });
-      t.equal((await app.inject({ method: 'PUT', url: `/results/${id}/tags`, headers: asUser, payload: { tags_ids: [tag] } })).statusCode, 204);
-      t.same((await page()).items[0]!.tags.map((item) => item.id), [tag], 'new tags at once');
+      t.equal(
+        (await app.inject({ method: 'PUT', url: `/results/${id}/tags`, headers: asUser, payload: { tags_ids: [tag] } })).statusCode,
+        204,
+      );
+      t.same(
+        (await page()).items[0]!.tags.map((item) => item.id),
+        [tag],
+        'new tags at once',
+      );
 
       const updated = await app.inject({
         method: 'PUT',
         url: `/benchmarks/${benchmark}`,
         headers: asAdmin,
-        payload: { docker_image: (await page()).items[0]!.benchmark.docker_image, docker_tag: '1', json_schema: {}, description: 'changed' },
+        payload: {
+          docker_image: (await page()).items[0]!.benchmark.docker_image,
+          docker_tag: '1',
+          json_schema: {},
+          description: 'changed',
+        },
       });
       t.equal(updated.statusCode, 204, updated.body);
       t.equal((await page()).items[0]!.benchmark.description, 'changed', 'the embedded benchmark as it is now');
 
-      t.equal((await app.inject({ method: 'POST', url: `/results/${id}:claim`, headers: asUser, payload: { message: 'x' } })).statusCode, 201);
+      t.equal(
+        (await app.inject({ method: 'POST', url: `/results/${id}:claim`, headers: asUser, payload: { message: 'x' } })).statusCode,
+        201,
+      );
       t.same(await page(), { ...listed, items: [], total: 0, pages: 0 }, 'a claim hides it from the page and the count at once');
     });
 

@@ -90,7 +90,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const [a, b] = w.tags as [Tag, Tag];
       const repeated = await uploadRaw(w, { n: 1 }, { query: `&tags_ids=${b.id}&tags_ids=${b.id}` });
       t.equal(repeated.statusCode, 201, repeated.body);
-      t.same(json<Result>(repeated).tags.map((tag) => tag.id), [b.id], 'a duplicate tag is attached once');
+      t.same(
+        json<Result>(repeated).tags.map((tag) => tag.id),
+        [b.id],
+        'a duplicate tag is attached once',
+      );
       const base = uploadUrl(w).replace('/results?', '');
       const bracket = await app.inject({
         method: 'POST',
@@ -99,7 +103,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
         payload: { n: 2 },
       });
       t.equal(bracket.statusCode, 201, bracket.body);
-      t.same(json<Result>(bracket).tags.map((tag) => tag.id).sort(), [a.id, b.id].sort());
+      t.same(
+        json<Result>(bracket)
+          .tags.map((tag) => tag.id)
+          .sort(),
+        [a.id, b.id].sort(),
+      );
       const single = await app.inject({
         method: 'POST',
         url: `/results?${base}&tags_ids%5B%5D=${a.id}`,
@@ -107,7 +116,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
         payload: { n: 3 },
       });
       t.equal(single.statusCode, 201, single.body);
-      t.same(json<Result>(single).tags.map((tag) => tag.id), [a.id], 'one bracketed value is a list too');
+      t.same(
+        json<Result>(single).tags.map((tag) => tag.id),
+        [a.id],
+        'one bracketed value is a list too',
+      );
       t.equal(await prisma.resultTag.count({ where: { result_id: json<Result>(repeated).id } }), 1);
     });
 
@@ -185,7 +198,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
         method: 'PUT',
         url: `/benchmarks/${w.benchmark.id}`,
         headers: await ctx.auth(admin),
-        payload: { docker_image: w.benchmark.docker_image, docker_tag: w.benchmark.docker_tag, json_schema: { type: 'object', required: ['b'] } },
+        payload: {
+          docker_image: w.benchmark.docker_image,
+          docker_tag: w.benchmark.docker_tag,
+          json_schema: { type: 'object', required: ['b'] },
+        },
       });
       t.equal(update.statusCode, 204, update.body);
       const old = assertError(t, await uploadRaw(w, { a: 1 }), 422);
@@ -197,10 +214,19 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('401 without a token, whatever the request', async (t) => {
       const w = await world();
       assertError(t, await app.inject({ method: 'POST', url: uploadUrl(w), payload: { a: 1 } }), 401);
-      assertError(t, await app.inject({ method: 'POST', url: '/results', payload: 'not json', headers: { 'content-type': 'application/json' } }), 401);
       assertError(
         t,
-        await app.inject({ method: 'POST', url: `${uploadUrl(w)}&x=%00`, payload: '{"a":"\\u0000"}', headers: { 'content-type': 'application/json' } }),
+        await app.inject({ method: 'POST', url: '/results', payload: 'not json', headers: { 'content-type': 'application/json' } }),
+        401,
+      );
+      assertError(
+        t,
+        await app.inject({
+          method: 'POST',
+          url: `${uploadUrl(w)}&x=%00`,
+          payload: '{"a":"\\u0000"}',
+          headers: { 'content-type': 'application/json' },
+        }),
         401,
       );
       assertError(
@@ -333,7 +359,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('422, never a 500, for a body nested deeper than 512 levels, whatever the schema', async (t) => {
       const plain = await world();
       // A recursive schema: its validator recurses as deep as the body.
-      const recursive = await world({ $defs: { node: { type: ['array', 'object'], items: { $ref: '#/$defs/node' } } }, $ref: '#/$defs/node' });
+      const recursive = await world({
+        $defs: { node: { type: ['array', 'object'], items: { $ref: '#/$defs/node' } } },
+        $ref: '#/$defs/node',
+      });
       for (const w of [plain, recursive]) {
         const send = (depth: number) =>
           ctx.auth(owner).then((headers) =>
@@ -435,7 +464,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(ids(page(t, await app.inject({ url: `${url}&tags_ids[]=${a.id}&tags_ids[]=${b.id}` }))), [ab.id, abc.id], 'bracket form');
       t.same(ids(page(t, await app.inject({ url: `${url}&tags_ids[]=${c.id}` }))), [abc.id], 'one bracketed value');
       t.same(ids(page(t, await app.inject({ url: `${url}&tags_ids=${c.id}&tags_ids=${c.id}` }))), [abc.id], 'a repeated tag');
-      t.same(ids(page(t, await app.inject({ url: `${url}&tags_ids=${a.id}&tags_ids=${UNKNOWN_ID}` }))), [], 'an unknown tag matches nothing');
+      t.same(
+        ids(page(t, await app.inject({ url: `${url}&tags_ids=${a.id}&tags_ids=${UNKNOWN_ID}` }))),
+        [],
+        'an unknown tag matches nothing',
+      );
       t.equal(page(t, await app.inject({ url: `${url}&tags_ids=${a.id}&tags_ids=${b.id}` })).total, 2, 'total counts the same');
     });
 
@@ -462,13 +495,23 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const rows = await prisma.result.findMany({ where: { id: { in: [jan.id, feb.id, mar.id] } }, orderBy: { upload_datetime: 'asc' } });
       const middle = rows[1]?.upload_datetime.toISOString() ?? '';
       const later = await list(`upload_after=${middle}`);
-      t.same(later, rows.slice(2).map((row) => row.id), 'upload_after is strict');
+      t.same(
+        later,
+        rows.slice(2).map((row) => row.id),
+        'upload_after is strict',
+      );
     });
 
     t.test('200 sorted by every allowed column, both directions', async (t) => {
       const prefix = uniqueDashed('sort');
-      const wA = await world({}, { image: `${prefix}-a/bench`, siteName: `${prefix}-site-b`, address: `${prefix}-addr-a`, flavorName: `${prefix}-f-b` });
-      const wB = await world({}, { image: `${prefix}-b/bench`, siteName: `${prefix}-site-a`, address: `${prefix}-addr-b`, flavorName: `${prefix}-f-a` });
+      const wA = await world(
+        {},
+        { image: `${prefix}-a/bench`, siteName: `${prefix}-site-b`, address: `${prefix}-addr-a`, flavorName: `${prefix}-f-b` },
+      );
+      const wB = await world(
+        {},
+        { image: `${prefix}-b/bench`, siteName: `${prefix}-site-a`, address: `${prefix}-addr-b`, flavorName: `${prefix}-f-a` },
+      );
       const r1 = await upload(wA, { i: 1 }, { execution: '2019-01-02T00:00:00Z' });
       const r2 = await upload(wB, { i: 2 }, { execution: '2019-01-01T00:00:00Z' });
       const tagged = await fx.tag();
@@ -548,15 +591,26 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     const prefix = uniqueDashed('srch');
     const w = await world(
       {},
-      { image: `${prefix}/c-ray`, tag: 'v1.2', siteName: `${prefix} Karlsruhe KIT`, address: `${prefix} 76131 Germany`, flavorName: `${prefix}-hpc.8core` },
+      {
+        image: `${prefix}/c-ray`,
+        tag: 'v1.2',
+        siteName: `${prefix} Karlsruhe KIT`,
+        address: `${prefix} 76131 Germany`,
+        flavorName: `${prefix}-hpc.8core`,
+      },
     );
-    const w2 = await world({}, { image: `${prefix}/c-ray`, tag: 'v2', siteName: `${prefix} CESNET`, address: `${prefix} Brno`, flavorName: `${prefix}-m1.large` });
+    const w2 = await world(
+      {},
+      { image: `${prefix}/c-ray`, tag: 'v2', siteName: `${prefix} CESNET`, address: `${prefix} Brno`, flavorName: `${prefix}-m1.large` },
+    );
     const gpu = await fx.tag(`${prefix}-gpu`);
     const pct = await fx.tag(`${prefix}-100%_x`);
     const r1 = await upload(w, { i: 1 }, { tags: [gpu.id], execution: '2021-01-01T00:00:00Z' });
     const r2 = await upload(w2, { i: 2 }, { tags: [pct.id], execution: '2021-01-02T00:00:00Z' });
     const search = async (terms: string[], extra = '') =>
-      ids(page(t, await app.inject({ url: `/results:search?${terms.map((term) => `terms=${encodeURIComponent(term)}`).join('&')}${extra}` })));
+      ids(
+        page(t, await app.inject({ url: `/results:search?${terms.map((term) => `terms=${encodeURIComponent(term)}`).join('&')}${extra}` })),
+      );
 
     t.test('200 when every term appears in some field', async (t) => {
       t.same(await search([prefix]), [r1.id, r2.id]);
@@ -619,7 +673,13 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('422 for bad parameters', async (t) => {
-      for (const query of ['sort_by=name', 'benchmark_id=' + w.benchmark.id, 'filters=a%20%3D%3D%201', 'terms=' + 'x'.repeat(257), 'upload_after=x']) {
+      for (const query of [
+        'sort_by=name',
+        `benchmark_id=${w.benchmark.id}`,
+        'filters=a%20%3D%3D%201',
+        `terms=${'x'.repeat(257)}`,
+        'upload_after=x',
+      ]) {
         assertError(t, await app.inject({ url: `/results:search?${query}` }), 422);
       }
     });
@@ -635,11 +695,21 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(body, r);
       t.same(body.tags, w.tags);
     });
-    t.test('200: the JSON the upload answered, as every list, search and the uploader\'s list show it', async (t) => {
+    t.test("200: the JSON the upload answered, as every list, search and the uploader's list show it", async (t) => {
       // Lists and reads are written by PostgreSQL, the upload's answer by the
       // service: they must not differ in any value, order or format.
-      const w = await world({}, { siteName: uniqueDashed('Ünïcode "site"'), address: 'Straße 1\\2', flavorName: uniqueDashed('flavor\ttab') });
-      const names = [uniqueDashed('b-Zeta'), uniqueDashed('a-alpha'), uniqueDashed('Émile'), uniqueDashed('B-upper'), uniqueDashed('😀-astral'), uniqueDashed('！-fullwidth')];
+      const w = await world(
+        {},
+        { siteName: uniqueDashed('Ünïcode "site"'), address: 'Straße 1\\2', flavorName: uniqueDashed('flavor\ttab') },
+      );
+      const names = [
+        uniqueDashed('b-Zeta'),
+        uniqueDashed('a-alpha'),
+        uniqueDashed('Émile'),
+        uniqueDashed('B-upper'),
+        uniqueDashed('😀-astral'),
+        uniqueDashed('！-fullwidth'),
+      ];
       const tags = [];
       for (const name of names) tags.push(await fx.tag(name));
       const body = {
@@ -650,19 +720,28 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       };
       const uploaded = await upload(w, body, { tags: tags.map((tag) => tag.id), execution: '2021-06-30T23:59:59.999-01:30' });
       const byCodePoint = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
-      t.same(uploaded.tags.map((tag) => tag.name), [...names].sort(byCodePoint), 'tags by code point (astral after U+FF01)');
+      t.same(
+        uploaded.tags.map((tag) => tag.name),
+        [...names].sort(byCodePoint),
+        'tags by code point (astral after U+FF01)',
+      );
       t.equal(uploaded.execution_datetime, '2021-07-01T01:29:59.999Z');
       const views = {
         read: json<Result>(await app.inject({ url: `/results/${uploaded.id}` })),
         listed: json<Results>(await app.inject({ url: `/results?benchmark_id=${w.benchmark.id}` })).items[0],
         searched: json<Results>(await app.inject({ url: `/results:search?terms=${encodeURIComponent(w.site.name)}` })).items[0],
-        own: json<Results>(await app.inject({ url: `/users/self/results?benchmark_id=${w.benchmark.id}`, headers: await ctx.auth(owner) })).items[0],
+        own: json<Results>(await app.inject({ url: `/users/self/results?benchmark_id=${w.benchmark.id}`, headers: await ctx.auth(owner) }))
+          .items[0],
       };
       for (const [name, view] of Object.entries(views)) {
         t.strictSame(view, uploaded, `${name}: the same result`);
         t.same(Object.keys(view ?? {}), Object.keys(uploaded), `${name}: the same key order`);
       }
-      t.strictSame(views.read.benchmark, json(await app.inject({ url: `/benchmarks/${w.benchmark.id}` })), 'the benchmark as GET /benchmarks/{id}');
+      t.strictSame(
+        views.read.benchmark,
+        json(await app.inject({ url: `/benchmarks/${w.benchmark.id}` })),
+        'the benchmark as GET /benchmarks/{id}',
+      );
       t.strictSame(views.read.site, json(await app.inject({ url: `/sites/${w.site.id}` })), 'the site as GET /sites/{id}');
       t.strictSame(views.read.flavor, json(await app.inject({ url: `/flavors/${w.flavor.id}` })), 'the flavor as GET /flavors/{id}');
     });
@@ -723,8 +802,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
         headers: { ...(who ? await ctx.auth(who) : {}), 'content-type': 'application/json' },
         payload: JSON.stringify(payload),
       });
-    const linked = async (id: string) =>
-      (await prisma.resultTag.findMany({ where: { result_id: id } })).map((link) => link.tag_id).sort();
+    const linked = async (id: string) => (await prisma.resultTag.findMany({ where: { result_id: id } })).map((link) => link.tag_id).sort();
 
     t.test('204 replaces the tags for the uploader', async (t) => {
       const w = await world({}, { tags: 3 });
@@ -780,7 +858,14 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('422 for a malformed body or id', async (t) => {
       const w = await world({}, { tags: 1 });
       const r = await upload(w, {}, { tags: [w.tags[0]?.id ?? ''] });
-      for (const payload of [{}, { tags_ids: 'x' }, { tags_ids: ['not-a-uuid'] }, { tags_ids: [], extra: 1 }, [w.tags[0]?.id], { tags_ids: [5] }]) {
+      for (const payload of [
+        {},
+        { tags_ids: 'x' },
+        { tags_ids: ['not-a-uuid'] },
+        { tags_ids: [], extra: 1 },
+        [w.tags[0]?.id],
+        { tags_ids: [5] },
+      ]) {
         assertError(t, await put(r.id, payload, owner), 422);
       }
       assertError(t, await put('abc', { tags_ids: [] }, owner), 422);
@@ -795,7 +880,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
         const responses = await Promise.all(lists.map((tags_ids) => put(r.id, { tags_ids }, owner)));
         t.same([...new Set(responses.map((response) => response.statusCode))], [204], responses.map((response) => response.body).join(' '));
         const final = await linked(r.id);
-        t.ok(lists.some((list) => JSON.stringify([...list].sort()) === JSON.stringify(final)), `round ${round}: ${final.join(',')} is one list`);
+        t.ok(
+          lists.some((list) => JSON.stringify([...list].sort()) === JSON.stringify(final)),
+          `round ${round}: ${final.join(',')} is one list`,
+        );
       }
     });
 
@@ -840,7 +928,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
   });
 
   t.test('ListUserResults GET /users/self/results', async (t) => {
-    t.test('200 the caller\'s results only, hidden ones included, with the filters of /results', async (t) => {
+    t.test("200 the caller's results only, hidden ones included, with the filters of /results", async (t) => {
       const uploader = persona('self-results');
       await ctx.register(uploader);
       const w = await world({ type: 'object' }, { tags: 1 });
@@ -851,7 +939,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const headers = await ctx.auth(uploader);
       const list = async (query = '') => ids(page(t, await app.inject({ url: `/users/self/results${query}`, headers })));
       t.same(await list(), [mine1.id, mine2.id], 'own results, the claimed one too');
-      t.same(ids(page(t, await app.inject({ url: `/results?benchmark_id=${w.benchmark.id}` }))), [mine1.id, theirs.id], 'hidden in /results');
+      t.same(
+        ids(page(t, await app.inject({ url: `/results?benchmark_id=${w.benchmark.id}` }))),
+        [mine1.id, theirs.id],
+        'hidden in /results',
+      );
       t.same(await list(`?benchmark_id=${w.benchmark.id}&tags_ids=${w.tags[0]?.id}`), [mine1.id]);
       t.same(await list('?filters=n%20%3E%202'), [mine2.id], 'JSON filters');
       t.same(await list('?filters=n+%3C+2'), [mine1.id], '+ as the separator');
@@ -859,7 +951,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(await list('?execution_after=2020-01-01T12:00:00Z'), [mine2.id]);
       t.same(await list(`?site_id=${w.site.id}&flavor_id=${w.flavor.id}&per_page=1&page=2`), [mine2.id]);
       const other2 = await app.inject({ url: '/users/self/results', headers: await ctx.auth(other) });
-      t.notOk(ids(page(t, other2)).includes(mine1.id), 'not in another user\'s list');
+      t.notOk(ids(page(t, other2)).includes(mine1.id), "not in another user's list");
     });
     t.test('401 without a token', async (t) => {
       assertError(t, await app.inject({ url: '/users/self/results' }), 401);
@@ -889,7 +981,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.equal(await countResults(w.benchmark.id), 200, '200 rows');
     const stored = await prisma.result.findMany({ where: { benchmark_id: w.benchmark.id }, select: { json: true } });
     const values = stored.map((row) => (row.json as { i: number }).i).sort((a, b) => a - b);
-    t.same(values, Array.from({ length: 200 }, (_, i) => i), 'each body exactly once');
+    t.same(
+      values,
+      Array.from({ length: 200 }, (_, i) => i),
+      'each body exactly once',
+    );
     t.equal(await prisma.resultTag.count({ where: { result: { benchmark_id: w.benchmark.id } } }), 400, 'two tag links each');
     const listed = page(t, await app.inject({ url: `/results?benchmark_id=${w.benchmark.id}&per_page=100&page=2` }));
     t.equal(listed.total, 200);

@@ -77,6 +77,9 @@ t.test('serves, logs JSON with request ids, and stops on SIGTERM with exit 0', a
     .trim()
     .split('\n')
     .map((line) => JSON.parse(line) as Record<string, unknown>);
-  t.ok(logs.some((entry) => typeof entry.reqId === 'string'), 'request ids in the logs');
+  t.ok(
+    logs.some((entry) => typeof entry.reqId === 'string'),
+    'request ids in the logs',
+  );
   t.notMatch(run.stdout, /secret-token-value/, 'tokens never logged');
 });

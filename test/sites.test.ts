@@ -27,7 +27,6 @@ eachDatabase(t, async (t, ctx: TestContext) => {
   const headers = (p: Persona) => ctx.auth(p);
   const seed = seeder(ctx, user);
 
-
   async function createSite(body: Record<string, unknown>, who: Persona = user): Promise<Site> {
     const response = await app.inject({ method: 'POST', url: '/sites', headers: await headers(who), payload: body });
     if (response.statusCode !== 201) throw new Error(`create site: ${response.statusCode} ${response.body}`);
@@ -111,9 +110,24 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('200 sorts by every allowed field, both ways, and by several fields', async (t) => {
       const where = unique('sort');
       // name order: a < b < c; address order: y < z; upload order: c, a, b; ids random.
-      const s1 = await seed.site({ name: `${where}b`, address: `${where}z`, description: where, upload_datetime: new Date('2021-03-01T00:00:00Z') });
-      const s2 = await seed.site({ name: `${where}c`, address: `${where}y`, description: where, upload_datetime: new Date('2021-01-01T00:00:00Z') });
-      const s3 = await seed.site({ name: `${where}a`, address: `${where}z`, description: where, upload_datetime: new Date('2021-02-01T00:00:00Z') });
+      const s1 = await seed.site({
+        name: `${where}b`,
+        address: `${where}z`,
+        description: where,
+        upload_datetime: new Date('2021-03-01T00:00:00Z'),
+      });
+      const s2 = await seed.site({
+        name: `${where}c`,
+        address: `${where}y`,
+        description: where,
+        upload_datetime: new Date('2021-01-01T00:00:00Z'),
+      });
+      const s3 = await seed.site({
+        name: `${where}a`,
+        address: `${where}z`,
+        description: where,
+        upload_datetime: new Date('2021-02-01T00:00:00Z'),
+      });
       const all = [s1, s2, s3];
       const order = async (sortBy: string) => ids(await list(`/sites:search?terms=${where}&sort_by=${encodeURIComponent(sortBy)}`));
       t.same(await order('+name'), [s3.id, s1.id, s2.id]);
@@ -145,7 +159,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(await at(`upload_after=${encodeURIComponent('2021-06-15T13:00:00+02:00')}`), [mid.id, recent.id], 'offsets are honoured');
       t.same(await at('upload_after=2021-06-15T11:00:00'), [mid.id, recent.id], 'no zone is UTC');
       t.same(await at(`upload_after=${encodeURIComponent('2021-06-15T14:00:00+0200')}`), [recent.id], 'offset without colon');
-      t.same(await at(`upload_after=${encodeURIComponent('2021-06-15T14:00:00+02')}`), [recent.id], "an offset of hours only (the spec's pattern allows it)");
+      t.same(
+        await at(`upload_after=${encodeURIComponent('2021-06-15T14:00:00+02')}`),
+        [recent.id],
+        "an offset of hours only (the spec's pattern allows it)",
+      );
       t.same(await at(`upload_before=${encodeURIComponent('2021-06-15T07:00:00-05')}`), [old.id], 'a negative offset of hours only');
       t.same(await at('upload_after=2030-01-01'), []);
     });
@@ -201,11 +219,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(await search('terms=HPC'), [kit.id], 'description');
       t.same(await search('terms=CESNET&terms=Brno'), [cesnet.id], 'name and address');
       t.same(await search('terms=CESNET&terms=Karlsruhe'), [], 'one term missing: no match');
-      t.same(
-        await search('terms=cloud').then((found) => [...found].sort()),
-        [cesnet.id, percent.id].sort(),
-        'several items',
-      );
+      t.same(await search('terms=cloud').then((found) => [...found].sort()), [cesnet.id, percent.id].sort(), 'several items');
     });
 
     t.test('200 without terms every item matches', async (t) => {
@@ -326,7 +340,14 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.match(site, { name, address: 'Karlsruhe', description: 'A site', status: 'on_review' });
       t.ok(Date.parse(site.upload_datetime) >= before - 2000, 'uploaded now');
       const row = await snapshot(site.id);
-      t.match(row, { name, address: 'Karlsruhe', description: 'A site', status: 'on_review', uploader_sub: user.sub, uploader_iss: ctx.oidc.issuer });
+      t.match(row, {
+        name,
+        address: 'Karlsruhe',
+        description: 'A site',
+        status: 'on_review',
+        uploader_sub: user.sub,
+        uploader_iss: ctx.oidc.issuer,
+      });
       t.equal(row?.upload_datetime.toISOString(), site.upload_datetime);
       t.equal(row?.submit?.resource_type, 'site', 'a submit is opened');
       t.equal(row?.submit?.site_id, site.id);
@@ -391,7 +412,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
     t.test('403 for a token holder who is not registered', async (t) => {
       const name = unique('unreg');
-      const response = await app.inject({ method: 'POST', url: '/sites', headers: await headers(unregistered), payload: { name, address: 'x' } });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/sites',
+        headers: await headers(unregistered),
+        payload: { name, address: 'x' },
+      });
       assertError(t, response, 403);
       t.equal(await prisma.site.count({ where: { name } }), 0);
     });
@@ -422,7 +448,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
         Array.from({ length: 20 }, () => app.inject({ method: 'POST', url: '/sites', headers: auth, payload: { name, address: 'x' } })),
       );
       const codes = responses.map((r) => r.statusCode).sort();
-      t.same(codes, [201, ...Array.from({ length: 19 }, () => 409)], JSON.stringify(responses.filter((r) => r.statusCode !== 201 && r.statusCode !== 409).map((r) => r.body)));
+      t.same(
+        codes,
+        [201, ...Array.from({ length: 19 }, () => 409)],
+        JSON.stringify(responses.filter((r) => r.statusCode !== 201 && r.statusCode !== 409).map((r) => r.body)),
+      );
       for (const r of responses.filter((r) => r.statusCode === 409)) t.equal(json<ErrorBody>(r).code, 409);
       t.equal(await prisma.site.count({ where: { name } }), 1, 'one row');
       t.equal(await prisma.submit.count({ where: { site: { name } } }), 1, 'one submit');
@@ -453,13 +483,22 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
     t.test('422 for an unknown query parameter', async (t) => {
       const name = unique('query');
-      const response = await app.inject({ method: 'POST', url: '/sites?approve=true', headers: await headers(user), payload: { name, address: 'x' } });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/sites?approve=true',
+        headers: await headers(user),
+        payload: { name, address: 'x' },
+      });
       assertError(t, response, 422);
       t.equal(await prisma.site.count({ where: { name } }), 0, 'nothing stored');
     });
 
     t.test('422 names the offending field', async (t) => {
-      const body = assertError(t, await app.inject({ method: 'POST', url: '/sites', headers: await headers(user), payload: { name: 5, address: 'x' } }), 422);
+      const body = assertError(
+        t,
+        await app.inject({ method: 'POST', url: '/sites', headers: await headers(user), payload: { name: 5, address: 'x' } }),
+        422,
+      );
       t.ok(body.errors && 'body.name' in body.errors, JSON.stringify(body.errors));
       const unknown = assertError(
         t,
@@ -470,7 +509,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
 
     t.test('422 for an empty body', async (t) => {
-      const response = await app.inject({ method: 'POST', url: '/sites', headers: { ...(await headers(user)), 'content-type': 'application/json' } });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/sites',
+        headers: { ...(await headers(user)), 'content-type': 'application/json' },
+      });
       assertError(t, response, 422);
     });
 
@@ -487,7 +530,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
   t.test('NUL characters are a 422, never a 500', async (t) => {
     const name = unique('nul');
-    const create = await app.inject({ method: 'POST', url: '/sites', headers: await headers(user), payload: { name: `${name}\u0000`, address: 'x' } });
+    const create = await app.inject({
+      method: 'POST',
+      url: '/sites',
+      headers: await headers(user),
+      payload: { name: `${name}\u0000`, address: 'x' },
+    });
     t.equal(create.statusCode, 422, `create: ${create.body}`);
     t.match(JSON.stringify(json<ErrorBody>(create).errors), /body\.name/, 'names the field');
     t.equal(await prisma.site.count({ where: { name: { startsWith: name } } }), 0, 'nothing stored');
@@ -528,7 +576,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const created = await createSite({ name: unique('roundtrip'), address: 'x', description: 'd' });
       const read = json<Site>(await app.inject({ url: `/sites/${created.id}` }));
       const name = unique('roundtripped');
-      const response = await app.inject({ method: 'PUT', url: `/sites/${created.id}`, headers: await headers(admin), payload: { ...read, name } });
+      const response = await app.inject({
+        method: 'PUT',
+        url: `/sites/${created.id}`,
+        headers: await headers(admin),
+        payload: { ...read, name },
+      });
       t.equal(response.statusCode, 204, response.body);
       const after = json<Site>(await app.inject({ url: `/sites/${created.id}` }));
       t.same(after, { ...read, name });
@@ -552,7 +605,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
 
     t.test('204 keeping its own name is no conflict', async (t) => {
       const row = await seed.site({});
-      const response = await app.inject({ method: 'PUT', url: `/sites/${row.id}`, headers: await headers(admin), payload: { name: row.name, address: 'moved' } });
+      const response = await app.inject({
+        method: 'PUT',
+        url: `/sites/${row.id}`,
+        headers: await headers(admin),
+        payload: { name: row.name, address: 'moved' },
+      });
       t.equal(response.statusCode, 204, response.body);
       t.equal((await snapshot(row.id))?.address, 'moved');
     });
@@ -564,7 +622,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
     t.test('403 for a user who is not an administrator', async (t) => {
       const row = await seed.site({});
-      const response = await app.inject({ method: 'PUT', url: `/sites/${row.id}`, headers: await headers(user), payload: { name: unique('no'), address: 'y' } });
+      const response = await app.inject({
+        method: 'PUT',
+        url: `/sites/${row.id}`,
+        headers: await headers(user),
+        payload: { name: unique('no'), address: 'y' },
+      });
       assertError(t, response, 403);
       t.same(await prisma.site.findUnique({ where: { id: row.id } }), row, 'unchanged');
     });
@@ -581,7 +644,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
     t.test('404 for an unknown site', async (t) => {
       const name = unique('ghost');
-      assertError(t, await app.inject({ method: 'PUT', url: `/sites/${UNKNOWN_ID}`, headers: await headers(admin), payload: { name, address: 'y' } }), 404);
+      assertError(
+        t,
+        await app.inject({ method: 'PUT', url: `/sites/${UNKNOWN_ID}`, headers: await headers(admin), payload: { name, address: 'y' } }),
+        404,
+      );
       t.equal(await prisma.site.count({ where: { name } }), 0, 'not created');
     });
     t.test('409 for the name of another site', async (t) => {
@@ -606,13 +673,22 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     for (const [label, payload] of invalid) {
       t.test(`422 for ${label}`, async (t) => {
         const row = await seed.site({});
-        const response = await app.inject({ method: 'PUT', url: `/sites/${row.id}`, headers: await headers(admin), payload: payload as object });
+        const response = await app.inject({
+          method: 'PUT',
+          url: `/sites/${row.id}`,
+          headers: await headers(admin),
+          payload: payload as object,
+        });
         assertError(t, response, 422);
         t.same(await prisma.site.findUnique({ where: { id: row.id } }), row, 'unchanged');
       });
     }
     t.test('422 for a site id that is not a UUID', async (t) => {
-      assertError(t, await app.inject({ method: 'PUT', url: '/sites/nope', headers: await headers(admin), payload: { name: 'n', address: 'x' } }), 422);
+      assertError(
+        t,
+        await app.inject({ method: 'PUT', url: '/sites/nope', headers: await headers(admin), payload: { name: 'n', address: 'x' } }),
+        422,
+      );
     });
   });
 
@@ -647,7 +723,13 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.equal(await prisma.resultTag.count({ where: { result_id: doomed.id } }), 0, 'their tag links gone');
       t.equal(await prisma.claim.count({ where: { id: claim.id } }), 0, 'claims on them gone');
       t.equal(await prisma.submit.count({ where: { claim_id: claim.id } }), 0, 'and their submits');
-      t.equal(await prisma.submit.count({ where: { resource_type: { in: ['flavor', 'claim', 'site'] }, flavor_id: null, claim_id: null, site_id: null } }), 0, 'no orphan submit');
+      t.equal(
+        await prisma.submit.count({
+          where: { resource_type: { in: ['flavor', 'claim', 'site'] }, flavor_id: null, claim_id: null, site_id: null },
+        }),
+        0,
+        'no orphan submit',
+      );
       t.equal(await prisma.site.count({ where: { id: keep.id } }), 1, 'other sites stay');
       t.equal(await prisma.flavor.count({ where: { id: kept.id } }), 1, 'their flavors stay');
       t.equal(await prisma.result.count({ where: { id: survivor.id } }), 1, 'their results stay');
@@ -731,7 +813,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
     t.test('422 for a site already approved', async (t) => {
       const row = await seed.site({});
-      const body = assertError(t, await app.inject({ method: 'POST', url: `/sites/${row.id}:approve`, headers: await headers(admin) }), 422);
+      const body = assertError(
+        t,
+        await app.inject({ method: 'POST', url: `/sites/${row.id}:approve`, headers: await headers(admin) }),
+        422,
+      );
       t.match(body.message, /approved/);
       t.same(await prisma.site.findUnique({ where: { id: row.id } }), row, 'unchanged');
     });
@@ -744,7 +830,9 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const created = await createSite({ name: unique('approverace'), address: 'x' });
       const auth = await headers(admin);
       const codes = (
-        await Promise.all(Array.from({ length: 5 }, () => app.inject({ method: 'POST', url: `/sites/${created.id}:approve`, headers: auth })))
+        await Promise.all(
+          Array.from({ length: 5 }, () => app.inject({ method: 'POST', url: `/sites/${created.id}:approve`, headers: auth })),
+        )
       )
         .map((r) => r.statusCode)
         .sort();
@@ -770,7 +858,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
     t.test('204 with a form Content-Type and no body', async (t) => {
       const created = await createSite({ name: unique('rejectform'), address: 'x' });
-      const response = await app.inject({ method: 'POST', url: `/sites/${created.id}:reject`, headers: { ...(await headers(admin)), 'content-type': FORM } });
+      const response = await app.inject({
+        method: 'POST',
+        url: `/sites/${created.id}:reject`,
+        headers: { ...(await headers(admin)), 'content-type': FORM },
+      });
       t.equal(response.statusCode, 204, response.body);
     });
     t.test('401 without a token', async (t) => {

@@ -33,15 +33,33 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     const result = await seed.result(approvedBenchmark.id, approvedFlavor);
     // Upload order: flavor, claim, site, benchmark. Alphabetical: benchmark, claim, flavor, site.
     const flavor = await prisma.flavor.create({
-      data: { site_id: approvedSite.id, name: 'pending', upload_datetime: at(1), ...seed.uploader(), submit: { create: { resource_type: 'flavor', upload_datetime: at(1) } } },
+      data: {
+        site_id: approvedSite.id,
+        name: 'pending',
+        upload_datetime: at(1),
+        ...seed.uploader(),
+        submit: { create: { resource_type: 'flavor', upload_datetime: at(1) } },
+      },
       include: { submit: true },
     });
     const claim = await prisma.claim.create({
-      data: { message: 'wrong', result_id: result.id, upload_datetime: at(2), ...seed.uploader(claimer), submit: { create: { resource_type: 'claim', upload_datetime: at(2) } } },
+      data: {
+        message: 'wrong',
+        result_id: result.id,
+        upload_datetime: at(2),
+        ...seed.uploader(claimer),
+        submit: { create: { resource_type: 'claim', upload_datetime: at(2) } },
+      },
       include: { submit: true },
     });
     const site = await prisma.site.create({
-      data: { name: unique('pending'), address: 'x', upload_datetime: at(3), ...seed.uploader(), submit: { create: { resource_type: 'site', upload_datetime: at(3) } } },
+      data: {
+        name: unique('pending'),
+        address: 'x',
+        upload_datetime: at(3),
+        ...seed.uploader(),
+        submit: { create: { resource_type: 'site', upload_datetime: at(3) } },
+      },
       include: { submit: true },
     });
     const benchmark = await prisma.benchmark.create({
@@ -87,10 +105,34 @@ eachDatabase(t, async (t, ctx: TestContext) => {
         registration_datetime: row.registration_datetime.toISOString(),
       });
       t.same(page.items, [
-        { id: submitIds.flavor, upload_datetime: seeded.at(1).toISOString(), resource_type: 'flavor', resource_id: seeded.flavor.id, uploader: asUser(userRow) },
-        { id: submitIds.claim, upload_datetime: seeded.at(2).toISOString(), resource_type: 'claim', resource_id: seeded.claim.id, uploader: asUser(claimerRow) },
-        { id: submitIds.site, upload_datetime: seeded.at(3).toISOString(), resource_type: 'site', resource_id: seeded.site.id, uploader: asUser(userRow) },
-        { id: submitIds.benchmark, upload_datetime: seeded.at(4).toISOString(), resource_type: 'benchmark', resource_id: seeded.benchmark.id, uploader: asUser(userRow) },
+        {
+          id: submitIds.flavor,
+          upload_datetime: seeded.at(1).toISOString(),
+          resource_type: 'flavor',
+          resource_id: seeded.flavor.id,
+          uploader: asUser(userRow),
+        },
+        {
+          id: submitIds.claim,
+          upload_datetime: seeded.at(2).toISOString(),
+          resource_type: 'claim',
+          resource_id: seeded.claim.id,
+          uploader: asUser(claimerRow),
+        },
+        {
+          id: submitIds.site,
+          upload_datetime: seeded.at(3).toISOString(),
+          resource_type: 'site',
+          resource_id: seeded.site.id,
+          uploader: asUser(userRow),
+        },
+        {
+          id: submitIds.benchmark,
+          upload_datetime: seeded.at(4).toISOString(),
+          resource_type: 'benchmark',
+          resource_id: seeded.benchmark.id,
+          uploader: asUser(userRow),
+        },
       ]);
     });
 
@@ -99,13 +141,23 @@ eachDatabase(t, async (t, ctx: TestContext) => {
         const page = await list(`${seeded.range}&resource_type=${type}`);
         t.same(ids(page), [submitIds[type]], type);
         const everywhere = await list(`resource_type=${type}`);
-        t.ok(everywhere.items.every((s) => s.resource_type === type), `only ${type}s`);
+        t.ok(
+          everywhere.items.every((s) => s.resource_type === type),
+          `only ${type}s`,
+        );
       }
     });
 
     t.test('200 filters by upload date', async (t) => {
-      t.same(ids(await list('upload_after=2001-06-01T12:00:02Z&upload_before=2001-06-01T12:00:04Z')), [submitIds.site], 'both bounds strict');
-      t.same(ids(await list(`upload_after=${encodeURIComponent('2001-06-01T14:00:02+02:00')}&upload_before=2001-12-31`)), [submitIds.site, submitIds.benchmark]);
+      t.same(
+        ids(await list('upload_after=2001-06-01T12:00:02Z&upload_before=2001-06-01T12:00:04Z')),
+        [submitIds.site],
+        'both bounds strict',
+      );
+      t.same(ids(await list(`upload_after=${encodeURIComponent('2001-06-01T14:00:02+02:00')}&upload_before=2001-12-31`)), [
+        submitIds.site,
+        submitIds.benchmark,
+      ]);
       t.same(ids(await list('upload_after=2001-06-01T12:00:03&upload_before=2002-01-01')), [submitIds.benchmark], 'no zone is UTC');
       t.same(ids(await list('upload_before=2001-06-01')), [], 'nothing that old');
     });
@@ -127,11 +179,18 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('200 sorts by resource_type, then the next key', async (t) => {
       const two = await seedAll(2003);
       const one = await seedAll(2004);
-      const order = (sortBy: string) => list(`upload_after=2003-01-01&upload_before=2005-01-01&sort_by=${encodeURIComponent(sortBy)}`).then(ids);
+      const order = (sortBy: string) =>
+        list(`upload_after=2003-01-01&upload_before=2005-01-01&sort_by=${encodeURIComponent(sortBy)}`).then(ids);
       const submitOf = (s: typeof two, type: ResourceType) => s[type].submit!.id;
       const types: ResourceType[] = ['benchmark', 'claim', 'flavor', 'site'];
-      t.same(await order('+resource_type,-upload_datetime'), types.flatMap((type) => [submitOf(one, type), submitOf(two, type)]));
-      t.same(await order('-resource_type,+upload_datetime'), [...types].reverse().flatMap((type) => [submitOf(two, type), submitOf(one, type)]));
+      t.same(
+        await order('+resource_type,-upload_datetime'),
+        types.flatMap((type) => [submitOf(one, type), submitOf(two, type)]),
+      );
+      t.same(
+        await order('-resource_type,+upload_datetime'),
+        [...types].reverse().flatMap((type) => [submitOf(two, type), submitOf(one, type)]),
+      );
     });
 
     t.test('200 pages with the envelope, and a page past the end is empty', async (t) => {
@@ -201,7 +260,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const site = await create('/sites', { name: unique('wfsite'), address: 'x' });
       const submits = await submitsOf(site.id);
       t.equal(submits.length, 1);
-      t.match(submits[0], { resource_type: 'site', resource_id: site.id, uploader: { sub: user.sub, iss: ctx.oidc.issuer, email: user.email } });
+      t.match(submits[0], {
+        resource_type: 'site',
+        resource_id: site.id,
+        uploader: { sub: user.sub, iss: ctx.oidc.issuer, email: user.email },
+      });
       t.equal(submits[0]?.upload_datetime, site.upload_datetime, 'submitted when uploaded');
       await call('POST', `/sites/${site.id}:approve`);
       t.same(await submitsOf(site.id), []);
@@ -252,7 +315,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('a submit whose uploader is removed goes with the upload', async (t) => {
       const leaving = persona('submits-leaving');
       await ctx.register(leaving);
-      const response = await app.inject({ method: 'POST', url: '/sites', headers: await headers(leaving), payload: { name: unique('leaving'), address: 'x' } });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/sites',
+        headers: await headers(leaving),
+        payload: { name: unique('leaving'), address: 'x' },
+      });
       t.equal(response.statusCode, 201, response.body);
       const site = json<{ id: string }>(response);
       await prisma.user.delete({ where: { sub_iss: { sub: leaving.sub, iss: ctx.oidc.issuer } } });

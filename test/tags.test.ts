@@ -51,7 +51,16 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const total = (await list('/tags')).total;
       t.ok(total >= 3);
       const first = await list('/tags?per_page=2');
-      assertPage(t, first, { total, page: 1, pages: Math.ceil(total / 2), per_page: 2, has_next: true, has_prev: false, next_num: 2, prev_num: null });
+      assertPage(t, first, {
+        total,
+        page: 1,
+        pages: Math.ceil(total / 2),
+        per_page: 2,
+        has_next: true,
+        has_prev: false,
+        next_num: 2,
+        prev_num: null,
+      });
       t.equal(first.items.length, 2);
       const second = await list('/tags?per_page=2&page=2');
       assertPage(t, second, { page: 2, has_prev: true, prev_num: 1 });
@@ -65,7 +74,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
     t.test('200 sorts by id and name, both ways', async (t) => {
       const byName = await list('/tags?sort_by=-name');
-      t.same(byName.items.filter((tag) => tag.name.startsWith(m)).map((tag) => tag.id), [c.id, b.id, a.id]);
+      t.same(
+        byName.items.filter((tag) => tag.name.startsWith(m)).map((tag) => tag.id),
+        [c.id, b.id, a.id],
+      );
       const up = ids(await list('/tags?sort_by=%2Bid'));
       t.same(up, [...up].sort());
       const down = ids(await list('/tags?sort_by=-id'));
@@ -157,7 +169,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('201 creates the tag, usable at once: no review, no submit', async (t) => {
       const name = unique('create');
       const submits = await prisma.submit.count();
-      const response = await app.inject({ method: 'POST', url: '/tags', headers: await headers(user), payload: { name, description: 'A tag' } });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/tags',
+        headers: await headers(user),
+        payload: { name, description: 'A tag' },
+      });
       t.equal(response.statusCode, 201, response.body);
       const tag = json<Tag>(response);
       t.same(Object.keys(tag).sort(), TAG_KEYS, 'no status');
@@ -168,7 +185,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(ids(await list(`/tags?name=${name}`)), [tag.id], 'listed at once');
     });
     t.test('201 without a description stores an empty one', async (t) => {
-      const response = await app.inject({ method: 'POST', url: '/tags', headers: await headers(user), payload: { name: unique('nodesc') } });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/tags',
+        headers: await headers(user),
+        payload: { name: unique('nodesc') },
+      });
       t.equal(response.statusCode, 201, response.body);
       t.equal(json<Tag>(response).description, '');
       t.equal((await row(json<Tag>(response).id))?.description, '');
@@ -188,7 +210,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const taken = await seedTag(undefined, 'original');
       const body = assertError(
         t,
-        await app.inject({ method: 'POST', url: '/tags', headers: await headers(user), payload: { name: taken.name, description: 'copy' } }),
+        await app.inject({
+          method: 'POST',
+          url: '/tags',
+          headers: await headers(user),
+          payload: { name: taken.name, description: 'copy' },
+        }),
         409,
       );
       t.match(body.message, taken.name);
@@ -196,15 +223,26 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
     t.test('201 names differing only in case are different tags', async (t) => {
       const lower = await seedTag(unique('case'));
-      const response = await app.inject({ method: 'POST', url: '/tags', headers: await headers(user), payload: { name: lower.name.toUpperCase() } });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/tags',
+        headers: await headers(user),
+        payload: { name: lower.name.toUpperCase() },
+      });
       t.equal(response.statusCode, 201, response.body);
     });
     t.test('409 for all but one of 20 concurrent identical creations', async (t) => {
       const name = unique('race');
       const auth = await headers(user);
-      const responses = await Promise.all(Array.from({ length: 20 }, () => app.inject({ method: 'POST', url: '/tags', headers: auth, payload: { name } })));
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, () => app.inject({ method: 'POST', url: '/tags', headers: auth, payload: { name } })),
+      );
       const codes = responses.map((r) => r.statusCode).sort();
-      t.same(codes, [201, ...Array.from({ length: 19 }, () => 409)], JSON.stringify(responses.filter((r) => r.statusCode >= 500).map((r) => r.body)));
+      t.same(
+        codes,
+        [201, ...Array.from({ length: 19 }, () => 409)],
+        JSON.stringify(responses.filter((r) => r.statusCode >= 500).map((r) => r.body)),
+      );
       t.equal(await prisma.tag.count({ where: { name } }), 1);
     });
     const invalid: [string, unknown][] = [
@@ -254,7 +292,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('204 replaces name and description', async (t) => {
       const stored = await seedTag(undefined, 'old');
       const name = unique('renamed');
-      const response = await app.inject({ method: 'PUT', url: `/tags/${stored.id}`, headers: await headers(admin), payload: { name, description: 'new' } });
+      const response = await app.inject({
+        method: 'PUT',
+        url: `/tags/${stored.id}`,
+        headers: await headers(admin),
+        payload: { name, description: 'new' },
+      });
       t.equal(response.statusCode, 204, response.body);
       t.equal(response.body, '');
       t.same(await row(stored.id), { id: stored.id, name, description: 'new' });
@@ -262,13 +305,23 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('204 takes the tag as read from GET, the id ignored', async (t) => {
       const stored = await seedTag(undefined, 'd');
       const read = json<Tag>(await app.inject({ url: `/tags/${stored.id}` }));
-      const response = await app.inject({ method: 'PUT', url: `/tags/${stored.id}`, headers: await headers(admin), payload: { ...read, description: 'e' } });
+      const response = await app.inject({
+        method: 'PUT',
+        url: `/tags/${stored.id}`,
+        headers: await headers(admin),
+        payload: { ...read, description: 'e' },
+      });
       t.equal(response.statusCode, 204, response.body);
       t.same(json<Tag>(await app.inject({ url: `/tags/${stored.id}` })), { ...read, description: 'e' });
     });
     t.test('204 keeping its own name is no conflict', async (t) => {
       const stored = await seedTag();
-      const response = await app.inject({ method: 'PUT', url: `/tags/${stored.id}`, headers: await headers(admin), payload: { name: stored.name, description: 'x' } });
+      const response = await app.inject({
+        method: 'PUT',
+        url: `/tags/${stored.id}`,
+        headers: await headers(admin),
+        payload: { name: stored.name, description: 'x' },
+      });
       t.equal(response.statusCode, 204, response.body);
     });
     t.test('401 without a token', async (t) => {
@@ -278,18 +331,30 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
     t.test('403 for a user', async (t) => {
       const stored = await seedTag();
-      assertError(t, await app.inject({ method: 'PUT', url: `/tags/${stored.id}`, headers: await headers(user), payload: { name: unique('x') } }), 403);
+      assertError(
+        t,
+        await app.inject({ method: 'PUT', url: `/tags/${stored.id}`, headers: await headers(user), payload: { name: unique('x') } }),
+        403,
+      );
       t.same(await row(stored.id), stored);
     });
     t.test('404 for an unknown tag', async (t) => {
       const name = unique('ghost');
-      assertError(t, await app.inject({ method: 'PUT', url: `/tags/${UNKNOWN_ID}`, headers: await headers(admin), payload: { name } }), 404);
+      assertError(
+        t,
+        await app.inject({ method: 'PUT', url: `/tags/${UNKNOWN_ID}`, headers: await headers(admin), payload: { name } }),
+        404,
+      );
       t.equal(await prisma.tag.count({ where: { name } }), 0);
     });
     t.test('409 for the name of another tag', async (t) => {
       const first = await seedTag();
       const second = await seedTag();
-      assertError(t, await app.inject({ method: 'PUT', url: `/tags/${second.id}`, headers: await headers(admin), payload: { name: first.name } }), 409);
+      assertError(
+        t,
+        await app.inject({ method: 'PUT', url: `/tags/${second.id}`, headers: await headers(admin), payload: { name: first.name } }),
+        409,
+      );
       t.same(await row(second.id), second);
     });
     const invalid: [string, unknown][] = [
@@ -302,7 +367,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     for (const [label, payload] of invalid) {
       t.test(`422 for ${label}`, async (t) => {
         const stored = await seedTag();
-        assertError(t, await app.inject({ method: 'PUT', url: `/tags/${stored.id}`, headers: await headers(admin), payload: payload as object }), 422);
+        assertError(
+          t,
+          await app.inject({ method: 'PUT', url: `/tags/${stored.id}`, headers: await headers(admin), payload: payload as object }),
+          422,
+        );
         t.same(await row(stored.id), stored, 'unchanged');
       });
     }

@@ -4,7 +4,6 @@ import { adminPersona, eachDatabase, json, persona, type TestContext } from './h
 import { assertError } from './helpers/assertions.js';
 import { USER_KEYS, type User, type Users } from './helpers/contract.js';
 
-
 eachDatabase(t, async (t, ctx: TestContext) => {
   const { app, oidc } = ctx;
 
@@ -187,7 +186,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
         url: `/users?sub=${sub}&iss=${encodeURIComponent(oidc.issuer)}`,
         headers: await ctx.auth(admin),
       });
-      t.same(json<Users>(response).items.map((u) => u.sub), [sub]);
+      t.same(
+        json<Users>(response).items.map((u) => u.sub),
+        [sub],
+      );
     });
     t.test('200 pages through the users with the envelope', async (t) => {
       const all = json<Users>(await app.inject({ url: '/users?per_page=100', headers: await ctx.auth(admin) }));
@@ -195,7 +197,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const second = json<Users>(await app.inject({ url: '/users?per_page=2&page=2', headers: await ctx.auth(admin) }));
       t.match(second, { page: 2, per_page: 2, total: all.total, pages: Math.ceil(all.total / 2), has_prev: true, prev_num: 1 });
       t.equal(second.items.length, 2);
-      t.same(second.items.map((u) => u.sub), all.items.slice(2, 4).map((u) => u.sub), 'same order as the full list');
+      t.same(
+        second.items.map((u) => u.sub),
+        all.items.slice(2, 4).map((u) => u.sub),
+        'same order as the full list',
+      );
       const past = json<Users>(await app.inject({ url: '/users?per_page=2&page=999', headers: await ctx.auth(admin) }));
       t.same(past.items, []);
       t.equal(past.has_next, false);
@@ -206,7 +212,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const emails = up.items.map((u) => u.email);
       t.same(emails, [...emails].sort());
       const down = json<Users>(await app.inject({ url: `/users?sort_by=-email&per_page=100`, headers: await ctx.auth(admin) }));
-      t.same(down.items.map((u) => u.email), [...emails].reverse());
+      t.same(
+        down.items.map((u) => u.email),
+        [...emails].reverse(),
+      );
     });
     t.test('200 sorts by several fields', async (t) => {
       const response = await app.inject({ url: '/users?sort_by=%2Biss,-registration_datetime', headers: await ctx.auth(admin) });
@@ -238,11 +247,19 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('200 every term must appear in the email', async (t) => {
       const response = await app.inject({ url: `/users:search?terms=${domain}&terms=a@`, headers: await ctx.auth(admin) });
       t.equal(response.statusCode, 200, response.body);
-      t.same(json<Users>(response).items.map((u) => u.email).sort(), [`lea@${domain}`, `noa@${domain}`]);
+      t.same(
+        json<Users>(response)
+          .items.map((u) => u.email)
+          .sort(),
+        [`lea@${domain}`, `noa@${domain}`],
+      );
     });
     t.test('200 with the bracket array form', async (t) => {
       const response = await app.inject({ url: `/users:search?terms[]=${domain}&terms[]=noa`, headers: await ctx.auth(admin) });
-      t.same(json<Users>(response).items.map((u) => u.email), [`noa@${domain}`]);
+      t.same(
+        json<Users>(response).items.map((u) => u.email),
+        [`noa@${domain}`],
+      );
     });
     t.test('200 treats % and _ literally', async (t) => {
       const response = await app.inject({ url: `/users:search?terms=${encodeURIComponent('%')}`, headers: await ctx.auth(admin) });
@@ -286,7 +303,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       assertError(t, await app.inject({ method: 'POST', url: '/users:remove?email=x@example.org' }), 401);
     });
     t.test('403 for a user', async (t) => {
-      assertError(t, await app.inject({ method: 'POST', url: '/users:remove?email=x@example.org', headers: await ctx.auth(listed[0]!) }), 403);
+      assertError(
+        t,
+        await app.inject({ method: 'POST', url: '/users:remove?email=x@example.org', headers: await ctx.auth(listed[0]!) }),
+        403,
+      );
     });
     t.test('422 without any filter, and nobody is removed', async (t) => {
       const before = await ctx.db.prisma.user.count();

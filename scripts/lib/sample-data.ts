@@ -151,7 +151,7 @@ function resultJson(kind: Kind, rnd: () => number): Record<string, unknown> {
   const round = (value: number) => Math.round(value * 1000) / 1000;
   switch (kind) {
     case 'c-ray': {
-      const score = round(20 + rnd() * 300 / Math.sqrt(cpu.count));
+      const score = round(20 + (rnd() * 300) / Math.sqrt(cpu.count));
       return {
         arguments: 'Total Time - 4K, 16 Rays Per Pixel',
         machine: { cpu },
@@ -262,10 +262,7 @@ export async function seedResults(
       for (let t = 0; t < tagCount; t++) chosen.add(catalog.tags[Math.floor(rnd() * catalog.tags.length)]!);
       for (const tag_id of chosen) links.push({ result_id: id, tag_id });
     }
-    await db.prisma.$transaction([
-      db.prisma.result.createMany({ data: results }),
-      db.prisma.resultTag.createMany({ data: links }),
-    ]);
+    await db.prisma.$transaction([db.prisma.result.createMany({ data: results }), db.prisma.resultTag.createMany({ data: links })]);
     done += size;
     progress(done);
   }

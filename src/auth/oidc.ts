@@ -83,10 +83,17 @@ export interface OidcVerifierOptions {
 export const MAX_TOKEN_LENGTH = 16 * 1024;
 /** Asymmetric signature algorithms only: `none` and HS* are never accepted. */
 export const ALLOWED_ALGORITHMS: readonly JWSAlgorithm[] = [
-  'RS256', 'RS384', 'RS512',
-  'PS256', 'PS384', 'PS512',
-  'ES256', 'ES384', 'ES512',
-  'EdDSA', 'Ed25519',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
 ];
 
 const DISCOVERY_TTL_MS = 60 * 60 * 1000; // refresh the discovery document hourly
@@ -331,9 +338,9 @@ export class OidcVerifier {
     if (typeof sub !== 'string' || sub === '') throw new AuthenticationError('token has no subject');
     if (typeof iss !== 'string') throw new AuthenticationError('token has no issuer');
 
-    const identity: Identity = { sub, iss, entitlements: readEntitlements(payload['eduperson_entitlement']) };
-    let email = readEmail(payload['email']);
-    let emailVerified = readEmailVerified(payload['email_verified']);
+    const identity: Identity = { sub, iss, entitlements: readEntitlements(payload.eduperson_entitlement) };
+    let email = readEmail(payload.email);
+    let emailVerified = readEmailVerified(payload.email_verified);
 
     if (email === undefined && meta.userinfoEndpoint !== undefined) {
       const info = await this.#userinfo(token, sub, state.issuer, meta.userinfoEndpoint, payload.exp);
@@ -374,8 +381,12 @@ export class OidcVerifier {
       );
       state.pending = pending;
       void pending.then(
-        () => { if (state.pending === pending) state.pending = undefined; },
-        () => { if (state.pending === pending) state.pending = undefined; },
+        () => {
+          if (state.pending === pending) state.pending = undefined;
+        },
+        () => {
+          if (state.pending === pending) state.pending = undefined;
+        },
       );
     }
     try {
@@ -405,26 +416,27 @@ export class OidcVerifier {
       throw new IssuerUnavailableError(issuer, 'identity provider unavailable', { cause });
     }
     if (!isRecord(doc)) throw new IssuerUnavailableError(issuer, 'identity provider discovery document is invalid');
-    const docIssuer = doc['issuer'];
+    const docIssuer = doc.issuer;
     if (typeof docIssuer !== 'string' || stripTrailingSlashes(docIssuer) !== stripTrailingSlashes(issuer)) {
       throw new IssuerUnavailableError(issuer, 'identity provider discovery document names another issuer');
     }
-    const jwksUri = doc['jwks_uri'];
+    const jwksUri = doc.jwks_uri;
     if (typeof jwksUri !== 'string' || !isHttpUrl(jwksUri)) {
       throw new IssuerUnavailableError(issuer, 'identity provider discovery document has no valid jwks_uri');
     }
-    const rawUserinfo = doc['userinfo_endpoint'];
+    const rawUserinfo = doc.userinfo_endpoint;
     const userinfoEndpoint = typeof rawUserinfo === 'string' && isHttpUrl(rawUserinfo) ? rawUserinfo : undefined;
 
     // Keep the key set (and its cache) when the jwks_uri did not change.
     const previous = state.meta;
-    const jwks = previous !== undefined && previous.jwksUri === jwksUri
-      ? previous.jwks
-      : createRemoteJWKSet(new URL(jwksUri), {
-        timeoutDuration: this.#fetchTimeoutMs,
-        cooldownDuration: this.#jwksCooldownMs,
-        cacheMaxAge: JWKS_MAX_AGE_MS,
-      });
+    const jwks =
+      previous !== undefined && previous.jwksUri === jwksUri
+        ? previous.jwks
+        : createRemoteJWKSet(new URL(jwksUri), {
+            timeoutDuration: this.#fetchTimeoutMs,
+            cooldownDuration: this.#jwksCooldownMs,
+            cacheMaxAge: JWKS_MAX_AGE_MS,
+          });
     const getKey: JWTVerifyGetKey = async (header, token) => {
       try {
         return await jwks(header, token);
@@ -447,13 +459,7 @@ export class OidcVerifier {
   }
 
   /** Userinfo claims for a verified token; cached per token, concurrent calls share one request. */
-  #userinfo(
-    token: string,
-    sub: string,
-    issuer: string,
-    endpoint: string,
-    exp: number | undefined,
-  ): Promise<UserinfoClaims | undefined> {
+  #userinfo(token: string, sub: string, issuer: string, endpoint: string, exp: number | undefined): Promise<UserinfoClaims | undefined> {
     const key = createHash('sha256').update(token).digest('base64url');
     const now = Date.now();
     const cached = this.#userinfoCache.get(key);
@@ -501,15 +507,15 @@ export class OidcVerifier {
         this.#logger?.warn({ issuer }, 'OIDC userinfo answer is not a JSON object');
         return undefined;
       }
-      if (body['sub'] !== sub) {
+      if (body.sub !== sub) {
         // OIDC Core §5.3.2: the userinfo sub must match, or the answer must not be used.
         this.#logger?.warn({ issuer }, 'OIDC userinfo answer is for another subject');
         return undefined;
       }
       return {
-        email: body['email'],
-        email_verified: body['email_verified'],
-        eduperson_entitlement: body['eduperson_entitlement'],
+        email: body.email,
+        email_verified: body.email_verified,
+        eduperson_entitlement: body.eduperson_entitlement,
       };
     } catch (err) {
       // fetch errors carry the URL, never the headers: safe to log.

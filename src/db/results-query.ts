@@ -29,9 +29,7 @@ export type ResultColumn =
   | 'flavor_id'
   | 'flavor_name';
 
-export type ResultSortKey =
-  | { column: ResultColumn; direction: 'asc' | 'desc' }
-  | { jsonPath: string[]; direction: 'asc' | 'desc' };
+export type ResultSortKey = { column: ResultColumn; direction: 'asc' | 'desc' } | { jsonPath: string[]; direction: 'asc' | 'desc' };
 
 export interface DateRange {
   lt?: Date;

@@ -116,8 +116,6 @@ export function registerErrorHandlers(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    return reply
-      .code(404)
-      .send(errorBody(404, `No operation at ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)}`));
+    return reply.code(404).send(errorBody(404, `No operation at ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)}`));
   });
 }

@@ -30,6 +30,7 @@ const COLLECTION: Record<ReviewableResource, string> = {
 
 /** A value on one line (names come from users): no control characters, bounded. */
 export function oneLine(value: string, max = 120): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what this removes.
   const flat = value.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
@@ -122,11 +123,7 @@ export function messagesFor(event: NotificationEvent, ctx: MessageContext = {}):
           `New ${event.resource} to review: ${oneLine(event.name, 80)} (${event.id})`,
           body(
             `A new ${event.resource} was submitted and waits for review.`,
-            [
-              `${event.resource}: ${oneLine(event.name)}`,
-              `id: ${event.id}`,
-              `submitted by: ${who(event.uploader)}`,
-            ].join('\n'),
+            [`${event.resource}: ${oneLine(event.name)}`, `id: ${event.id}`, `submitted by: ${who(event.uploader)}`].join('\n'),
             [
               'To review it:',
               `- see it: ${view(ctx, path)}`,

@@ -54,7 +54,7 @@ function describe(error: unknown): Record<string, unknown> {
     if (typeof value === 'string' || typeof value === 'number') details[key] = value;
   }
   // An aborted delivery says why: its deadline, or shutdown.
-  if (error.cause instanceof Error) details['cause'] = error.cause.message;
+  if (error.cause instanceof Error) details.cause = error.cause.message;
   return details;
 }
 
@@ -148,10 +148,7 @@ class SmtpNotifier extends BaseNotifier {
 
   protected deliver(message: Message): void {
     if (message.to === null) {
-      this.logger.info(
-        { ...about(message), text: message.text },
-        'notification for support logged, not sent: MAIL_SUPPORT is not set',
-      );
+      this.logger.info({ ...about(message), text: message.text }, 'notification for support logged, not sent: MAIL_SUPPORT is not set');
       return;
     }
     if (this.#closing) {

@@ -46,8 +46,7 @@ export class Claims {
     return paginate(
       query,
       () => this.db.prisma.claim.count({ where: filter }),
-      async (window) =>
-        (await this.db.prisma.claim.findMany({ where: filter, orderBy, include: withUploader, ...window })).map(toClaim),
+      async (window) => (await this.db.prisma.claim.findMany({ where: filter, orderBy, include: withUploader, ...window })).map(toClaim),
     );
   }
 

@@ -33,7 +33,7 @@ interface Challenge {
 function parseChallenge(header: string | null): Challenge | undefined {
   if (!header || !/^bearer\s/i.test(header)) return undefined;
   const params: Record<string, string> = {};
-  for (const match of header.matchAll(/(\w+)="([^"]*)"/g)) params[match[1]!.toLowerCase()] = match[2]!;
+  for (const [, key = '', value = ''] of header.matchAll(/(\w+)="([^"]*)"/g)) params[key.toLowerCase()] = value;
   if (!params.realm) return undefined;
   return { realm: params.realm, ...(params.service ? { service: params.service } : {}), ...(params.scope ? { scope: params.scope } : {}) };
 }

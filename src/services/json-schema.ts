@@ -64,10 +64,9 @@ function describe(errors: ErrorObject[] | null | undefined, limit = 10): Record<
 export function compileBenchmarkSchema(schema: Record<string, unknown>): ValidateFunction {
   const draft = draftOf(schema);
   if (!draft) {
-    throw new UnprocessableError(
-      `json_schema: unsupported $schema ${JSON.stringify(schema.$schema)}; use draft-07, 2019-09 or 2020-12`,
-      { 'body.json_schema.$schema': 'unsupported draft' },
-    );
+    throw new UnprocessableError(`json_schema: unsupported $schema ${JSON.stringify(schema.$schema)}; use draft-07, 2019-09 or 2020-12`, {
+      'body.json_schema.$schema': 'unsupported draft',
+    });
   }
   // An async schema validates to a Promise, which would accept every result
   // (and reject unhandled): results are validated synchronously only.

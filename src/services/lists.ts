@@ -174,11 +174,7 @@ export function uploadedWithin(query: { upload_before?: string; upload_after?: s
 }
 
 /** `{lt, gt}` for a `<x>_before` / `<x>_after` pair of query parameters; undefined when neither is set. */
-export function dateRange(
-  name: string,
-  before: string | undefined,
-  after: string | undefined,
-): { lt?: Date; gt?: Date } | undefined {
+export function dateRange(name: string, before: string | undefined, after: string | undefined): { lt?: Date; gt?: Date } | undefined {
   if (before === undefined && after === undefined) return undefined;
   return {
     ...(before !== undefined ? { lt: parseDate(`${name}_before`, before) } : {}),

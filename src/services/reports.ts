@@ -62,8 +62,7 @@ export class ReportsService {
     return paginate(
       query,
       () => this.db.prisma.submit.count({ where }),
-      async (window) =>
-        (await this.db.prisma.submit.findMany({ where, orderBy, include: withUploaders, ...window })).map(toSubmit),
+      async (window) => (await this.db.prisma.submit.findMany({ where, orderBy, include: withUploaders, ...window })).map(toSubmit),
     );
   }
 }

@@ -39,9 +39,12 @@ export function parseExecutionDatetime(text: string): Date {
   if (leap) iso = iso.replace(LEAP_SECOND, (_, minute: string) => `${minute}59`);
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) {
-    throw new UnprocessableError(`execution_datetime: "${text.slice(0, 64)}" is not a date-time with a timezone, e.g. 2022-01-01T10:00:00Z`, {
-      'query.execution_datetime': 'invalid date-time',
-    });
+    throw new UnprocessableError(
+      `execution_datetime: "${text.slice(0, 64)}" is not a date-time with a timezone, e.g. 2022-01-01T10:00:00Z`,
+      {
+        'query.execution_datetime': 'invalid date-time',
+      },
+    );
   }
   return leap ? new Date(date.getTime() + 1000) : date;
 }

@@ -2,7 +2,7 @@
 // provider on 127.0.0.1. `eachDatabase` runs a suite once on embedded PGlite
 // and once on a PostgreSQL server (skipped, visibly, where there is none).
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import tap from 'tap';
+import type tap from 'tap';
 import { buildApp } from '../../src/app.js';
 import { OidcVerifier } from '../../src/auth/oidc.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -71,11 +71,7 @@ export function json<T = Record<string, unknown>>(response: LightMyRequestRespon
   return JSON.parse(response.body) as T;
 }
 
-export async function createTestContext(
-  t: Test,
-  name: DatabaseName,
-  env: Record<string, string> = {},
-): Promise<TestContext | null> {
+export async function createTestContext(t: Test, name: DatabaseName, env: Record<string, string> = {}): Promise<TestContext | null> {
   const db = await openTestDatabase(name);
   if (!db) return null;
   const oidc = await startOidcProvider();
@@ -127,11 +123,7 @@ export async function createTestContext(
 }
 
 /** Runs `suite` on PGlite and on PostgreSQL, each with its own fresh database and app. */
-export function eachDatabase(
-  t: Test,
-  suite: (t: Test, ctx: TestContext) => Promise<void>,
-  env: Record<string, string> = {},
-): void {
+export function eachDatabase(t: Test, suite: (t: Test, ctx: TestContext) => Promise<void>, env: Record<string, string> = {}): void {
   for (const name of ['pglite', 'postgresql'] as const) {
     t.test(name, async (t) => {
       const ctx = await createTestContext(t, name, env);

@@ -43,8 +43,27 @@ function keysOf<T>() {
   ): readonly string[] => keys;
 }
 
-export const PAGE_KEYS = keysOf<Page<unknown>>()(['has_next', 'has_prev', 'items', 'next_num', 'page', 'pages', 'per_page', 'prev_num', 'total']);
-export const BENCHMARK_KEYS = keysOf<Benchmark>()(['description', 'docker_image', 'docker_tag', 'id', 'json_schema', 'status', 'upload_datetime', 'url']);
+export const PAGE_KEYS = keysOf<Page<unknown>>()([
+  'has_next',
+  'has_prev',
+  'items',
+  'next_num',
+  'page',
+  'pages',
+  'per_page',
+  'prev_num',
+  'total',
+]);
+export const BENCHMARK_KEYS = keysOf<Benchmark>()([
+  'description',
+  'docker_image',
+  'docker_tag',
+  'id',
+  'json_schema',
+  'status',
+  'upload_datetime',
+  'url',
+]);
 export const SITE_KEYS = keysOf<Site>()(['address', 'description', 'id', 'name', 'status', 'upload_datetime']);
 export const FLAVOR_KEYS = keysOf<Flavor>()(['description', 'id', 'name', 'status', 'upload_datetime']);
 export const TAG_KEYS = keysOf<Tag>()(['description', 'id', 'name']);

@@ -5,16 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  createLocalJWKSet,
-  exportJWK,
-  generateKeyPair,
-  jwtVerify,
-  SignJWT,
-  type CryptoKey,
-  type JWK,
-  type JWTPayload,
-} from 'jose';
+import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 
 export interface TokenOptions {
   /** Header kid; defaults to the current signing key's kid. */
@@ -145,7 +136,7 @@ export async function startOidcProvider(): Promise<MockOidcProvider> {
     async token(claims = {}, opts = {}) {
       const now = Math.floor(Date.now() / 1000);
       const payload: Record<string, unknown> = { iss: issuer, sub: randomUUID(), iat: now };
-      if (typeof opts.expiresIn !== 'string') payload['exp'] = now + (opts.expiresIn ?? 3600);
+      if (typeof opts.expiresIn !== 'string') payload.exp = now + (opts.expiresIn ?? 3600);
       for (const [name, value] of Object.entries(claims)) {
         if (value === undefined) delete payload[name];
         else payload[name] = value;

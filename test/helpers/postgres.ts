@@ -21,7 +21,7 @@ const START_TIMEOUT_MS = 30_000;
 
 export async function startPostgres(): Promise<TestPostgres | null> {
   const external = process.env.TEST_DATABASE_URL?.trim();
-  if (external) return useExternal(external);
+  if (external) return externalServer(external);
   const bindir = findBindir();
   return bindir === null ? null : startCluster(bindir);
 }
@@ -56,7 +56,7 @@ async function adminQuery(url: string, sql: string): Promise<void> {
   }
 }
 
-function useExternal(url: string): TestPostgres {
+function externalServer(url: string): TestPostgres {
   const created: string[] = [];
   return {
     url,
@@ -107,9 +107,20 @@ async function startCluster(bindir: string): Promise<TestPostgres> {
 
   const port = await freePort();
   const postgresArgs = [
-    '-D', data, '-p', String(port), '-k', dir,
-    '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+    '-D',
+    data,
+    '-p',
+    String(port),
+    '-k',
+    dir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=off',
+    '-c',
+    'full_page_writes=off',
   ];
   // A watchdog shell owns the server: when our end of its stdin closes (stop(), or this process
   // exiting for any reason, even SIGKILL) it stops the server at once and removes the temp dir.
@@ -150,7 +161,11 @@ async function startCluster(bindir: string): Promise<TestPostgres> {
   };
 
   try {
-    await waitUntilReady(url, () => existsSync(path.join(dir, 'exited')), () => readLog(dir));
+    await waitUntilReady(
+      url,
+      () => existsSync(path.join(dir, 'exited')),
+      () => readLog(dir),
+    );
   } catch (err) {
     await stop();
     throw err;

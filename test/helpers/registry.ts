@@ -146,7 +146,15 @@ export async function startFakeRegistry(images: string[] = []): Promise<FakeRegi
         sendJson(
           response,
           401,
-          { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required', detail: [{ Type: 'repository', Name: repository, Action: 'pull' }] }] },
+          {
+            errors: [
+              {
+                code: 'UNAUTHORIZED',
+                message: 'authentication required',
+                detail: [{ Type: 'repository', Name: repository, Action: 'pull' }],
+              },
+            ],
+          },
           challenge(repository),
         );
         return;
@@ -158,7 +166,12 @@ export async function startFakeRegistry(images: string[] = []): Promise<FakeRegi
       sendJson(
         response,
         200,
-        { schemaVersion: 2, mediaType: MANIFEST_TYPE, config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: 0, digest: 'sha256:0' }, layers: [] },
+        {
+          schemaVersion: 2,
+          mediaType: MANIFEST_TYPE,
+          config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: 0, digest: 'sha256:0' },
+          layers: [],
+        },
         { 'content-type': MANIFEST_TYPE, 'docker-content-digest': `sha256:${'0'.repeat(64)}` },
       );
       return;

@@ -190,10 +190,7 @@ export async function startSmtpServer(behaviour: SmtpServerBehaviour = {}): Prom
     waitForMessages(count, timeoutMs = 5000) {
       if (messages.length >= count) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`received ${messages.length} of ${count} messages in ${timeoutMs} ms`)),
-          timeoutMs,
-        );
+        const timer = setTimeout(() => reject(new Error(`received ${messages.length} of ${count} messages in ${timeoutMs} ms`)), timeoutMs);
         waiters.push({
           count,
           resolve: () => {
