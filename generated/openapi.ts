@@ -1868,6 +1868,7 @@ export interface components {
          * @example {
          *       "code": 422,
          *       "status": "Unprocessable Entity",
+         *       "error_code": "invalid_request",
          *       "message": "Invalid query parameter",
          *       "errors": {
          *         "query.per_page": "must be <= 100"
@@ -1885,6 +1886,7 @@ export interface components {
              * @example Unprocessable Entity
              */
             status: string;
+            error_code: components["schemas"]["ErrorCode"];
             /**
              * @description What went wrong, for humans.
              * @example Invalid query parameter
@@ -1901,6 +1903,32 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * @description What went wrong, as a stable machine-readable code: a client can
+         *     branch on it, while `message` is for people and may change.
+         *
+         *     | code | status | meaning |
+         *     | --- | --- | --- |
+         *     | `bad_request` | 400 | the request could not be read (malformed by HTTP's rules) |
+         *     | `invalid_json` | 400 | the body is not valid JSON |
+         *     | `unauthorized` | 401 | no bearer token, or one that is not valid |
+         *     | `forbidden` | 403 | the token is valid, but the caller may not do this (not registered, not an administrator, not the owner) |
+         *     | `not_found` | 404 | the resource the request names does not exist |
+         *     | `no_such_operation` | 404 | no operation has this method and path |
+         *     | `conflict` | 409 | it conflicts with what is stored (a name or image:tag already taken, already registered) |
+         *     | `body_too_large` | 413 | the body is larger than the service accepts |
+         *     | `unsupported_media_type` | 415 | a body that is not `application/json` |
+         *     | `invalid_request` | 422 | a parameter or body field is not acceptable; `errors` names it |
+         *     | `invalid_state` | 422 | what the request names is not in a state that allows it (not approved yet, already approved) |
+         *     | `invalid_json_schema` | 422 | a benchmark's `json_schema` is not a JSON Schema results can be checked with |
+         *     | `result_invalid` | 422 | a result does not match its benchmark's JSON Schema, or could not be checked in time; `errors` names the JSON paths |
+         *     | `internal` | 500 | an unexpected error; it has been logged |
+         *     | `not_implemented` | 501 | an operation this version does not implement |
+         *     | `unavailable` | 503 | the database, the identity provider or the container registry did not answer; try again later |
+         * @example invalid_request
+         * @enum {string}
+         */
+        ErrorCode: "bad_request" | "invalid_json" | "unauthorized" | "forbidden" | "not_found" | "no_such_operation" | "conflict" | "body_too_large" | "unsupported_media_type" | "invalid_request" | "invalid_state" | "invalid_json_schema" | "result_invalid" | "internal" | "not_implemented" | "unavailable";
     };
     responses: {
         /** @description The request body is not valid JSON. */
@@ -1913,6 +1941,7 @@ export interface components {
                  * @example {
                  *       "code": 400,
                  *       "status": "Bad Request",
+                 *       "error_code": "invalid_json",
                  *       "message": "Body is not valid JSON"
                  *     }
                  */
@@ -1929,6 +1958,7 @@ export interface components {
                  * @example {
                  *       "code": 401,
                  *       "status": "Unauthorized",
+                 *       "error_code": "unauthorized",
                  *       "message": "Missing or invalid bearer token"
                  *     }
                  */
@@ -1948,6 +1978,7 @@ export interface components {
                  * @example {
                  *       "code": 403,
                  *       "status": "Forbidden",
+                 *       "error_code": "forbidden",
                  *       "message": "Administrator rights required"
                  *     }
                  */
@@ -1964,6 +1995,7 @@ export interface components {
                  * @example {
                  *       "code": 404,
                  *       "status": "Not Found",
+                 *       "error_code": "not_found",
                  *       "message": "Benchmark 1cc7814e-131f-4002-803a-434a287cf135 not found"
                  *     }
                  */
@@ -1984,6 +2016,7 @@ export interface components {
                  * @example {
                  *       "code": 409,
                  *       "status": "Conflict",
+                 *       "error_code": "conflict",
                  *       "message": "Site my_site already submitted/exists"
                  *     }
                  */
@@ -2000,6 +2033,7 @@ export interface components {
                  * @example {
                  *       "code": 413,
                  *       "status": "Payload Too Large",
+                 *       "error_code": "body_too_large",
                  *       "message": "Request body is too large"
                  *     }
                  */
@@ -2020,6 +2054,7 @@ export interface components {
                  * @example {
                  *       "code": 422,
                  *       "status": "Unprocessable Entity",
+                 *       "error_code": "invalid_request",
                  *       "message": "Invalid query parameter",
                  *       "errors": {
                  *         "query.per_page": "must be <= 100"
@@ -2042,6 +2077,7 @@ export interface components {
                  * @example {
                  *       "code": 503,
                  *       "status": "Service Unavailable",
+                 *       "error_code": "unavailable",
                  *       "message": "Container registry unreachable, try again later"
                  *     }
                  */
@@ -4336,6 +4372,7 @@ export interface operations {
                      * @example {
                      *       "code": 409,
                      *       "status": "Conflict",
+                     *       "error_code": "conflict",
                      *       "message": "User already registered"
                      *     }
                      */
@@ -4356,6 +4393,7 @@ export interface operations {
                      * @example {
                      *       "code": 422,
                      *       "status": "Unprocessable Entity",
+                     *       "error_code": "invalid_request",
                      *       "message": "No email available in the OIDC token or userinfo"
                      *     }
                      */
@@ -4411,6 +4449,7 @@ export interface operations {
                      * @example {
                      *       "code": 422,
                      *       "status": "Unprocessable Entity",
+                     *       "error_code": "invalid_request",
                      *       "message": "At least one of sub, iss or email is required"
                      *     }
                      */
@@ -4504,6 +4543,7 @@ export interface operations {
                      * @example {
                      *       "code": 404,
                      *       "status": "Not Found",
+                     *       "error_code": "not_found",
                      *       "message": "User not registered"
                      *     }
                      */
@@ -4544,6 +4584,7 @@ export interface operations {
                      * @example {
                      *       "code": 422,
                      *       "status": "Unprocessable Entity",
+                     *       "error_code": "invalid_request",
                      *       "message": "No verified email available in the OIDC token or userinfo"
                      *     }
                      */

@@ -1,15 +1,12 @@
-// npm run db:migrate — applies pending migrations to the database named by DATABASE_URL
-// (unset: PGlite under DATA_DIR, default ./data).
-import { DatabaseOpenError, openDatabase } from '../src/db/client.js';
+// npm run db:migrate — applies pending migrations to the database the
+// configuration names (DATABASE_URL; unset: PGlite under DATA_DIR).
+import { ConfigError, loadConfig } from '../src/config.js';
+import { DatabaseOpenError, openConfiguredDatabase } from '../src/db/client.js';
 import { applyMigrations } from '../src/db/migrate.js';
 
 const verbose = process.argv.includes('--verbose');
 try {
-  const db = await openDatabase({
-    databaseUrl: process.env.DATABASE_URL,
-    dataDir: process.env.DATA_DIR ?? './data',
-    log: verbose ? (msg) => console.error(msg) : undefined,
-  });
+  const db = await openConfiguredDatabase(loadConfig(), verbose ? (msg) => console.error(msg) : undefined);
   try {
     const started = performance.now();
     const applied = await applyMigrations(db);
@@ -21,6 +18,7 @@ try {
   }
 } catch (err) {
   if (err instanceof DatabaseOpenError) console.error(`${err.variable}: ${err.message}`);
+  else if (err instanceof ConfigError) console.error(err.message);
   else console.error(err instanceof Error ? err.message : String(err));
   process.exitCode = 1;
 }

@@ -1,9 +1,10 @@
-// npm run seed [-- --results N] — fills the database named by DATABASE_URL
-// (unset: PGlite under DATA_DIR) with a realistic data set: 10 sites, 50
+// npm run seed [-- --results N] — fills the database the configuration names
+// (DATABASE_URL; unset: PGlite under DATA_DIR) with a realistic data set: 10 sites, 50
 // flavors, 20 benchmarks, 7 tags (all approved) and N results (default 1000).
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { openDatabase } from '../src/db/client.js';
+import { type Config, ConfigError, loadConfig } from '../src/config.js';
+import { openConfiguredDatabase } from '../src/db/client.js';
 import { applyMigrations } from '../src/db/migrate.js';
 import { seedCatalog, seedResults } from './lib/sample-data.js';
 
@@ -14,7 +15,15 @@ if (!Number.isInteger(count) || count < 0) {
   process.exit(2);
 }
 
-const db = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir: process.env.DATA_DIR ?? './data' });
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
+const db = await openConfiguredDatabase(config);
 try {
   await applyMigrations(db);
   const catalog = await seedCatalog(db);

@@ -7,16 +7,16 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
-import { resultsChanged } from './db/read-cache.js';
 import type { Notifier } from './notifications/index.js';
 import { securityHandlers, type Authenticator } from './auth/security.js';
 import { registerBodyParsers } from './http/body-parsers.js';
 import { errorBody, frameworkErrorHandler, registerErrorHandlers } from './http/error-handler.js';
-import { registerValueGuard } from './http/value-guard.js';
+import { DatabaseUnavailableError } from './errors.js';
+import { refuseUnstorableValues } from './http/storable-values.js';
 import { bindOperations } from './http/operations.js';
 import { parseQueryString } from './http/query-string.js';
 import { loadSpec } from './http/spec.js';
-import { validatorCompiler } from './http/validation.js';
+import { validatorCompiler } from './http/request-validation.js';
 import { createServices } from './services/index.js';
 import { version } from './version.js';
 
@@ -45,7 +45,7 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
   app.setValidatorCompiler(validatorCompiler());
   registerErrorHandlers(app);
   registerBodyParsers(app);
-  registerValueGuard(app);
+  refuseUnstorableValues(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -76,15 +76,13 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
           await db.ping();
           return { status: 'ok', version };
         } catch {
-          return reply.code(503).send(errorBody(503, 'The database does not answer'));
+          return reply.code(503).send(errorBody(new DatabaseUnavailableError('The database does not answer')));
         }
       });
       await bindOperations(api, {
         spec,
         services: services.registry,
-        // Any write may have changed which results match and what they embed:
-        // remembered pages and counts are stale from now on.
-        onWrite: () => resultsChanged(db.prisma),
+        onWrite: services.onWrite,
         securityHandlers: securityHandlers({
           authenticator,
           adminEntitlements: config.adminEntitlements,

@@ -1,4 +1,4 @@
-// Environment → validated configuration (CONTRACT §1). A bad value is a
+// Environment → validated configuration (docs/CONTRACT.md §1). A bad value is a
 // ConfigError naming the variable, so start-up can print one clear line and
 // exit before listening.
 import path from 'node:path';
@@ -61,7 +61,7 @@ export interface Config {
 export class ConfigError extends Error {
   constructor(
     readonly variable: string,
-    reason: string,
+    readonly reason: string,
   ) {
     super(`${variable}: ${reason}`);
     this.name = 'ConfigError';
@@ -101,18 +101,27 @@ function httpUrl(name: string, value: string): string {
   return value;
 }
 
-function databaseUrl(env: Env): string | undefined {
-  const raw = env.DATABASE_URL?.trim();
+/**
+ * The rule for DATABASE_URL, stated once (db/client.ts applies it too):
+ * undefined (embedded PGlite under DATA_DIR), `memory://`, or a
+ * `postgresql://` URL. The reasons never echo the URL, which may hold a
+ * password.
+ */
+export function parseDatabaseUrl(value: string | undefined): string | undefined {
+  const raw = value?.trim();
   if (raw === undefined || raw === '') return undefined;
   if (raw === 'memory://') return raw;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError('DATABASE_URL', 'is not a URL (expected postgresql://…, memory:// or unset)');
+    throw new ConfigError('DATABASE_URL', 'DATABASE_URL is not a valid URL (expected postgresql://…, memory:// or unset)');
   }
   if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
-    throw new ConfigError('DATABASE_URL', `unsupported scheme "${url.protocol}" (expected postgresql://…, memory:// or unset)`);
+    throw new ConfigError(
+      'DATABASE_URL',
+      `unsupported scheme "${url.protocol}" in DATABASE_URL (use postgresql://…, memory://, or leave it unset)`,
+    );
   }
   return raw;
 }
@@ -215,7 +224,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const oidcIssuers = list(env.OIDC_ISSUERS).map((issuer) => httpUrl('OIDC_ISSUERS', issuer));
   const audience = env.OIDC_AUDIENCE?.trim() || undefined;
-  const url = databaseUrl(env);
+  const url = parseDatabaseUrl(env.DATABASE_URL);
   const mailConfig = mail(env);
   const imageRegistry = env.IMAGE_REGISTRY?.trim() ? httpUrl('IMAGE_REGISTRY', env.IMAGE_REGISTRY.trim()) : undefined;
   return {

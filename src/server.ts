@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { OidcVerifier } from './auth/oidc.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { DatabaseOpenError, openDatabase, type Database } from './db/client.js';
+import { type Database, DatabaseOpenError, openConfiguredDatabase } from './db/client.js';
 import { applyMigrations } from './db/migrate.js';
 import { createNotifier } from './notifications/index.js';
 
@@ -26,11 +26,7 @@ function configure(): Config {
 
 async function connect(config: Config): Promise<Database> {
   try {
-    const db = await openDatabase({
-      ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
-      dataDir: config.dataDir,
-      queryTimeoutMs: config.databaseTimeoutMs,
-    });
+    const db = await openConfiguredDatabase(config);
     await applyMigrations(db);
     return db;
   } catch (error) {

@@ -263,10 +263,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.notOk(await found({ upload_after: tz }), 'offset +00:00 compares as UTC');
     });
 
-    // Shared module: src/services/lists.ts parseDate hands "+02" to new Date(), which rejects it.
+    // Shared module: src/lists/dates.ts parseDate hands "+02" to new Date(), which rejects it.
     t.test('200 upload_after with an hour-only offset (+02), which the spec pattern allows', async (t) => {
       const response = await app.inject({ url: `/benchmarks?${query({ upload_after: '2000-01-01T00:00:00+02' })}` });
-      t.equal(response.statusCode, 200, `lists.ts parseDate: new Date() rejects "+02": ${response.body}`);
+      t.equal(response.statusCode, 200, `dates.ts parseDate: new Date() rejects "+02": ${response.body}`);
     });
 
     t.test('422 for a scalar filter given twice; 200 for the bracket form with one value', async (t) => {

@@ -1,4 +1,4 @@
-// Configuration is validated before anything starts (CONTRACT §1).
+// Configuration is validated before anything starts (docs/CONTRACT.md §1).
 import t from 'tap';
 import { ConfigError, loadConfig } from '../src/config.js';
 

@@ -1,13 +1,14 @@
-// Cross-cutting HTTP behaviour (CONTRACT §3): routing of custom methods, the
+// Cross-cutting HTTP behaviour (docs/CONTRACT.md §3): routing of custom methods, the
 // JSON error body for every failure, query-string forms, body handling,
 // documentation, health, CORS and the API prefix.
+import type { ServiceRegistry } from '../src/api-types.js';
 import Fastify from 'fastify';
 import t from 'tap';
 import { registerErrorHandlers } from '../src/http/error-handler.js';
 import { JsonText } from '../src/http/json-text.js';
 import { bindOperations } from '../src/http/operations.js';
 import { loadSpec } from '../src/http/spec.js';
-import { validatorCompiler } from '../src/http/validation.js';
+import { validatorCompiler } from '../src/http/request-validation.js';
 import { adminPersona, createTestContext, json, persona, type Test, type TestContext } from './helpers/app.js';
 import type { Benchmark, Benchmarks, Users } from './helpers/contract.js';
 
@@ -53,7 +54,7 @@ t.test('an operation without a service method answers 501 naming it', async (t) 
   const app = Fastify();
   app.setValidatorCompiler(validatorCompiler());
   registerErrorHandlers(app);
-  await bindOperations(app, { spec: loadSpec(), services: {}, securityHandlers: { bearerAuth: async () => {} } });
+  await bindOperations(app, { spec: loadSpec(), services: {} as ServiceRegistry, securityHandlers: { bearerAuth: async () => {} } });
   const response = await app.inject({ url: `/results/${BENCHMARK_ID}` });
   t.equal(response.statusCode, 501);
   t.match(json(response), { code: 501, status: 'Not Implemented', message: /^GetResult / });
@@ -80,7 +81,11 @@ t.test('closing waits for service calls whose clients have gone', async (t) => {
         };
       }),
   };
-  await bindOperations(app, { spec: loadSpec(), services: { results }, securityHandlers: { bearerAuth: async () => {} } });
+  await bindOperations(app, {
+    spec: loadSpec(),
+    services: { results } as unknown as ServiceRegistry,
+    securityHandlers: { bearerAuth: async () => {} },
+  });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   const client = new AbortController();
   const request = fetch(`${address}/results/${BENCHMARK_ID}`, { signal: client.signal }).catch(() => 'aborted');
@@ -101,7 +106,11 @@ t.test('a JsonText answer is sent as its bytes, with a JSON content type', async
   registerErrorHandlers(app);
   const text = '{"id" : "x", "note": "ünïcode ✓"}';
   const results = { getResult: async () => new JsonText(text) };
-  await bindOperations(app, { spec: loadSpec(), services: { results }, securityHandlers: { bearerAuth: async () => {} } });
+  await bindOperations(app, {
+    spec: loadSpec(),
+    services: { results } as unknown as ServiceRegistry,
+    securityHandlers: { bearerAuth: async () => {} },
+  });
   const response = await app.inject({ url: `/results/${BENCHMARK_ID}` });
   t.equal(response.statusCode, 200);
   t.equal(response.headers['content-type'], 'application/json; charset=utf-8');
@@ -125,7 +134,7 @@ t.test('400 JSON for a URL that cannot be decoded', async (t) => {
   const response = await ctx.app.inject({ url: '/%zz' });
   t.equal(response.statusCode, 400);
   t.match(response.headers['content-type'], /^application\/json/);
-  t.same(json(response), { code: 400, status: 'Bad Request', message: 'The URL is not valid' });
+  t.same(json(response), { code: 400, status: 'Bad Request', error_code: 'bad_request', message: 'The URL is not valid' });
 });
 
 t.test('422 for a path parameter that is not a UUID', async (t) => {

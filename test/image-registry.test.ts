@@ -6,7 +6,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import t from 'tap';
 import { ApiError } from '../src/errors.js';
-import { ImageRegistry } from '../src/services/image-registry.js';
+import { ImageRegistry } from '../src/catalog/image-registry.js';
 import { createTestContext, json, persona } from './helpers/app.js';
 import { MANIFEST_UNKNOWN_MESSAGE, REGISTRY_SERVICE, startFakeRegistry, type FakeRegistry } from './helpers/registry.js';
 

@@ -1,4 +1,4 @@
-// JSON filters and JSON sorting of results (CONTRACT §4), on PGlite and on
+// JSON filters and JSON sorting of results (docs/CONTRACT.md §4), on PGlite and on
 // PostgreSQL: every operator on numbers, booleans and text; missing paths and
 // mixed types at one path (no 500, only the right type matches); several
 // filters, with benchmark_id and tags; both separators; malformed filters

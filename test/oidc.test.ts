@@ -1,6 +1,7 @@
 import t from 'tap';
 import { base64url, SignJWT } from 'jose';
-import { AuthenticationError, IssuerUnavailableError, OidcVerifier, type OidcLogger, type OidcVerifierOptions } from '../src/auth/oidc.js';
+import { OidcVerifier, type OidcLogger, type OidcVerifierOptions } from '../src/auth/oidc.js';
+import { AuthenticationError, IssuerUnavailableError } from '../src/errors.js';
 import { startOidcProvider, type MockOidcProvider } from './helpers/oidc-provider.js';
 
 type Test = Pick<typeof t, 'ok' | 'match' | 'notOk'>;

@@ -1,4 +1,4 @@
-// Hostile benchmark schemas (src/services/result-validation.ts): a result
+// Hostile benchmark schemas (src/results/validation/validator.ts): a result
 // whose check against its benchmark's JSON Schema would take minutes — a
 // catastrophically backtracking `pattern`, `uniqueItems` over a large array
 // of objects — is refused with a 422 at VALIDATION_TIMEOUT_MS, the service

@@ -1,9 +1,9 @@
-// Remembered results pages and counts (src/db/read-cache.ts, services/results.ts):
+// Remembered results pages and counts (src/results/page-cache.ts, src/results/result-pages.ts):
 // anything written through the API is read back at once; a write the service
 // did not see (another instance, a script) within RESULTS_CACHE_MS; identical
 // concurrent reads share one query.
 import t from 'tap';
-import { ReadCache, resultsChanged } from '../src/db/read-cache.js';
+import { ReadCache, WriteGeneration } from '../src/results/page-cache.js';
 import { adminPersona, eachDatabase, json, persona, type Test, type TestContext } from './helpers/app.js';
 import type { Results } from './helpers/contract.js';
 
@@ -185,7 +185,7 @@ function manualLoads<V>() {
 
 t.test('ReadCache', async (t) => {
   t.test('concurrent asks for one key share one load', async (t) => {
-    const database = {};
+    const database = new WriteGeneration();
     const cache = new ReadCache<number>(database, { ttlMs: 60_000, maxEntries: 10 });
     const loads = manualLoads<number>();
     const asks = Array.from({ length: 20 }, () => cache.get('k', loads.load));
@@ -197,11 +197,11 @@ t.test('ReadCache', async (t) => {
   });
 
   t.test('a write makes remembered and running loads stale for later asks', async (t) => {
-    const database = {};
+    const database = new WriteGeneration();
     const cache = new ReadCache<string>(database, { ttlMs: 60_000, maxEntries: 10 });
     const loads = manualLoads<string>();
     const early = cache.get('k', loads.load);
-    resultsChanged(database);
+    database.advance();
     const late = cache.get('k', loads.load);
     t.equal(loads.started(), 2, 'an ask after the write does not join the load started before it');
     loads.resolve(0, 'before');
@@ -209,27 +209,27 @@ t.test('ReadCache', async (t) => {
     t.equal(await early, 'before');
     t.equal(await late, 'after');
     t.equal(await cache.get('k', loads.load), 'after');
-    resultsChanged(database);
+    database.advance();
     void cache.get('k', loads.load);
     t.equal(loads.started(), 3, 'nothing remembered survives a write');
-    resultsChanged({});
+    new WriteGeneration().advance();
     t.equal(loads.started(), 3);
   });
 
   t.test('another database is another generation', async (t) => {
-    const one = new ReadCache<number>({}, { ttlMs: 60_000, maxEntries: 10 });
-    const otherDatabase = {};
+    const one = new ReadCache<number>(new WriteGeneration(), { ttlMs: 60_000, maxEntries: 10 });
+    const otherDatabase = new WriteGeneration();
     const loads = manualLoads<number>();
     const first = one.get('k', loads.load);
     loads.resolve(0, 1);
     await first;
-    resultsChanged(otherDatabase);
+    otherDatabase.advance();
     t.equal(await one.get('k', loads.load), 1);
     t.equal(loads.started(), 1);
   });
 
   t.test('failures are not remembered', async (t) => {
-    const cache = new ReadCache<number>({}, { ttlMs: 60_000, maxEntries: 10 });
+    const cache = new ReadCache<number>(new WriteGeneration(), { ttlMs: 60_000, maxEntries: 10 });
     let calls = 0;
     const failing = async () => {
       calls += 1;
@@ -242,7 +242,7 @@ t.test('ReadCache', async (t) => {
   });
 
   t.test('expired entries are loaded again', async (t) => {
-    const cache = new ReadCache<number>({}, { ttlMs: 30, maxEntries: 10 });
+    const cache = new ReadCache<number>(new WriteGeneration(), { ttlMs: 30, maxEntries: 10 });
     let calls = 0;
     const load = async () => ++calls;
     t.equal(await cache.get('k', load), 1);
@@ -252,14 +252,19 @@ t.test('ReadCache', async (t) => {
   });
 
   t.test('ttlMs 0 remembers and shares nothing', async (t) => {
-    const cache = new ReadCache<number>({}, { ttlMs: 0, maxEntries: 10 });
+    const cache = new ReadCache<number>(new WriteGeneration(), { ttlMs: 0, maxEntries: 10 });
     let calls = 0;
     const load = async () => ++calls;
     t.same(await Promise.all([cache.get('k', load), cache.get('k', load)]), [1, 2]);
   });
 
   t.test('bounded by entries and by weight, least recently used first', async (t) => {
-    const cache = new ReadCache<string>({}, { ttlMs: 60_000, maxEntries: 2, maxWeight: 10, weigh: (value) => value.length });
+    const cache = new ReadCache<string>(new WriteGeneration(), {
+      ttlMs: 60_000,
+      maxEntries: 2,
+      maxWeight: 10,
+      weigh: (value) => value.length,
+    });
     let calls = 0;
     const load = (value: string) => async () => {
       calls += 1;

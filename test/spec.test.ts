@@ -8,6 +8,7 @@ import t from 'tap';
 import { generate, ROOT } from '../scripts/generate.js';
 import { fastifyPath, methodName } from '../src/http/operations.js';
 import { indexOperations, loadSpec } from '../src/http/spec.js';
+import { ERROR_STATUS } from '../src/errors.js';
 
 // method, path, operationId, role — from the reference implementation (1.2.3).
 const REFERENCE = `
@@ -94,6 +95,15 @@ t.test('every operation has a tag of the service registry and a 2xx answer', asy
   for (const info of indexOperations(spec).values()) {
     t.ok(tags.has(info.tag), `${info.operationId} tag ${info.tag}`);
     t.ok([200, 201, 204].includes(info.successStatus), `${info.operationId} answers ${info.successStatus}`);
+  }
+});
+
+t.test('the spec lists every error_code the service answers, with its status', async (t) => {
+  const schemas = spec.components as { schemas: Record<string, { enum?: string[]; description?: string }> };
+  const listed = schemas.schemas.ErrorCode;
+  t.same([...(listed?.enum ?? [])].sort(), Object.keys(ERROR_STATUS).sort(), 'ErrorCode enum = errors.ts ERROR_STATUS');
+  for (const [code, status] of Object.entries(ERROR_STATUS)) {
+    t.match(listed?.description, new RegExp(`\\| \`${code}\` \\| ${status} \\|`), `${code} documented as ${status}`);
   }
 });
 

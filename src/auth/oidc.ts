@@ -1,5 +1,5 @@
 /**
- * OIDC bearer-token authentication (CONTRACT.md §2).
+ * OIDC bearer-token authentication (docs/CONTRACT.md §2).
  *
  * A caller sends `Authorization: Bearer <access token>`, a JWT signed by one of the trusted
  * issuers. The issuer's keys come from its discovery document (`jwks_uri`); `email`,
@@ -24,6 +24,7 @@ import {
   type JWTVerifyGetKey,
   type RemoteJWKSet,
 } from 'jose';
+import { AuthenticationError, IssuerUnavailableError } from '../errors.js';
 
 export interface Identity {
   sub: string;
@@ -32,26 +33,6 @@ export interface Identity {
   emailVerified?: boolean;
   /** `eduperson_entitlement`: only the string members of a list; [] when absent or not a list. */
   entitlements: string[];
-}
-
-/** Anything wrong with the token (→ 401). The message is safe to show a client. */
-export class AuthenticationError extends Error {
-  readonly statusCode = 401;
-  constructor(message: string) {
-    super(message);
-    this.name = 'AuthenticationError';
-  }
-}
-
-/** A trusted issuer could not be reached or answered nonsense (→ 503). Safe to show a client. */
-export class IssuerUnavailableError extends Error {
-  readonly statusCode = 503;
-  readonly issuer: string;
-  constructor(issuer: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'IssuerUnavailableError';
-    this.issuer = issuer;
-  }
 }
 
 /** The subset of a pino / Fastify logger used here. */
@@ -264,21 +245,21 @@ function mapVerifyError(err: unknown): Error {
 }
 
 export class OidcVerifier {
-  readonly #issuers = new Map<string, IssuerState>();
-  readonly #audience: string | undefined;
-  readonly #fetchTimeoutMs: number;
-  readonly #clockToleranceSec: number;
-  readonly #jwksCooldownMs: number;
-  readonly #discoveryRetryMs: number;
-  readonly #logger: OidcLogger | undefined;
-  readonly #userinfoCache = new Map<string, UserinfoCacheEntry>();
+  private readonly issuers = new Map<string, IssuerState>();
+  private readonly audience: string | undefined;
+  private readonly fetchTimeoutMs: number;
+  private readonly clockToleranceSec: number;
+  private readonly jwksCooldownMs: number;
+  private readonly discoveryRetryMs: number;
+  private readonly logger: OidcLogger | undefined;
+  private readonly userinfoCache = new Map<string, UserinfoCacheEntry>();
 
   constructor(opts: OidcVerifierOptions) {
     for (const raw of opts.issuers) {
       const issuer = raw.trim();
       if (issuer === '') continue;
       if (!isHttpUrl(issuer)) throw new TypeError(`OIDC issuer is not an http(s) URL: ${issuer}`);
-      this.#issuers.set(stripTrailingSlashes(issuer), {
+      this.issuers.set(stripTrailingSlashes(issuer), {
         issuer,
         meta: undefined,
         fetchedAt: 0,
@@ -286,12 +267,12 @@ export class OidcVerifier {
         pending: undefined,
       });
     }
-    this.#audience = opts.audience === undefined || opts.audience === '' ? undefined : opts.audience;
-    this.#fetchTimeoutMs = positiveInt(opts.fetchTimeoutMs, DEFAULT_FETCH_TIMEOUT_MS, 'fetchTimeoutMs');
-    this.#clockToleranceSec = nonNegative(opts.clockToleranceSec, DEFAULT_CLOCK_TOLERANCE_SEC, 'clockToleranceSec');
-    this.#jwksCooldownMs = nonNegative(opts.jwksCooldownMs, DEFAULT_JWKS_COOLDOWN_MS, 'jwksCooldownMs');
-    this.#discoveryRetryMs = nonNegative(opts.discoveryRetryMs, DEFAULT_DISCOVERY_RETRY_MS, 'discoveryRetryMs');
-    this.#logger = opts.logger;
+    this.audience = opts.audience === undefined || opts.audience === '' ? undefined : opts.audience;
+    this.fetchTimeoutMs = positiveInt(opts.fetchTimeoutMs, DEFAULT_FETCH_TIMEOUT_MS, 'fetchTimeoutMs');
+    this.clockToleranceSec = nonNegative(opts.clockToleranceSec, DEFAULT_CLOCK_TOLERANCE_SEC, 'clockToleranceSec');
+    this.jwksCooldownMs = nonNegative(opts.jwksCooldownMs, DEFAULT_JWKS_COOLDOWN_MS, 'jwksCooldownMs');
+    this.discoveryRetryMs = nonNegative(opts.discoveryRetryMs, DEFAULT_DISCOVERY_RETRY_MS, 'discoveryRetryMs');
+    this.logger = opts.logger;
   }
 
   /**
@@ -316,18 +297,18 @@ export class OidcVerifier {
       throw new AuthenticationError('unsupported token algorithm');
     }
     if (typeof unverifiedIss !== 'string' || unverifiedIss === '') throw new AuthenticationError('token has no issuer');
-    const state = this.#issuers.get(stripTrailingSlashes(unverifiedIss));
+    const state = this.issuers.get(stripTrailingSlashes(unverifiedIss));
     if (state === undefined) throw new AuthenticationError('untrusted issuer');
 
-    const meta = await this.#metadata(state);
+    const meta = await this.metadata(state);
 
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, meta.getKey, {
         algorithms: [...ALLOWED_ALGORITHMS],
         issuer: unverifiedIss,
-        ...(this.#audience === undefined ? {} : { audience: this.#audience }),
-        clockTolerance: this.#clockToleranceSec,
+        ...(this.audience === undefined ? {} : { audience: this.audience }),
+        clockTolerance: this.clockToleranceSec,
         requiredClaims: ['exp', 'sub'],
       }));
     } catch (err) {
@@ -343,7 +324,7 @@ export class OidcVerifier {
     let emailVerified = readEmailVerified(payload.email_verified);
 
     if (email === undefined && meta.userinfoEndpoint !== undefined) {
-      const info = await this.#userinfo(token, sub, state.issuer, meta.userinfoEndpoint, payload.exp);
+      const info = await this.userinfo(token, sub, state.issuer, meta.userinfoEndpoint, payload.exp);
       if (info !== undefined) {
         email = readEmail(info.email);
         emailVerified = readEmailVerified(info.email_verified) ?? emailVerified;
@@ -358,16 +339,16 @@ export class OidcVerifier {
   }
 
   /** The issuer's metadata: cached, refreshed hourly, fetched once at a time. */
-  async #metadata(state: IssuerState): Promise<IssuerMetadata> {
+  private async metadata(state: IssuerState): Promise<IssuerMetadata> {
     const now = Date.now();
     if (state.meta !== undefined && now - state.fetchedAt < DISCOVERY_TTL_MS) return state.meta;
-    if (state.pending === undefined && state.failedAt !== undefined && now - state.failedAt < this.#discoveryRetryMs) {
+    if (state.pending === undefined && state.failedAt !== undefined && now - state.failedAt < this.discoveryRetryMs) {
       // Failed a moment ago: fail fast (or keep the stale document) rather than hammer the issuer.
       if (state.meta !== undefined) return state.meta;
       throw new IssuerUnavailableError(state.issuer, 'identity provider unavailable');
     }
     if (state.pending === undefined) {
-      const pending = this.#discover(state).then(
+      const pending = this.discover(state).then(
         (meta) => {
           state.meta = meta;
           state.fetchedAt = Date.now();
@@ -392,20 +373,20 @@ export class OidcVerifier {
     try {
       return await state.pending;
     } catch (err) {
-      this.#logger?.warn({ issuer: state.issuer, err: describeError(err) }, 'OIDC discovery failed');
+      this.logger?.warn({ issuer: state.issuer, err: describeError(err) }, 'OIDC discovery failed');
       if (state.meta !== undefined) return state.meta; // serve the stale document
       throw err;
     }
   }
 
-  async #discover(state: IssuerState): Promise<IssuerMetadata> {
+  private async discover(state: IssuerState): Promise<IssuerMetadata> {
     const { issuer } = state;
     const url = `${stripTrailingSlashes(issuer)}/.well-known/openid-configuration`;
     let doc: unknown;
     try {
       const res = await fetch(url, {
         headers: { accept: 'application/json' },
-        signal: AbortSignal.timeout(this.#fetchTimeoutMs),
+        signal: AbortSignal.timeout(this.fetchTimeoutMs),
       });
       if (res.status !== 200) {
         await res.body?.cancel();
@@ -433,8 +414,8 @@ export class OidcVerifier {
       previous !== undefined && previous.jwksUri === jwksUri
         ? previous.jwks
         : createRemoteJWKSet(new URL(jwksUri), {
-            timeoutDuration: this.#fetchTimeoutMs,
-            cooldownDuration: this.#jwksCooldownMs,
+            timeoutDuration: this.fetchTimeoutMs,
+            cooldownDuration: this.jwksCooldownMs,
             cacheMaxAge: JWKS_MAX_AGE_MS,
           });
     const getKey: JWTVerifyGetKey = async (header, token) => {
@@ -451,7 +432,7 @@ export class OidcVerifier {
           throw err;
         }
         // ... anything else (timeout, refused connection, non-200, bad JSON, bad key set) is the issuer's.
-        this.#logger?.warn({ issuer, err: describeError(err) }, 'OIDC JWKS fetch failed');
+        this.logger?.warn({ issuer, err: describeError(err) }, 'OIDC JWKS fetch failed');
         throw new IssuerUnavailableError(issuer, 'identity provider unavailable', { cause: err });
       }
     };
@@ -459,57 +440,63 @@ export class OidcVerifier {
   }
 
   /** Userinfo claims for a verified token; cached per token, concurrent calls share one request. */
-  #userinfo(token: string, sub: string, issuer: string, endpoint: string, exp: number | undefined): Promise<UserinfoClaims | undefined> {
+  private userinfo(
+    token: string,
+    sub: string,
+    issuer: string,
+    endpoint: string,
+    exp: number | undefined,
+  ): Promise<UserinfoClaims | undefined> {
     const key = createHash('sha256').update(token).digest('base64url');
     const now = Date.now();
-    const cached = this.#userinfoCache.get(key);
+    const cached = this.userinfoCache.get(key);
     if (cached !== undefined && cached.expires > now) return cached.value;
-    if (cached !== undefined) this.#userinfoCache.delete(key);
+    if (cached !== undefined) this.userinfoCache.delete(key);
 
     const tokenExpires = typeof exp === 'number' ? exp * 1000 : now + USERINFO_TTL_MS;
-    const value = this.#fetchUserinfo(token, sub, issuer, endpoint);
+    const value = this.fetchUserinfo(token, sub, issuer, endpoint);
     const entry: UserinfoCacheEntry = { expires: Math.min(now + USERINFO_TTL_MS, tokenExpires), value };
-    this.#remember(key, entry);
+    this.remember(key, entry);
     void value.then((info) => {
       if (info === undefined) entry.expires = Math.min(entry.expires, Date.now() + USERINFO_FAILURE_TTL_MS);
     });
     return value;
   }
 
-  #remember(key: string, entry: UserinfoCacheEntry): void {
-    if (this.#userinfoCache.size >= USERINFO_CACHE_MAX) {
+  private remember(key: string, entry: UserinfoCacheEntry): void {
+    if (this.userinfoCache.size >= USERINFO_CACHE_MAX) {
       const now = Date.now();
-      for (const [k, e] of this.#userinfoCache) if (e.expires <= now) this.#userinfoCache.delete(k);
+      for (const [k, e] of this.userinfoCache) if (e.expires <= now) this.userinfoCache.delete(k);
       // Still full: drop the oldest entries (a Map iterates in insertion order).
-      for (const k of this.#userinfoCache.keys()) {
-        if (this.#userinfoCache.size < USERINFO_CACHE_MAX) break;
-        this.#userinfoCache.delete(k);
+      for (const k of this.userinfoCache.keys()) {
+        if (this.userinfoCache.size < USERINFO_CACHE_MAX) break;
+        this.userinfoCache.delete(k);
       }
     }
-    this.#userinfoCache.set(key, entry);
+    this.userinfoCache.set(key, entry);
   }
 
   /** Never throws: a failing userinfo leaves the claims undefined. */
-  async #fetchUserinfo(token: string, sub: string, issuer: string, endpoint: string): Promise<UserinfoClaims | undefined> {
+  private async fetchUserinfo(token: string, sub: string, issuer: string, endpoint: string): Promise<UserinfoClaims | undefined> {
     try {
       const res = await fetch(endpoint, {
         headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
         redirect: 'error', // never forward the bearer token elsewhere
-        signal: AbortSignal.timeout(this.#fetchTimeoutMs),
+        signal: AbortSignal.timeout(this.fetchTimeoutMs),
       });
       if (res.status !== 200) {
         await res.body?.cancel();
-        this.#logger?.warn({ issuer, status: res.status }, 'OIDC userinfo request failed');
+        this.logger?.warn({ issuer, status: res.status }, 'OIDC userinfo request failed');
         return undefined;
       }
       const body = await readJson(res, MAX_RESPONSE_BYTES);
       if (!isRecord(body)) {
-        this.#logger?.warn({ issuer }, 'OIDC userinfo answer is not a JSON object');
+        this.logger?.warn({ issuer }, 'OIDC userinfo answer is not a JSON object');
         return undefined;
       }
       if (body.sub !== sub) {
         // OIDC Core §5.3.2: the userinfo sub must match, or the answer must not be used.
-        this.#logger?.warn({ issuer }, 'OIDC userinfo answer is for another subject');
+        this.logger?.warn({ issuer }, 'OIDC userinfo answer is for another subject');
         return undefined;
       }
       return {
@@ -519,7 +506,7 @@ export class OidcVerifier {
       };
     } catch (err) {
       // fetch errors carry the URL, never the headers: safe to log.
-      this.#logger?.warn({ issuer, err: describeError(err) }, 'OIDC userinfo request failed');
+      this.logger?.warn({ issuer, err: describeError(err) }, 'OIDC userinfo request failed');
       return undefined;
     }
   }

@@ -1,10 +1,10 @@
 // The spec's security requirements, enforced: `bearerAuth: [token|user|admin]`
-// (CONTRACT §2). glue calls this for every secured operation; services never
+// (docs/CONTRACT.md §2). glue calls this for every secured operation; services never
 // re-check roles, they only check ownership where an operation says so.
 import type { FastifyRequest } from 'fastify';
-import { ForbiddenError, ServiceUnavailableError, UnauthorizedError } from '../errors.js';
+import { ForbiddenError, IssuerUnavailableError, ServiceUnavailableError } from '../errors.js';
 import type { Caller, RegisteredUser } from './caller.js';
-import { AuthenticationError, IssuerUnavailableError, type Identity } from './oidc.js';
+import type { Identity } from './oidc.js';
 
 export type Role = 'token' | 'user' | 'admin';
 
@@ -26,10 +26,9 @@ async function identify(authenticator: Authenticator, authorization: string | un
   try {
     return await authenticator.authenticate(authorization);
   } catch (error) {
-    if (error instanceof AuthenticationError) throw new UnauthorizedError(error.message);
     // The issuer could not be asked: not the client's fault, and retryable.
     if (error instanceof IssuerUnavailableError) {
-      throw new ServiceUnavailableError('The identity provider could not be reached; try again later');
+      throw new ServiceUnavailableError('The identity provider could not be reached; try again later', { cause: error });
     }
     throw error;
   }

@@ -8,6 +8,7 @@ import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapt
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../../generated/prisma/client.js';
+import { type Config, ConfigError, parseDatabaseUrl } from '../config.js';
 import { PgliteMigrationFactory, PgMigrationFactory } from './migration-adapters.js';
 
 export type DatabaseKind = 'postgresql' | 'pglite';
@@ -60,6 +61,16 @@ const POOL_SIZE = 10;
 const CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 
+/** The database the configuration names (DATABASE_URL, DATA_DIR, DATABASE_TIMEOUT_MS): what the server and the scripts open. */
+export function openConfiguredDatabase(config: Config, log?: (msg: string) => void): Promise<Database> {
+  return openDatabase({
+    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+    dataDir: config.dataDir,
+    queryTimeoutMs: config.databaseTimeoutMs,
+    ...(log ? { log } : {}),
+  });
+}
+
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   const log = opts.log ?? (() => {});
   const raw = opts.databaseUrl?.trim();
@@ -73,21 +84,13 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     }
   }
   if (raw === 'memory://') return openPglite(new PGlite(), 'pglite:memory', log);
-
-  let url: URL;
   try {
-    url = new URL(raw);
-  } catch {
-    // The URL's own text may hold a password: never echo it.
-    throw new DatabaseOpenError('DATABASE_URL', 'DATABASE_URL is not a valid URL');
+    parseDatabaseUrl(raw);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new DatabaseOpenError('DATABASE_URL', err.reason);
+    throw err;
   }
-  if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
-    throw new DatabaseOpenError(
-      'DATABASE_URL',
-      `unsupported scheme "${url.protocol}" in DATABASE_URL (use postgresql://…, memory://, or leave it unset)`,
-    );
-  }
-  return openPostgres(raw, url, log, opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS);
+  return openPostgres(raw, new URL(raw), log, opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS);
 }
 
 /** The URL without password and query string (which may carry one too). */

@@ -20,19 +20,19 @@ const TEXT_OID = 25;
 export class PgMigrationFactory implements SqlMigrationAwareDriverAdapterFactory {
   readonly provider = 'postgres';
   readonly adapterName: string;
-  readonly #inner: PrismaPg;
-  readonly #pool: pg.Pool;
+  private readonly inner: PrismaPg;
+  private readonly pool: pg.Pool;
 
   constructor(pool: pg.Pool) {
-    this.#pool = pool;
+    this.pool = pool;
     readCharAsText(pool);
-    this.#inner = new PrismaPg(pool);
-    this.adapterName = this.#inner.adapterName;
+    this.inner = new PrismaPg(pool);
+    this.adapterName = this.inner.adapterName;
   }
 
   async connect(): Promise<SqlDriverAdapter> {
-    const adapter = await this.#inner.connect();
-    const pool = this.#pool;
+    const adapter = await this.inner.connect();
+    const pool = this.pool;
     adapter.executeScript = async (script) => {
       await pool.query(script).catch(rethrowAsAdapterError);
     };
@@ -41,7 +41,7 @@ export class PgMigrationFactory implements SqlMigrationAwareDriverAdapterFactory
 
   /** Creates a database on the server (needs CREATEDB); migrate.ts uses PGlite shadows instead. */
   connectToShadowDb(): Promise<SqlDriverAdapter> {
-    return this.#inner.connectToShadowDb();
+    return this.inner.connectToShadowDb();
   }
 }
 
@@ -49,15 +49,15 @@ export class PgMigrationFactory implements SqlMigrationAwareDriverAdapterFactory
 export class PgliteMigrationFactory implements SqlMigrationAwareDriverAdapterFactory {
   readonly provider = 'postgres';
   readonly adapterName: string;
-  readonly #pglite: PGlite;
+  private readonly pglite: PGlite;
 
   constructor(pglite: PGlite) {
-    this.#pglite = pglite;
+    this.pglite = pglite;
     this.adapterName = new PrismaPGlite(pglite).adapterName;
   }
 
   connect(): Promise<SqlDriverAdapter> {
-    return pgliteAdapter(this.#pglite);
+    return pgliteAdapter(this.pglite);
   }
 
   async connectToShadowDb(): Promise<SqlDriverAdapter> {

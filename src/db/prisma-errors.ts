@@ -89,3 +89,34 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof cause.kind === 'string' && UNAVAILABLE_KINDS.has(cause.kind)) return true;
   return cause.kind === 'postgres' && isUnavailableState(cause.originalCode ?? cause.code);
 }
+
+/** What a failed write means to the caller, by the constraint that refused it. */
+export interface WriteOutcomes {
+  /** The row to update does not exist (P2025). */
+  notFound?: () => Error;
+  /** A unique key is taken (P2002). */
+  duplicate?: () => Error;
+  /** A foreign key points nowhere (P2003). */
+  missingReference?: () => Error | Promise<Error>;
+}
+
+/**
+ * Runs one write and turns the constraint that refused it into the caller's
+ * error: the database decides, never a check before the write.
+ */
+export async function writeOrExplain<T>(write: () => Promise<T>, outcomes: WriteOutcomes): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (outcomes.notFound && isRecordNotFound(error)) throw outcomes.notFound();
+    if (outcomes.duplicate && isUniqueViolation(error)) throw outcomes.duplicate();
+    if (outcomes.missingReference && isForeignKeyViolation(error)) throw await outcomes.missingReference();
+    throw error;
+  }
+}
+
+/** Deletes what `remove` selects by id; `notFound()` when there was nothing. */
+export async function deleteOrExplain(remove: () => Promise<{ count: number }>, notFound: () => Error): Promise<void> {
+  const { count } = await remove();
+  if (count === 0) throw notFound();
+}

@@ -8,6 +8,7 @@
 // result holding another type at the path does not match — and never makes
 // the cast fail (the reference implementation answers 500 there).
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.js';
+import { BENCHMARK_SHAPE, FLAVOR_SHAPE, type FieldKind, RESULT_OWN_SHAPE, SITE_SHAPE, TAG_SHAPE } from '../views.js';
 
 export type JsonOperator = '==' | '>' | '<' | '>=' | '<=';
 
@@ -16,18 +17,6 @@ export type JsonFilter =
   | { path: string[]; operator: JsonOperator; type: 'number'; value: string }
   | { path: string[]; operator: JsonOperator; type: 'boolean'; value: boolean }
   | { path: string[]; operator: JsonOperator; type: 'string'; value: string };
-
-export type ResultColumn =
-  | 'id'
-  | 'upload_datetime'
-  | 'execution_datetime'
-  | 'benchmark_id'
-  | 'benchmark_name'
-  | 'site_id'
-  | 'site_name'
-  | 'site_address'
-  | 'flavor_id'
-  | 'flavor_name';
 
 export type ResultSortKey = { column: ResultColumn; direction: 'asc' | 'desc' } | { jsonPath: string[]; direction: 'asc' | 'desc' };
 
@@ -62,8 +51,8 @@ const SQL_OPERATORS: Record<JsonOperator, Prisma.Sql> = {
 
 const DIRECTIONS = { asc: Prisma.raw('ASC'), desc: Prisma.raw('DESC') } as const;
 
-/** Columns to sort by, and whether they need the joined tables. */
-const COLUMNS: Record<ResultColumn, { sql: Prisma.Sql; joins: boolean }> = {
+/** The columns results sort by (`sort_by=+site_name`), and whether they need the joined tables. */
+const COLUMNS = {
   id: { sql: Prisma.raw('r.id'), joins: false },
   upload_datetime: { sql: Prisma.raw('r.upload_datetime'), joins: false },
   execution_datetime: { sql: Prisma.raw('r.execution_datetime'), joins: false },
@@ -74,7 +63,12 @@ const COLUMNS: Record<ResultColumn, { sql: Prisma.Sql; joins: boolean }> = {
   site_address: { sql: Prisma.raw('s.address'), joins: true },
   flavor_id: { sql: Prisma.raw('r.flavor_id'), joins: false },
   flavor_name: { sql: Prisma.raw('f.name'), joins: true },
-};
+} as const satisfies Record<string, { sql: Prisma.Sql; joins: boolean }>;
+
+export type ResultColumn = keyof typeof COLUMNS;
+
+/** The fixed fields of `sort_by` for results, in the order error messages list them. */
+export const RESULT_SORT_COLUMNS = Object.keys(COLUMNS) as ResultColumn[];
 
 function jsonAt(path: string[]): Prisma.Sql {
   return Prisma.sql`(r.json #> ${path}::text[])`;
@@ -93,7 +87,7 @@ function jsonCondition(filter: JsonFilter): Prisma.Sql {
   }
 }
 
-/** The catalog entries one search term names (CONTRACT §3: a literal, case-sensitive substring). */
+/** The catalog entries one search term names (docs/CONTRACT.md §3: a literal, case-sensitive substring). */
 interface TermMatch {
   benchmark_ids: string[];
   site_ids: string[];
@@ -208,45 +202,50 @@ function isoText(column: Prisma.Sql): Prisma.Sql {
 }
 
 /**
+ * `'id', b.id, 'upload_datetime', to_char(…), …` for `json_build_object`:
+ * the keys and formats of a view's shape (views.ts), over the columns of the
+ * same names under `alias`. Keys come from those fixed shapes, never from a
+ * client.
+ */
+function jsonFields(shape: Record<string, FieldKind>, alias: string): Prisma.Sql[] {
+  return Object.entries(shape).map(([key, kind]) => {
+    const column = Prisma.raw(`${alias}.${key}`);
+    return Prisma.sql`${Prisma.raw(`'${key}'`)}, ${kind === 'timestamp' ? isoText(column) : column}`;
+  });
+}
+
+function jsonObject(shape: Record<string, FieldKind>, alias: string): Prisma.Sql {
+  return Prisma.sql`json_build_object(${Prisma.join(jsonFields(shape, alias), ', ')})`;
+}
+
+/**
  * The API's JSON of the results chosen by `page` (a SELECT of result rows
  * with their position `n`), one text per result, in order. PostgreSQL writes
  * it: a page of 100 results embeds ~190 kB of benchmarks (with their JSON
  * Schemas), sites, flavors and tags, and hydrating that into objects only to
  * serialize it again was most of a list request's time (docs/PERFORMANCE.md).
  * Each benchmark, site and flavor is written once per page, not once per
- * result. The keys and formats are those of the `Result` schema in
- * openapi.yaml; test/results.test.ts holds them to it.
+ * result. The keys and formats come from the shapes in views.ts, which also
+ * render an upload's answer (`toResult`).
  */
 async function resultItems(prisma: PrismaClient, page: Prisma.Sql): Promise<string[]> {
   const rows = await prisma.$queryRaw<{ item: string }[]>`
     WITH page AS MATERIALIZED (${page}),
     benchmark_json AS MATERIALIZED (
-      SELECT b.id, json_build_object(
-        'id', b.id, 'upload_datetime', ${isoText(Prisma.raw('b.upload_datetime'))}, 'docker_image', b.docker_image,
-        'docker_tag', b.docker_tag, 'url', b.url, 'json_schema', b.json_schema, 'description', b.description, 'status', b.status
-      ) AS item
+      SELECT b.id, ${jsonObject(BENCHMARK_SHAPE, 'b')} AS item
       FROM benchmarks b WHERE b.id IN (SELECT benchmark_id FROM page)),
     site_json AS MATERIALIZED (
-      SELECT s.id, json_build_object(
-        'id', s.id, 'upload_datetime', ${isoText(Prisma.raw('s.upload_datetime'))}, 'name', s.name, 'address', s.address,
-        'description', s.description, 'status', s.status
-      ) AS item
+      SELECT s.id, ${jsonObject(SITE_SHAPE, 's')} AS item
       FROM sites s WHERE s.id IN (SELECT site_id FROM page)),
     flavor_json AS MATERIALIZED (
-      SELECT f.id, json_build_object(
-        'id', f.id, 'upload_datetime', ${isoText(Prisma.raw('f.upload_datetime'))}, 'name', f.name,
-        'description', f.description, 'status', f.status
-      ) AS item
+      SELECT f.id, ${jsonObject(FLAVOR_SHAPE, 'f')} AS item
       FROM flavors f WHERE f.id IN (SELECT flavor_id FROM page)),
     tags_json AS MATERIALIZED (
-      SELECT p.id, json_agg(json_build_object('id', t.id, 'name', t.name, 'description', t.description) ORDER BY t.name COLLATE "C") AS items
+      SELECT p.id, json_agg(${jsonObject(TAG_SHAPE, 't')} ORDER BY t.name COLLATE "C") AS items
       FROM page p JOIN result_tags rt ON rt.result_id = p.id JOIN tags t ON t.id = rt.tag_id
       GROUP BY p.id)
     SELECT json_build_object(
-      'id', p.id,
-      'upload_datetime', ${isoText(Prisma.raw('p.upload_datetime'))},
-      'execution_datetime', ${isoText(Prisma.raw('p.execution_datetime'))},
-      'json', p.json,
+      ${Prisma.join(jsonFields(RESULT_OWN_SHAPE, 'p'), ', ')},
       'benchmark', b.item,
       'site', s.item,
       'flavor', f.item,

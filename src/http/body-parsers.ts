@@ -2,7 +2,7 @@
 // a body (register, approve, …) must accept any Content-Type with an empty
 // body, because generated clients send form-encoded headers there.
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../errors.js';
+import { UnsupportedMediaTypeError } from '../errors.js';
 
 export function registerBodyParsers(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -20,6 +20,6 @@ export function registerBodyParsers(app: FastifyInstance): void {
       done(null, undefined);
       return;
     }
-    done(new ApiError(415, 'Send the request body as application/json'), undefined);
+    done(new UnsupportedMediaTypeError(), undefined);
   });
 }

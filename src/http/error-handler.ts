@@ -1,19 +1,37 @@
-// One renderer for every error the service answers (CONTRACT §3):
-// {"code", "status", "message", "errors"?} — JSON, never HTML, never a stack.
+// One renderer for every error the service answers (docs/CONTRACT.md §3):
+// {"code", "status", "error_code", "message", "errors"?} — JSON, never HTML,
+// never a stack. Errors of our own code are ApiErrors (errors.ts); the
+// framework's and the database's are translated to them here, once.
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Schemas } from '../api-types.js';
 import { isDatabaseUnavailable } from '../db/prisma-errors.js';
-import { ApiError, type ErrorDetails } from '../errors.js';
+import {
+  ApiError,
+  BadRequestError,
+  BodyTooLargeError,
+  ConflictError,
+  DatabaseUnavailableError,
+  type ErrorDetails,
+  FrameworkClientError,
+  InternalError,
+  InvalidJsonError,
+  NoSuchOperationError,
+  NotFoundError,
+  UnprocessableError,
+  UnsupportedMediaTypeError,
+} from '../errors.js';
 
-export interface ErrorBody {
-  code: number;
-  status: string;
-  message: string;
-  errors?: ErrorDetails;
-}
+export type ErrorBody = Schemas['Error'];
 
-export function errorBody(code: number, message: string, errors?: ErrorDetails): ErrorBody {
-  return { code, status: STATUS_CODES[code] ?? 'Error', message, ...(errors ? { errors } : {}) };
+export function errorBody(error: ApiError): ErrorBody {
+  return {
+    code: error.statusCode,
+    status: STATUS_CODES[error.statusCode] ?? 'Error',
+    error_code: error.code,
+    message: error.message,
+    ...(error.errors ? { errors: error.errors } : {}),
+  };
 }
 
 interface ValidationIssue {
@@ -51,38 +69,37 @@ function unwrapSecurityError(error: FastifyError & { errors?: unknown[] }): unkn
   return error;
 }
 
-function toBody(raw: unknown): ErrorBody | undefined {
-  if (raw instanceof ApiError) return errorBody(raw.statusCode, raw.message, raw.errors);
+/** The ApiError a client is told about `raw`; undefined for what is our fault (a 500). */
+function toApiError(raw: unknown): ApiError | undefined {
+  if (raw instanceof ApiError) return raw;
   const error = raw as FastifyError & { validationContext?: string };
   if (error.validation) {
-    const part = error.validationContext ?? 'request';
-    const details = validationDetails(part, error.validation as ValidationIssue[]);
+    const details = validationDetails(error.validationContext ?? 'request', error.validation as ValidationIssue[]);
     const [first] = Object.entries(details);
-    const message = first ? `Invalid request: ${first[0]} ${String(first[1])}` : 'Invalid request';
-    return errorBody(422, message, details);
+    return new UnprocessableError(first ? `Invalid request: ${first[0]} ${String(first[1])}` : 'Invalid request', details);
   }
-  if (isDatabaseUnavailable(error)) return errorBody(503, 'The database is not available; try again later');
+  if (isDatabaseUnavailable(error)) return new DatabaseUnavailableError();
   switch (error.code) {
     // Safety nets for database errors a service did not translate itself.
     case 'P2002':
-      return errorBody(409, 'This conflicts with an existing resource');
+      return new ConflictError('This conflicts with an existing resource');
     case 'P2025':
-      return errorBody(404, 'Resource not found');
+      return new NotFoundError('Resource');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return errorBody(400, 'The request body is not valid JSON');
+      return new InvalidJsonError();
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return errorBody(413, 'The request body is too large');
+      return new BodyTooLargeError();
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return errorBody(415, 'Send the request body as application/json');
+      return new UnsupportedMediaTypeError();
     default:
       break;
   }
   // Other client errors raised by Fastify itself (400 bad JSON, 406, 414…).
   const status = error.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    const badJson = status === 400 && (error instanceof SyntaxError || /json/i.test(error.message ?? ''));
-    return errorBody(status, badJson ? 'The request body is not valid JSON' : (error.message ?? 'Bad request'));
+    if (status === 400 && (error instanceof SyntaxError || /json/i.test(error.message ?? ''))) return new InvalidJsonError();
+    return new FrameworkClientError(status, error.message ?? 'Bad request');
   }
   return undefined;
 }
@@ -99,23 +116,25 @@ function isDatabaseError(error: unknown): boolean {
  */
 export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   const status = typeof error.statusCode === 'number' && error.statusCode < 500 ? error.statusCode : 400;
-  void reply.code(status).send(errorBody(status, error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid' : error.message));
+  const answer =
+    error.code === 'FST_ERR_BAD_URL' ? new BadRequestError('The URL is not valid') : new FrameworkClientError(status, error.message);
+  void reply.code(answer.statusCode).send(errorBody(answer));
 }
 
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((raw: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const error = unwrapSecurityError(raw);
-    const body = toBody(error);
-    if (body) {
+    const answer = toApiError(error);
+    if (answer) {
       // 5xx, and the database safety nets: a service should have said this itself.
-      if (body.code >= 500 || isDatabaseError(error)) request.log.warn({ err: error }, body.message);
-      return reply.code(body.code).send(body);
+      if (answer.statusCode >= 500 || isDatabaseError(error)) request.log.warn({ err: error }, answer.message);
+      return reply.code(answer.statusCode).send(errorBody(answer));
     }
     request.log.error({ err: error }, 'unhandled error');
-    return reply.code(500).send(errorBody(500, 'Internal server error; it has been logged'));
+    return reply.code(500).send(errorBody(new InternalError()));
   });
 
   app.setNotFoundHandler((request, reply) => {
-    return reply.code(404).send(errorBody(404, `No operation at ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)}`));
+    return reply.code(404).send(errorBody(new NoSuchOperationError(request.method, request.url.split('?')[0] ?? '')));
   });
 }

@@ -9,21 +9,12 @@
 //   security check moves from preHandler to onRequest.
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, RouteOptions } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
-import { NotImplementedError } from '../errors.js';
+import { operationTags } from '../../generated/operation-tags.js';
+import type { OperationId, OperationInput, ServiceRegistry } from '../api-types.js';
 import type { Caller } from '../auth/caller.js';
+import { NotImplementedError } from '../errors.js';
 import { JsonText } from './json-text.js';
 import { indexOperations, type OpenApiDocument } from './spec.js';
-
-/** What every service method receives: validated input and the caller. */
-export interface OperationInput<Params = unknown, Query = unknown, Body = unknown> {
-  params: Params;
-  query: Query;
-  body: Body;
-  caller?: Caller;
-}
-
-/** Service objects keyed by the spec's tags; methods named after operationIds. */
-export type ServiceRegistry = Record<string, object>;
 
 type ServiceMethod = (input: OperationInput) => Promise<unknown>;
 
@@ -43,8 +34,20 @@ export function fastifyPath(openapiPath: string): string {
   return openapiPath.replaceAll(':', '::').replace(/\{(\w+)\}/g, ':$1([^:/]+)');
 }
 
-function findMethod(service: object | undefined, name: string): ServiceMethod | undefined {
-  const candidate = service ? (service as Record<string, unknown>)[name] : undefined;
+function isOperationId(name: string): name is OperationId {
+  return Object.hasOwn(operationTags, name);
+}
+
+/**
+ * The service method of an operation. The registry's type guarantees one
+ * for every operation of the generated types; a spec changed without
+ * regenerating them is what can still lack one (answered 501).
+ */
+function findMethod(services: ServiceRegistry, operationId: string): ServiceMethod | undefined {
+  if (!isOperationId(operationId)) return undefined;
+  const service = services[operationTags[operationId]];
+  if (!service) return undefined;
+  const candidate = (service as unknown as Record<string, unknown>)[methodName(operationId)];
   return typeof candidate === 'function' ? (candidate.bind(service) as ServiceMethod) : undefined;
 }
 
@@ -81,7 +84,7 @@ export interface BindOptions {
    * whatever its outcome, before its response is sent: it may have written.
    * Requests refused before the service (401, 403, 422) and preflights do not.
    */
-  onWrite?: () => void;
+  onWrite?: (operationId: OperationId) => void;
 }
 
 export async function bindOperations(app: FastifyInstance, options: BindOptions): Promise<void> {
@@ -101,10 +104,9 @@ export async function bindOperations(app: FastifyInstance, options: BindOptions)
     securityHandlers: options.securityHandlers,
     operationResolver: (operationId: string, httpMethod: string, openapiPath: string): RouteOptions => {
       const info = operations.get(operationId);
-      const service = info ? options.services[info.tag] : undefined;
-      const method = findMethod(service, methodName(operationId));
+      const method = findMethod(options.services, operationId);
       const status = info?.successStatus ?? 200;
-      const writes = httpMethod.toUpperCase() !== 'GET';
+      const onWrite = httpMethod.toUpperCase() !== 'GET' && isOperationId(operationId) ? options.onWrite : undefined;
       return {
         method: httpMethod as HTTPMethods,
         url: fastifyPath(openapiPath),
@@ -122,7 +124,7 @@ export async function bindOperations(app: FastifyInstance, options: BindOptions)
             result = await work;
           } finally {
             running.delete(work);
-            if (writes) options.onWrite?.();
+            onWrite?.(operationId as OperationId);
           }
           reply.code(status);
           if (status === 204) return reply.send();

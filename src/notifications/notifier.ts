@@ -95,24 +95,24 @@ class LogNotifier extends BaseNotifier {
 }
 
 class SmtpNotifier extends BaseNotifier {
-  readonly #transport: Transporter<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
-  readonly #config: MailConfig;
-  readonly #closeTimeoutMs: number;
-  /** Waiting messages; `#head` is the next one (no O(n) shift on a long queue). */
-  #queue: Message[] = [];
-  #head = 0;
-  readonly #inFlight = new Set<Promise<void>>();
-  #pumpScheduled = false;
-  #closing: Promise<void> | undefined;
+  private readonly transport: Transporter<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
+  private readonly config: MailConfig;
+  private readonly closeTimeoutMs: number;
+  /** Waiting messages; `head` is the next one (no O(n) shift on a long queue). */
+  private queue: Message[] = [];
+  private head = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private pumpScheduled = false;
+  private closing: Promise<void> | undefined;
   /** One per delivery in flight: aborted by its own deadline, or by close() giving up. */
-  readonly #aborts = new Set<AbortController>();
-  #idleWaiters: (() => void)[] = [];
+  private readonly aborts = new Set<AbortController>();
+  private idleWaiters: (() => void)[] = [];
 
   constructor(config: MailConfig, logger: NotifierLogger, options: NotifierOptions) {
     super(logger, { ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}), ...(config.support ? { support: config.support } : {}) });
-    this.#config = config;
-    this.#closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
-    this.#transport = nodemailer.createTransport(
+    this.config = config;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    this.transport = nodemailer.createTransport(
       {
         pool: true,
         host: config.server,
@@ -137,13 +137,13 @@ class SmtpNotifier extends BaseNotifier {
       { from: config.from },
     );
     // Failures reach each sendMail; this only keeps a stray 'error' event from crashing the process.
-    this.#transport.on('error', (error: unknown) => {
+    this.transport.on('error', (error: unknown) => {
       this.logger.error({ err: describe(error) }, 'mail transport error');
     });
   }
 
-  get #waiting(): number {
-    return this.#queue.length - this.#head;
+  private get waiting(): number {
+    return this.queue.length - this.head;
   }
 
   protected deliver(message: Message): void {
@@ -151,62 +151,62 @@ class SmtpNotifier extends BaseNotifier {
       this.logger.info({ ...about(message), text: message.text }, 'notification for support logged, not sent: MAIL_SUPPORT is not set');
       return;
     }
-    if (this.#closing) {
+    if (this.closing) {
       this.logger.warn(about(message), 'notification e-mail not sent: the service is shutting down');
       return;
     }
-    if (this.#waiting >= this.#config.queueSize) {
+    if (this.waiting >= this.config.queueSize) {
       this.logger.warn(
-        { ...about(message), queueSize: this.#config.queueSize },
+        { ...about(message), queueSize: this.config.queueSize },
         'notification e-mail dropped: the mail queue is full (MAIL_QUEUE_SIZE)',
       );
       return;
     }
-    this.#queue.push(message);
+    this.queue.push(message);
     // Hand over on the next turn of the event loop: notify() only enqueues.
-    if (!this.#pumpScheduled) {
-      this.#pumpScheduled = true;
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
       setImmediate(() => {
-        this.#pumpScheduled = false;
-        this.#pump();
+        this.pumpScheduled = false;
+        this.pump();
       });
     }
   }
 
-  #take(): Message | undefined {
-    if (this.#waiting === 0) return undefined;
-    const message = this.#queue[this.#head];
-    this.#head += 1;
-    if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
+  private take(): Message | undefined {
+    if (this.waiting === 0) return undefined;
+    const message = this.queue[this.head];
+    this.head += 1;
+    if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
     }
     return message;
   }
 
-  #pump(): void {
-    while (this.#inFlight.size < this.#config.poolSize) {
-      const message = this.#take();
+  private pump(): void {
+    while (this.inFlight.size < this.config.poolSize) {
+      const message = this.take();
       if (message === undefined) break;
-      const delivery: Promise<void> = this.#send(message).finally(() => {
-        this.#inFlight.delete(delivery);
-        this.#pump();
+      const delivery: Promise<void> = this.send(message).finally(() => {
+        this.inFlight.delete(delivery);
+        this.pump();
       });
-      this.#inFlight.add(delivery);
+      this.inFlight.add(delivery);
     }
-    if (this.#inFlight.size === 0 && this.#waiting === 0) {
-      for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    if (this.inFlight.size === 0 && this.waiting === 0) {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
   }
 
-  async #send(message: Message): Promise<void> {
+  private async send(message: Message): Promise<void> {
     // A delivery gets twice the per-step timeout in all, even against a server
     // that trickles its replies (which no socket timeout notices).
     const abort = new AbortController();
-    const deadline = setTimeout(() => abort.abort(new Error('delivery timed out')), 2 * this.#config.timeoutMs);
-    this.#aborts.add(abort);
+    const deadline = setTimeout(() => abort.abort(new Error('delivery timed out')), 2 * this.config.timeoutMs);
+    this.aborts.add(abort);
     try {
-      await this.#transport.sendMail({
+      await this.transport.sendMail({
         to: message.to ?? '',
         subject: message.subject,
         text: message.text,
@@ -217,48 +217,48 @@ class SmtpNotifier extends BaseNotifier {
       this.logger.error({ ...about(message), err: describe(error) }, 'notification e-mail not sent');
     } finally {
       clearTimeout(deadline);
-      this.#aborts.delete(abort);
+      this.aborts.delete(abort);
     }
   }
 
   close(): Promise<void> {
-    this.#closing ??= this.#shutdown();
-    return this.#closing;
+    this.closing ??= this.shutdown();
+    return this.closing;
   }
 
-  async #shutdown(): Promise<void> {
-    const drained = await this.#idle(this.#closeTimeoutMs);
+  private async shutdown(): Promise<void> {
+    const drained = await this.idle(this.closeTimeoutMs);
     if (!drained) {
       const unsent: Message[] = [];
-      for (let message = this.#take(); message !== undefined; message = this.#take()) unsent.push(message);
-      const inFlight = this.#inFlight.size;
+      for (let message = this.take(); message !== undefined; message = this.take()) unsent.push(message);
+      const inFlight = this.inFlight.size;
       this.logger.error(
-        { queued: unsent.length, inFlight, closeTimeoutMs: this.#closeTimeoutMs },
+        { queued: unsent.length, inFlight, closeTimeoutMs: this.closeTimeoutMs },
         'mail queue not drained at shutdown: these notifications are lost',
       );
       for (const message of unsent) {
         this.logger.error(about(message), 'notification e-mail not sent: abandoned at shutdown');
       }
       // Each aborted delivery logs itself as not sent.
-      for (const abort of this.#aborts) abort.abort(new Error('shutting down'));
-      await Promise.race([Promise.allSettled([...this.#inFlight]), delay(250)]);
+      for (const abort of this.aborts) abort.abort(new Error('shutting down'));
+      await Promise.race([Promise.allSettled([...this.inFlight]), delay(250)]);
     }
-    this.#transport.close({ force: true });
+    this.transport.close({ force: true });
   }
 
   /** Resolves true once nothing is queued or in flight, false after `ms`. */
-  #idle(ms: number): Promise<boolean> {
-    if (this.#inFlight.size === 0 && this.#waiting === 0 && !this.#pumpScheduled) return Promise.resolve(true);
+  private idle(ms: number): Promise<boolean> {
+    if (this.inFlight.size === 0 && this.waiting === 0 && !this.pumpScheduled) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.#idleWaiters = this.#idleWaiters.filter((waiter) => waiter !== onIdle);
+        this.idleWaiters = this.idleWaiters.filter((waiter) => waiter !== onIdle);
         resolve(false);
       }, ms);
       const onIdle = (): void => {
         clearTimeout(timer);
         resolve(true);
       };
-      this.#idleWaiters.push(onIdle);
+      this.idleWaiters.push(onIdle);
     });
   }
 }

@@ -1,15 +1,19 @@
-// One service object per tag of the spec. An operation whose method a
-// service does not have yet answers 501 (see http/operations.ts).
+// One service object per tag of the spec, and what they share: the claims
+// and review workflows, result pages and their cache, result validation.
+// The registry's type (api-types.ts) has one method per operation of each
+// tag, so a missing, misnamed or mistyped operation method fails `tsc`.
+import type { OperationId, ServiceRegistry } from '../api-types.js';
+import { ImageRegistry } from '../catalog/image-registry.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
-import type { ServiceRegistry } from '../http/operations.js';
 import type { Notifier } from '../notifications/index.js';
+import { ClaimWorkflow } from '../results/claims.js';
+import { WriteGeneration } from '../results/page-cache.js';
+import { ResultPages } from '../results/result-pages.js';
+import { ResultValidator } from '../results/validation/validator.js';
 import { BenchmarksService } from './benchmarks.js';
-import { Claims } from './claims.js';
 import { FlavorsService } from './flavors.js';
-import { ImageRegistry } from './image-registry.js';
 import { ReportsService } from './reports.js';
-import { ResultValidator } from './result-validation.js';
 import { ResultsService } from './results.js';
 import { SitesService } from './sites.js';
 import { TagsService } from './tags.js';
@@ -23,23 +27,50 @@ export interface ServiceDependencies {
 
 export interface Services {
   registry: ServiceRegistry;
+  /**
+   * For the operation binding: called when the service call of a write has
+   * ended, before its response goes out. Remembered result pages and counts
+   * are stale from then on, unless the operation cannot change them.
+   */
+  onWrite(operationId: OperationId): void;
   /** Releases what services hold besides the database (validation threads); after the last request. */
   close(): Promise<void>;
 }
 
+/**
+ * Writes that cannot change any results page or count: a user's own record,
+ * and a new catalog entry that no result names yet (search terms match a
+ * new tag's name, but no result carries it).
+ */
+const UNSEEN_BY_RESULT_PAGES: ReadonlySet<OperationId> = new Set<OperationId>([
+  'RegisterSelf',
+  'UpdateSelf',
+  'CreateBenchmark',
+  'CreateSite',
+  'AddFlavor',
+  'CreateTag',
+]);
+
 export function createServices({ db, config, notifier }: ServiceDependencies): Services {
   const images = config.imageRegistry ? new ImageRegistry({ url: config.imageRegistry }) : undefined;
-  const claims = new Claims(db, notifier);
+  const claims = new ClaimWorkflow(db, notifier);
   const validator = new ResultValidator(config.validationTimeoutMs);
-  const results = new ResultsService(db, claims, validator, config.resultsCacheMs);
+  const generation = new WriteGeneration();
+  const pages = new ResultPages(db, generation, config.resultsCacheMs);
   const registry: ServiceRegistry = {
     benchmarks: new BenchmarksService(db, notifier, images),
     sites: new SitesService(db, notifier),
     flavors: new FlavorsService(db, notifier),
     tags: new TagsService(db),
-    results,
+    results: new ResultsService(db, pages, claims, validator),
     reports: new ReportsService(db, claims),
-    users: new UsersService(db, notifier, results, claims),
+    users: new UsersService(db, notifier, pages, claims),
   };
-  return { registry, close: () => validator.close() };
+  return {
+    registry,
+    onWrite: (operationId) => {
+      if (!UNSEEN_BY_RESULT_PAGES.has(operationId)) generation.advance();
+    },
+    close: () => validator.close(),
+  };
 }

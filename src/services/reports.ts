@@ -1,40 +1,20 @@
 // The `reports` tag: what waits for an administrator — submits (uploads on
 // review) and claims against results.
-import type { Database } from '../db/client.js';
 import type { Prisma } from '../../generated/prisma/client.js';
-import { columnOrder, paginate, uploadedWithin } from './lists.js';
-import type { Claims } from './claims.js';
-import type { Input, Schemas } from './types.js';
-import { toUser } from './users.js';
+import type { Input, Schemas } from '../api-types.js';
+import type { Database } from '../db/client.js';
+import { uploadedWithin } from '../lists/dates.js';
+import { listPage } from '../lists/pages.js';
+import { columnOrder } from '../lists/sorting.js';
+import type { ClaimWorkflow } from '../results/claims.js';
+import { SUBMIT_INCLUDE, toSubmit } from '../views.js';
 
 const SUBMIT_SORT_FIELDS = ['id', 'upload_datetime', 'resource_type'] as const;
-
-const withUploaders = {
-  benchmark: { include: { uploader: true } },
-  site: { include: { uploader: true } },
-  flavor: { include: { uploader: true } },
-  claim: { include: { uploader: true } },
-} satisfies Prisma.SubmitInclude;
-
-type SubmitRow = Prisma.SubmitGetPayload<{ include: typeof withUploaders }>;
-
-/** A submit as the API shows it: the resource's id and uploader, whichever kind it is. */
-function toSubmit(row: SubmitRow): Schemas['Submit'] {
-  const resource = row.benchmark ?? row.site ?? row.flavor ?? row.claim;
-  if (!resource) throw new Error(`submit ${row.id} points at no resource`);
-  return {
-    id: row.id,
-    upload_datetime: row.upload_datetime.toISOString(),
-    resource_type: row.resource_type,
-    resource_id: resource.id,
-    uploader: toUser(resource.uploader),
-  };
-}
 
 export class ReportsService {
   constructor(
     private readonly db: Database,
-    private readonly claims: Claims,
+    private readonly claims: ClaimWorkflow,
   ) {}
 
   listClaims({ query }: Input<'ListClaims'>): Promise<Schemas['Claims']> {
@@ -59,10 +39,12 @@ export class ReportsService {
       ...uploadedWithin(query),
     };
     const orderBy = columnOrder(query.sort_by, '+upload_datetime', SUBMIT_SORT_FIELDS);
-    return paginate(
-      query,
-      () => this.db.prisma.submit.count({ where }),
-      async (window) => (await this.db.prisma.submit.findMany({ where, orderBy, include: withUploaders, ...window })).map(toSubmit),
-    );
+    // A submit is shown with the resource it stands for and its uploader.
+    const submits = {
+      count: (args: { where: Prisma.SubmitWhereInput }) => this.db.prisma.submit.count(args),
+      findMany: (args: { where: Prisma.SubmitWhereInput; orderBy: typeof orderBy; skip: number; take: number }) =>
+        this.db.prisma.submit.findMany({ ...args, include: SUBMIT_INCLUDE }),
+    };
+    return listPage(submits, query, { where, orderBy }, toSubmit);
   }
 }

@@ -1,31 +1,30 @@
 // The `tags` tag: free labels users attach to results. No review.
+import type { Prisma } from '../../generated/prisma/client.js';
+import type { Input, QueryOf, Schemas } from '../api-types.js';
 import type { Database } from '../db/client.js';
+import { deleteOrExplain, writeOrExplain } from '../db/prisma-errors.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import type { Prisma, Tag as TagRow } from '../../generated/prisma/client.js';
-import { columnOrder, containsLiteral, paginate, termsWhere, type PageQuery } from './lists.js';
-import { isRecordNotFound, isUniqueViolation } from '../db/prisma-errors.js';
-import type { Input, Schemas } from './types.js';
+import { listPage } from '../lists/pages.js';
+import { containsLiteral, termsWhere } from '../lists/search.js';
+import { columnOrder } from '../lists/sorting.js';
+import { toTag } from '../views.js';
 
 const SORT_FIELDS = ['id', 'name'] as const;
-
-export function toTag(row: TagRow): Schemas['Tag'] {
-  return { id: row.id, name: row.name, description: row.description };
-}
 
 function duplicate(name: string): ConflictError {
   return new ConflictError(`A tag named "${name}" already exists`, { 'body.name': 'already exists' });
 }
 
+function notFound(id: string): NotFoundError {
+  return new NotFoundError('Tag', id);
+}
+
 export class TagsService {
   constructor(private readonly db: Database) {}
 
-  private list(query: PageQuery & { sort_by?: string }, where: Prisma.TagWhereInput): Promise<Schemas['Tags']> {
+  private list(query: QueryOf<'ListTags' | 'SearchTag'>, where: Prisma.TagWhereInput): Promise<Schemas['Tags']> {
     const orderBy = columnOrder(query.sort_by, '+name', SORT_FIELDS);
-    return paginate(
-      query,
-      () => this.db.prisma.tag.count({ where }),
-      async (window) => (await this.db.prisma.tag.findMany({ where, orderBy, ...window })).map(toTag),
-    );
+    return listPage(this.db.prisma.tag, query, { where, orderBy }, toTag);
   }
 
   listTags({ query }: Input<'ListTags'>): Promise<Schemas['Tags']> {
@@ -41,35 +40,29 @@ export class TagsService {
 
   async getTag({ params }: Input<'GetTag'>): Promise<Schemas['Tag']> {
     const row = await this.db.prisma.tag.findUnique({ where: { id: params.tag_id } });
-    if (!row) throw new NotFoundError('Tag', params.tag_id);
+    if (!row) throw notFound(params.tag_id);
     return toTag(row);
   }
 
   async createTag({ body }: Input<'CreateTag'>): Promise<Schemas['Tag']> {
-    try {
-      return toTag(await this.db.prisma.tag.create({ data: { name: body.name, description: body.description ?? '' } }));
-    } catch (error) {
-      if (isUniqueViolation(error)) throw duplicate(body.name);
-      throw error;
-    }
+    const row = await writeOrExplain(() => this.db.prisma.tag.create({ data: { name: body.name, description: body.description ?? '' } }), {
+      duplicate: () => duplicate(body.name),
+    });
+    return toTag(row);
   }
 
   async updateTag({ params, body }: Input<'UpdateTag'>): Promise<void> {
-    try {
-      await this.db.prisma.tag.update({
-        where: { id: params.tag_id },
-        data: { name: body.name, description: body.description ?? '' },
-      });
-    } catch (error) {
-      if (isRecordNotFound(error)) throw new NotFoundError('Tag', params.tag_id);
-      if (isUniqueViolation(error)) throw duplicate(body.name);
-      throw error;
-    }
+    await writeOrExplain(
+      () => this.db.prisma.tag.update({ where: { id: params.tag_id }, data: { name: body.name, description: body.description ?? '' } }),
+      { notFound: () => notFound(params.tag_id), duplicate: () => duplicate(body.name) },
+    );
   }
 
   async deleteTag({ params }: Input<'DeleteTag'>): Promise<void> {
     // Results keep existing; only their link to this tag goes (cascade on result_tags).
-    const { count } = await this.db.prisma.tag.deleteMany({ where: { id: params.tag_id } });
-    if (count === 0) throw new NotFoundError('Tag', params.tag_id);
+    await deleteOrExplain(
+      () => this.db.prisma.tag.deleteMany({ where: { id: params.tag_id } }),
+      () => notFound(params.tag_id),
+    );
   }
 }

@@ -1,31 +1,25 @@
-// The `users` tag: registration, the caller's own record, and the
-// administrators' view of all users.
-import type { RegisteredUser } from '../auth/caller.js';
-import type { Database } from '../db/client.js';
-import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
+// The `users` tag: registration, the caller's own record, results and
+// claims, and the administrators' view of all users.
 import type { Prisma } from '../../generated/prisma/client.js';
-import { columnOrder, containsLiteral, paginate, termsWhere } from './lists.js';
-import { requireCaller, requireUser, userRef } from './callers.js';
-import type { Claims } from './claims.js';
+import type { Input, Schemas } from '../api-types.js';
+import { requireCaller, requireUser, userRef } from '../auth/caller.js';
+import type { Database } from '../db/client.js';
+import { writeOrExplain } from '../db/prisma-errors.js';
+import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
 import type { JsonText } from '../http/json-text.js';
+import { listPage } from '../lists/pages.js';
+import { containsLiteral, termsWhere } from '../lists/search.js';
+import { columnOrder } from '../lists/sorting.js';
 import type { Notifier } from '../notifications/index.js';
-import { listCriteria, type ResultsService } from './results.js';
-import { isUniqueViolation } from '../db/prisma-errors.js';
-import type { Input, Schemas } from './types.js';
+import type { ClaimWorkflow } from '../results/claims.js';
+import { listCriteria } from '../results/criteria.js';
+import type { ResultPages } from '../results/result-pages.js';
+import { toUser } from '../views.js';
 
 const SORT_FIELDS = ['sub', 'iss', 'email', 'registration_datetime'] as const;
 
-export function toUser(row: RegisteredUser): Schemas['User'] {
-  return {
-    sub: row.sub,
-    iss: row.iss,
-    email: row.email,
-    registration_datetime: row.registration_datetime.toISOString(),
-  };
-}
-
 function userOrder(sortBy: string | undefined): Prisma.UserOrderByWithRelationInput[] {
-  // (sub, iss) is the key; sub alone breaks ties well enough for stable pages.
+  // (sub, iss) is the key: both break ties, so pages are stable.
   return [...columnOrder(sortBy, '+registration_datetime', SORT_FIELDS, 'sub'), { iss: 'asc' }];
 }
 
@@ -42,8 +36,8 @@ export class UsersService {
   constructor(
     private readonly db: Database,
     private readonly notifier: Notifier,
-    private readonly results: ResultsService,
-    private readonly claims: Claims,
+    private readonly results: ResultPages,
+    private readonly claims: ClaimWorkflow,
   ) {}
 
   listUserResults({ query, caller }: Input<'ListUserResults'>): Promise<JsonText<Schemas['Results']>> {
@@ -57,24 +51,13 @@ export class UsersService {
     return this.claims.list(query, { uploader_sub: user.sub, uploader_iss: user.iss });
   }
 
-  async listUsers({ query }: Input<'ListUsers'>): Promise<Schemas['Users']> {
-    const where = userFilters(query);
-    const orderBy = userOrder(query.sort_by);
-    return paginate(
-      query,
-      () => this.db.prisma.user.count({ where }),
-      async (window) => (await this.db.prisma.user.findMany({ where, orderBy, ...window })).map(toUser),
-    );
+  listUsers({ query }: Input<'ListUsers'>): Promise<Schemas['Users']> {
+    return listPage(this.db.prisma.user, query, { where: userFilters(query), orderBy: userOrder(query.sort_by) }, toUser);
   }
 
-  async searchUsers({ query }: Input<'SearchUsers'>): Promise<Schemas['Users']> {
+  searchUsers({ query }: Input<'SearchUsers'>): Promise<Schemas['Users']> {
     const where: Prisma.UserWhereInput = termsWhere(query.terms, (term) => [{ email: containsLiteral(term) }]);
-    const orderBy = userOrder(query.sort_by);
-    return paginate(
-      query,
-      () => this.db.prisma.user.count({ where }),
-      async (window) => (await this.db.prisma.user.findMany({ where, orderBy, ...window })).map(toUser),
-    );
+    return listPage(this.db.prisma.user, query, { where, orderBy: userOrder(query.sort_by) }, toUser);
   }
 
   async registerSelf({ caller }: Input<'RegisterSelf'>): Promise<Schemas['User']> {
@@ -84,15 +67,10 @@ export class UsersService {
         'No email address was found in your token or at your identity provider; allow the email scope and try again',
       );
     }
-    let row: RegisteredUser;
-    try {
-      row = await this.db.prisma.user.create({
-        data: { sub: identity.sub, iss: identity.iss, email: identity.email },
-      });
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new ConflictError('You are already registered');
-      throw error;
-    }
+    const email = identity.email;
+    const row = await writeOrExplain(() => this.db.prisma.user.create({ data: { sub: identity.sub, iss: identity.iss, email } }), {
+      duplicate: () => new ConflictError('You are already registered'),
+    });
     this.notifier.notify({ type: 'user_registered', user: userRef(row) });
     return toUser(row);
   }

@@ -2,11 +2,11 @@
 // pagination envelope, the common fields of catalog items.
 import type { LightMyRequestResponse } from 'fastify';
 import { json, type Test } from './app.js';
-import { PAGE_KEYS, type ErrorBody, type Page } from './contract.js';
+import { ERROR_CODES, PAGE_KEYS, type ErrorBody, type Page } from './contract.js';
 
 /**
  * A failure answered as the contract says: status `code`, a JSON body
- * `{code, status, message}` with the same code, and no stack trace. Returns the body.
+ * `{code, status, error_code, message}` with the same code, and no stack trace. Returns the body.
  */
 export function assertError(t: Test, response: LightMyRequestResponse, code: number): ErrorBody {
   t.equal(response.statusCode, code, `status ${code}: ${response.body.slice(0, 500)}`);
@@ -15,6 +15,7 @@ export function assertError(t: Test, response: LightMyRequestResponse, code: num
   t.equal(body.code, code);
   t.type(body.status, 'string');
   t.type(body.message, 'string');
+  t.ok(ERROR_CODES.includes(body.error_code), `error_code ${body.error_code} is one the spec lists`);
   t.notMatch(response.body, /at .*\.ts:\d+/, 'no stack trace');
   return body;
 }

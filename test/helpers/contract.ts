@@ -17,6 +17,26 @@ export type User = Schemas['User'];
 export type Claim = Schemas['Claim'];
 export type Submit = Schemas['Submit'];
 export type Pagination = Schemas['Pagination'];
+/** Every `error_code` the spec lists (the type check fails if one is missed or invented). */
+export const ERROR_CODES: readonly string[] = Object.keys({
+  bad_request: 0,
+  invalid_json: 0,
+  unauthorized: 0,
+  forbidden: 0,
+  not_found: 0,
+  no_such_operation: 0,
+  conflict: 0,
+  body_too_large: 0,
+  unsupported_media_type: 0,
+  invalid_request: 0,
+  invalid_state: 0,
+  invalid_json_schema: 0,
+  result_invalid: 0,
+  internal: 0,
+  not_implemented: 0,
+  unavailable: 0,
+} satisfies Record<Schemas['ErrorCode'], 0>);
+
 /** The JSON body of every 4xx/5xx answer. */
 export type ErrorBody = Schemas['Error'];
 

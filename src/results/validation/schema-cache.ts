@@ -1,15 +1,14 @@
 // Each benchmark's schema is compiled once and reused for its uploads. The
 // key is the schema's own text, so an updated benchmark gets a fresh compile
 // without anyone having to remember to invalidate anything.
-import type { ValidateFunction } from 'ajv';
-import { compileBenchmarkSchema } from './json-schema.js';
+import { type Compiled, compileBenchmarkSchema } from './benchmark-schema.js';
 
 export class SchemaCache {
-  private readonly compiled = new Map<string, ValidateFunction>();
+  private readonly compiled = new Map<string, Compiled>();
 
   constructor(private readonly capacity = 256) {}
 
-  get(schema: Record<string, unknown>): ValidateFunction {
+  get(schema: Record<string, unknown>): Compiled {
     const key = JSON.stringify(schema);
     const hit = this.compiled.get(key);
     if (hit) {
@@ -18,12 +17,12 @@ export class SchemaCache {
       this.compiled.set(key, hit);
       return hit;
     }
-    const validate = compileBenchmarkSchema(schema);
-    this.compiled.set(key, validate);
+    const compiled = compileBenchmarkSchema(schema);
+    this.compiled.set(key, compiled);
     if (this.compiled.size > this.capacity) {
       const oldest = this.compiled.keys().next().value;
       if (oldest !== undefined) this.compiled.delete(oldest);
     }
-    return validate;
+    return compiled;
   }
 }

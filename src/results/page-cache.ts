@@ -1,8 +1,8 @@
 // Answers to read queries over results, remembered for a short time.
 //
 // Every write through this process (the service call of any operation that
-// is not a GET, see http/operations.ts and app.ts) moves the database's
-// generation on before its response is sent, and a remembered answer of an
+// may change a results page, see http/operations.ts and services/index.ts)
+// moves the generation on before its response is sent, and a remembered answer of an
 // older generation is never given again: a client always reads what it or
 // anybody else wrote through this process. Writes through other processes
 // (another instance, a seed script) are seen after at most the TTL.
@@ -12,23 +12,22 @@
 // per waiting request.
 
 /**
- * One counter per database, keyed by its client object (the Prisma client):
- * never an answer of another database.
+ * A counter that every write moves on: an answer remembered in an older
+ * generation is stale. One per service instance (createServices makes it and
+ * hands `advance` to the operation binding as its `onWrite`), shared by the
+ * caches of that instance.
  */
-const generations = new WeakMap<object, { value: number }>();
+export class WriteGeneration {
+  private count = 0;
 
-function generationOf(database: object): { value: number } {
-  let generation = generations.get(database);
-  if (!generation) {
-    generation = { value: 0 };
-    generations.set(database, generation);
+  get value(): number {
+    return this.count;
   }
-  return generation;
-}
 
-/** Call after any write through this process: every remembered answer about that database is stale. */
-export function resultsChanged(database: object): void {
-  generationOf(database).value += 1;
+  /** Call after a write: every remembered answer is stale from now on. */
+  advance(): void {
+    this.count += 1;
+  }
 }
 
 export interface ReadCacheOptions<V> {
@@ -54,7 +53,7 @@ export class ReadCache<V> {
   private weight = 0;
 
   constructor(
-    private readonly database: object,
+    private readonly generation: WriteGeneration,
     private readonly options: ReadCacheOptions<V>,
   ) {}
 
@@ -71,7 +70,7 @@ export class ReadCache<V> {
    */
   getDated(key: string, load: () => Promise<V>, asOf?: () => number | undefined): Promise<{ value: V; at: number }> {
     if (this.options.ttlMs <= 0) return load().then((value) => ({ value, at: performance.now() }));
-    const generation = generationOf(this.database).value;
+    const generation = this.generation.value;
     const entry = this.entries.get(key);
     if (entry) {
       if (entry.generation === generation && performance.now() - entry.at < this.options.ttlMs) {

@@ -1,13 +1,15 @@
 // Benchmarks carry a JSON Schema for their results. This module compiles
 // such a user-supplied schema with the ajv class its `$schema` names
-// (draft-07, 2019-09, 2020-12; 2020-12 when absent) and turns failures —
-// of the schema itself, or of a result against it — into clear 422s.
-// Unknown keywords are annotations (benchmark schemas carry `suggestToUser`).
+// (draft-07, 2019-09, 2020-12; 2020-12 when absent) and checks results
+// against it. Both answer an outcome rather than throw an HTTP error: the
+// check runs in a worker thread (validator.ts), and only plain data crosses
+// that boundary. Unknown keywords are annotations (benchmark schemas carry
+// `suggestToUser`).
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { UnprocessableError } from '../errors.js';
+import { InvalidJsonSchemaError } from '../../errors.js';
 
 type AjvClass = typeof Ajv | typeof Ajv2019 | typeof Ajv2020;
 
@@ -57,43 +59,58 @@ function describe(errors: ErrorObject[] | null | undefined, limit = 10): Record<
   return details;
 }
 
+/** Why something failed: a message for a person and details by JSON path. */
+export interface Problem {
+  message: string;
+  errors: Record<string, string>;
+}
+
+export type Compiled = { validate: ValidateFunction; problem?: undefined } | { validate?: undefined; problem: Problem };
+
 /**
  * Compiles a benchmark's schema. A fresh ajv instance per schema: user
  * schemas may carry `$id`s that must not collide across benchmarks.
  */
-export function compileBenchmarkSchema(schema: Record<string, unknown>): ValidateFunction {
+export function compileBenchmarkSchema(schema: Record<string, unknown>): Compiled {
   const draft = draftOf(schema);
   if (!draft) {
-    throw new UnprocessableError(`json_schema: unsupported $schema ${JSON.stringify(schema.$schema)}; use draft-07, 2019-09 or 2020-12`, {
-      'body.json_schema.$schema': 'unsupported draft',
-    });
+    return {
+      problem: {
+        message: `json_schema: unsupported $schema ${JSON.stringify(schema.$schema)}; use draft-07, 2019-09 or 2020-12`,
+        errors: { 'body.json_schema.$schema': 'unsupported draft' },
+      },
+    };
   }
   // An async schema validates to a Promise, which would accept every result
   // (and reject unhandled): results are validated synchronously only.
+  // (A nested `$async` without the root's fails to compile below: ajv refuses it.)
   if (schema.$async === true) {
-    throw new UnprocessableError('json_schema: "$async" schemas are not supported', { 'body.json_schema.$async': 'not supported' });
+    return {
+      problem: { message: 'json_schema: "$async" schemas are not supported', errors: { 'body.json_schema.$async': 'not supported' } },
+    };
   }
   const ajv = new draft.Ajv(OPTIONS);
   addFormats.default(ajv);
-  let validate: ValidateFunction;
   try {
     // Compiled under the meta-schema id ajv knows: `$schema` may be spelled
     // with or without `#`, over http or https. What is stored is what was sent.
-    validate = ajv.compile(schema.$schema === undefined ? schema : { ...schema, $schema: draft.metaSchema });
+    return { validate: ajv.compile(schema.$schema === undefined ? schema : { ...schema, $schema: draft.metaSchema }) };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new UnprocessableError(`json_schema is not a valid JSON Schema: ${reason}`, {
-      'body.json_schema': reason,
-    });
+    return { problem: { message: `json_schema is not a valid JSON Schema: ${reason}`, errors: { 'body.json_schema': reason } } };
   }
-  // (A nested `$async` without the root's fails to compile above: ajv refuses it.)
-  return validate;
 }
 
-/** Validates a result against its benchmark's compiled schema (422 naming the JSON paths). */
-export function assertMatchesSchema(validate: ValidateFunction, json: unknown): void {
-  if (validate(json) === true) return;
-  const details = describe(validate.errors);
-  const [path, message] = Object.entries(details)[0] ?? ['/', 'invalid'];
-  throw new UnprocessableError(`The result does not match the benchmark's JSON Schema: at ${path}: ${message}`, details);
+/** A benchmark's schema as a client sent it: a 422 unless the service can check results with it. */
+export function assertBenchmarkSchema(schema: Record<string, unknown>): void {
+  const { problem } = compileBenchmarkSchema(schema);
+  if (problem) throw new InvalidJsonSchemaError(problem.message, problem.errors);
+}
+
+/** Checks a result against its benchmark's compiled schema: undefined when it matches, else why not (by JSON path). */
+export function checkResult(validate: ValidateFunction, json: unknown): Problem | undefined {
+  if (validate(json) === true) return undefined;
+  const errors = describe(validate.errors);
+  const [path, message] = Object.entries(errors)[0] ?? ['/', 'invalid'];
+  return { message: `The result does not match the benchmark's JSON Schema: at ${path}: ${message}`, errors };
 }

@@ -1,17 +1,17 @@
 // Results are checked against their benchmark's JSON Schema in worker threads
-// (piscina), each check bounded in time. A benchmark's schema is written by a
+// (piscina, running worker.ts), each check bounded in time. A benchmark's schema is written by a
 // user: a `pattern` that backtracks catastrophically, or `uniqueItems` over a
 // large array of objects, can take minutes on one crafted result. On the main
 // thread that would stall every request of the service; here the worker is
 // terminated at the deadline and the upload is refused with a 422.
 import { Piscina } from 'piscina';
-import { UnprocessableError } from '../errors.js';
-import type { ValidationOutcome, ValidationTask } from './result-validation.worker.js';
+import { ResultInvalidError } from '../../errors.js';
+import type { ValidationOutcome, ValidationTask } from './worker.js';
 
 // The service runs from its TypeScript sources (tsx); worker threads inherit tsx's loader.
-const WORKER = new URL('./result-validation.worker.ts', import.meta.url).href;
+const WORKER = new URL('./worker.ts', import.meta.url).href;
 
-/** A flag the worker raises when it starts a task (see result-validation.worker.ts). */
+/** A flag the worker raises when it starts a task (see worker.ts). */
 function startFlag(): Int32Array {
   return new Int32Array(new SharedArrayBuffer(4));
 }
@@ -29,7 +29,8 @@ export class ResultValidator {
   /**
    * Resolves when `body` satisfies `schema`; a 422 naming the failing JSON
    * paths, or the deadline, otherwise. The deadline counts from when a thread
-   * starts the check: neither a thread starting up (loading ajv) nor waiting
+   * starts the check: neither a thread starting up (loading ajv), nor
+   * compiling the schema the first time that thread sees it, nor waiting
    * behind other checks counts against an upload.
    */
   async assertValid(schema: Record<string, unknown>, body: unknown): Promise<void> {
@@ -48,7 +49,7 @@ export class ResultValidator {
       outcome = await task;
     } catch (error) {
       if (error instanceof Error && error.name === 'AbortError') {
-        throw new UnprocessableError(
+        throw new ResultInvalidError(
           `The result could not be checked against the benchmark's JSON Schema within ${this.timeoutMs} ms ` +
             '(a pattern or uniqueItems that is too costly for this input); it was not stored',
           { body: 'validation took too long' },
@@ -61,7 +62,7 @@ export class ResultValidator {
       // Releases the wait above if the task never started (the pool closed).
       Atomics.notify(started, 0);
     }
-    if (outcome) throw new UnprocessableError(outcome.message, outcome.errors);
+    if (outcome) throw new ResultInvalidError(outcome.message, outcome.errors);
   }
 
   /** Lets running checks finish, then stops the threads. */

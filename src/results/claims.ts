@@ -1,57 +1,44 @@
-// Claims against results, shared by the results, reports and users tags.
+// Claims against results: filed through the `results` tag, reviewed through
+// `reports`, listed for their claimer through `users`.
 // A pending claim hides its result from lists and searches; an upheld claim
 // keeps it hidden; a refused claim is deleted and the result listed again
 // once no other claim stands against it. Each step is one transaction.
-import type { Database } from '../db/client.js';
-import { NotFoundError, UnprocessableError } from '../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
-import { columnOrder, paginate, uploadedWithin, type PageQuery } from './lists.js';
+import type { QueryOf, Schemas } from '../api-types.js';
+import type { Database } from '../db/client.js';
 import { isForeignKeyViolation, isRecordNotFound } from '../db/prisma-errors.js';
+import { InvalidStateError, NotFoundError } from '../errors.js';
+import { uploadedWithin } from '../lists/dates.js';
+import { listPage } from '../lists/pages.js';
+import { columnOrder } from '../lists/sorting.js';
 import type { Notifier, UserRef } from '../notifications/index.js';
-import type { Schemas } from './types.js';
-import { toUser } from './users.js';
+import { CLAIM_INCLUDE, toClaim } from '../views.js';
 
 const SORT_FIELDS = ['id', 'upload_datetime'] as const;
 
-const withUploader = { uploader: true } satisfies Prisma.ClaimInclude;
-type ClaimRow = Prisma.ClaimGetPayload<{ include: typeof withUploader }>;
+/** The query parameters every list of claims takes. */
+export type ClaimQuery = QueryOf<'ListClaims' | 'ListUserClaims' | 'ListResultClaims'>;
 
-export function toClaim(row: ClaimRow): Schemas['Claim'] {
-  return {
-    id: row.id,
-    upload_datetime: row.upload_datetime.toISOString(),
-    message: row.message,
-    resource_type: 'result',
-    resource_id: row.result_id,
-    status: row.status,
-    uploader: toUser(row.uploader),
-  };
-}
-
-export interface ClaimQuery extends PageQuery {
-  upload_before?: string;
-  upload_after?: string;
-  sort_by?: string;
-}
-
-export class Claims {
+/** Every step of a claim's life; each step is one transaction. */
+export class ClaimWorkflow {
   constructor(
     private readonly db: Database,
     private readonly notifier: Notifier,
   ) {}
 
   list(query: ClaimQuery, where: Prisma.ClaimWhereInput): Promise<Schemas['Claims']> {
-    const filter: Prisma.ClaimWhereInput = { ...where, ...uploadedWithin(query) };
     const orderBy = columnOrder(query.sort_by, '+upload_datetime', SORT_FIELDS);
-    return paginate(
-      query,
-      () => this.db.prisma.claim.count({ where: filter }),
-      async (window) => (await this.db.prisma.claim.findMany({ where: filter, orderBy, include: withUploader, ...window })).map(toClaim),
-    );
+    // A claim is shown with its claimer.
+    const claims = {
+      count: (args: { where: Prisma.ClaimWhereInput }) => this.db.prisma.claim.count(args),
+      findMany: (args: { where: Prisma.ClaimWhereInput; orderBy: typeof orderBy; skip: number; take: number }) =>
+        this.db.prisma.claim.findMany({ ...args, include: CLAIM_INCLUDE }),
+    };
+    return listPage(claims, query, { where: { ...where, ...uploadedWithin(query) }, orderBy }, toClaim);
   }
 
   async get(id: string): Promise<Schemas['Claim']> {
-    const row = await this.db.prisma.claim.findUnique({ where: { id }, include: withUploader });
+    const row = await this.db.prisma.claim.findUnique({ where: { id }, include: CLAIM_INCLUDE });
     if (!row) throw new NotFoundError('Claim', id);
     return toClaim(row);
   }
@@ -70,7 +57,7 @@ export class Claims {
             uploader_iss: claimer.iss,
             submit: { create: { resource_type: 'claim' } },
           },
-          include: withUploader,
+          include: CLAIM_INCLUDE,
         }),
         this.db.prisma.result.update({
           where: { id: resultId },
@@ -93,7 +80,7 @@ export class Claims {
   private async pendingOrExplain(tx: Prisma.TransactionClient, id: string): Promise<{ result_id: string }> {
     const claim = await tx.claim.findUnique({ where: { id }, select: { result_id: true, status: true } });
     if (!claim) throw new NotFoundError('Claim', id);
-    if (claim.status !== 'on_review') throw new UnprocessableError(`Claim ${id} was already approved`);
+    if (claim.status !== 'on_review') throw new InvalidStateError(`Claim ${id} was already approved`);
     return claim;
   }
 

@@ -34,7 +34,8 @@ export function findUnstorable(part: string, value: unknown): Unstorable | undef
   return undefined;
 }
 
-export function registerValueGuard(app: FastifyInstance): void {
+/** Refuses, for every operation, a query or body holding a value PostgreSQL cannot store. */
+export function refuseUnstorableValues(app: FastifyInstance): void {
   app.addHook('preValidation', async (request) => {
     const found = findUnstorable('query', request.query) ?? findUnstorable('body', request.body);
     if (found) throw new UnprocessableError(`${found.where} ${found.reason}`, { [found.where]: found.reason });

@@ -1,0 +1,65 @@
+// The spec's types as the code sees them, all derived from generated/: the
+// schemas, each operation's validated input and its answer, and the shape
+// of the service registry. A change to openapi.yaml that a service does not
+// follow — a missing or misnamed operation method, a wrong answer type —
+// fails the type check.
+import type { components, operations } from '../generated/openapi.js';
+import type { operationTags } from '../generated/operation-tags.js';
+import type { Caller } from './auth/caller.js';
+import type { JsonText } from './http/json-text.js';
+
+export type Schemas = components['schemas'];
+export type OperationId = keyof operations;
+
+/** What every service method receives: validated input and the caller. */
+export interface OperationInput<Params = unknown, Query = unknown, Body = unknown> {
+  params: Params;
+  query: Query;
+  body: Body;
+  caller?: Caller;
+}
+
+type ParametersOf<Op extends OperationId> = operations[Op]['parameters'];
+
+export type QueryOf<Op extends OperationId> = NonNullable<ParametersOf<Op>['query']>;
+export type PathOf<Op extends OperationId> = NonNullable<ParametersOf<Op>['path']>;
+export type BodyOf<Op extends OperationId> = operations[Op] extends {
+  requestBody: { content: { 'application/json': infer Body } };
+}
+  ? Body
+  : undefined;
+
+/** The validated input of operation `Op`. */
+export type Input<Op extends OperationId> = OperationInput<PathOf<Op>, QueryOf<Op>, BodyOf<Op>>;
+
+type SuccessBody<Responses> = Responses extends { 200: { content: { 'application/json': infer Body } } }
+  ? Body
+  : Responses extends { 201: { content: { 'application/json': infer Body } } }
+    ? Body
+    : undefined;
+
+/**
+ * What the service method of `Op` resolves to: the success body (as a value,
+ * or as JSON text already written, see http/json-text.ts), or nothing for a
+ * 204.
+ */
+export type Output<Op extends OperationId> =
+  SuccessBody<operations[Op]['responses']> extends infer Body
+    ? [Body] extends [undefined]
+      ? // biome-ignore lint/suspicious/noConfusingVoidType: a 204's method is `async (): Promise<void>`, which `undefined` would refuse.
+        void
+      : Body | JsonText<Body>
+    : never;
+
+/** `ListResults` → `listResults`: the service method of an operation. */
+export type MethodName<Op extends OperationId> = Uncapitalize<Op>;
+
+export type Tag = (typeof operationTags)[OperationId];
+
+/** The methods the service of `T` must have: one per operation of that tag. */
+export type ServiceOf<T extends Tag> = {
+  [Op in OperationId as (typeof operationTags)[Op] extends T ? MethodName<Op> : never]: (input: Input<Op>) => Promise<Output<Op>>;
+};
+
+/** One service object per tag of the spec. */
+export type ServiceRegistry = { [T in Tag]: ServiceOf<T> };

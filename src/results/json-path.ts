@@ -1,0 +1,14 @@
+// Paths into a result's JSON, as filters and `sort_by=json.<path>` write
+// them: `machine.cpu.count` → ['machine', 'cpu', 'count'].
+
+/** Deepest path accepted: deeper than any benchmark's results, and bounded for the database. */
+export const MAX_PATH_DEPTH = 32;
+
+/**
+ * The keys of `text`; undefined when a key is empty or it is too deep.
+ * (A NUL never gets here: http/storable-values.ts refuses it in every query.)
+ */
+export function parseJsonPath(text: string): string[] | undefined {
+  const path = text.split('.');
+  return path.length <= MAX_PATH_DEPTH && path.every((key) => key !== '') ? path : undefined;
+}
