@@ -9,6 +9,12 @@ import { assertError } from './helpers/assertions.js';
 import { fixtures } from './helpers/fixtures.js';
 
 const TIMEOUT_MS = 300;
+/**
+ * A check on the main thread would hold every request for the minutes the
+ * pattern takes; off it, a read answers at once. This bound tells the two
+ * apart with room for a busy machine.
+ */
+const READ_BOUND_MS = 5000;
 
 eachDatabase(
   t,
@@ -39,7 +45,7 @@ eachDatabase(
       t.match(error.message, new RegExp(`within ${TIMEOUT_MS} ms`));
       t.same(error.errors, { body: 'validation took too long' });
       t.equal(readStatus, 200);
-      t.ok(readMs < TIMEOUT_MS, `another request answered in ${readMs.toFixed(0)} ms while the check ran`);
+      t.ok(readMs < READ_BOUND_MS, `another request answered in ${readMs.toFixed(0)} ms while the check ran`);
       t.ok(totalMs < 20_000, `refused after ${totalMs.toFixed(0)} ms, not after the minutes the pattern would take`);
       t.equal(await stored(w.benchmark.id), 0, 'nothing stored');
 
@@ -54,7 +60,7 @@ eachDatabase(
       const { response, readStatus, readMs } = await uploadWhileReading(w, { list });
       assertError(t, response, 422);
       t.equal(readStatus, 200);
-      t.ok(readMs < TIMEOUT_MS, `another request answered in ${readMs.toFixed(0)} ms`);
+      t.ok(readMs < READ_BOUND_MS, `another request answered in ${readMs.toFixed(0)} ms`);
       t.equal(await stored(w.benchmark.id), 0);
       const listed = await upload(w, { list: [{ i: 1 }, { i: 2 }] });
       t.same(listed.json, { list: [{ i: 1 }, { i: 2 }] }, 'the next upload is checked and stored as usual');
