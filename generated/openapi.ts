@@ -314,8 +314,9 @@ export interface paths {
         /**
          * (Admins) Filters and lists claims
          * @description Returns one page of claims against results, each with its message and its
-         *     uploader. Without `status` it lists claims in every status. Only
-         *     administrators may call it.
+         *     uploader: by default the upheld ones (`status=approved`), with
+         *     `status=on_review` those waiting for a decision. Only administrators may
+         *     call it.
          */
         get: operations["ListClaims"];
         put?: never;
@@ -582,8 +583,10 @@ export interface paths {
         /**
          * (Owner or Admins) Returns the result claims
          * @description Returns one page of the claims filed against a result, so its uploader can
-         *     see why it was hidden. Only the user who uploaded the result, or an
-         *     administrator, may call it: any other registered user gets a `403`.
+         *     see why it was hidden: by default the upheld ones (`status=approved`),
+         *     with `status=on_review` those waiting for a decision. Only the user who
+         *     uploaded the result, or an administrator, may call it: any other
+         *     registered user gets a `403`, whatever parameters they send.
          */
         get: operations["ListResultClaims"];
         put?: never;
@@ -1110,8 +1113,9 @@ export interface paths {
         };
         /**
          * (Users) Returns your uploaded pending claims
-         * @description Returns one page of the claims filed by the caller against results. Only
-         *     registered users may call it.
+         * @description Returns one page of the claims filed by the caller against results: by
+         *     default the upheld ones (`status=approved`), with `status=on_review`
+         *     those still waiting for a decision. Only registered users may call it.
          */
         get: operations["ListUserClaims"];
         put?: never;
@@ -2161,7 +2165,7 @@ export interface components {
          *     each preceded by `+` (ascending) or `-` (descending); write `+` as `%2B`
          *     in a URL.
          *
-         *     Fields: `id`, `name`.
+         *     Fields: `id`, `name`, `description`.
          *     Default: `+name`.
          * @example -name
          */
@@ -2185,7 +2189,7 @@ export interface components {
          *     in a URL.
          *
          *     Fields: `id`, `upload_datetime`, `resource_type`.
-         *     Default: `+upload_datetime`.
+         *     Default: `+resource_type` (as the EOSC Performance API), then oldest first.
          * @example +resource_type,-upload_datetime
          */
         SubmitSortBy: string;
@@ -2194,7 +2198,7 @@ export interface components {
          *     each preceded by `+` (ascending) or `-` (descending); write `+` as `%2B`
          *     in a URL.
          *
-         *     Fields: `id`, `upload_datetime`.
+         *     Fields: `id`, `upload_datetime`, `status`.
          *     Default: `+upload_datetime`.
          * @example -upload_datetime
          */
@@ -2205,7 +2209,7 @@ export interface components {
          *     in a URL.
          *
          *     Fields: `sub`, `iss`, `email`, `registration_datetime`.
-         *     Default: `+registration_datetime`.
+         *     Default: `+iss,+sub` (as the EOSC Performance API).
          * @example +iss,+email
          */
         UserSortBy: string;
@@ -2241,9 +2245,10 @@ export interface components {
          */
         Status: "approved" | "on_review";
         /**
-         * @description Only claims in this status: `on_review` (waiting for an administrator) or
-         *     `approved` (accepted). Without it, claims in every status are listed.
-         * @example on_review
+         * @description Only claims in this status: `on_review` (filed, waiting for an
+         *     administrator) or `approved` (upheld). Default `approved`, as in the EOSC
+         *     Performance API: pass `status=on_review` to see the claims still waiting.
+         *     A refused claim is deleted, so it is in neither.
          */
         ClaimStatus: "on_review" | "approved";
         /**
@@ -2914,7 +2919,7 @@ export interface operations {
                  *     in a URL.
                  *
                  *     Fields: `id`, `upload_datetime`, `resource_type`.
-                 *     Default: `+upload_datetime`.
+                 *     Default: `+resource_type` (as the EOSC Performance API), then oldest first.
                  * @example +resource_type,-upload_datetime
                  */
                 sort_by?: components["parameters"]["SubmitSortBy"];
@@ -2943,9 +2948,10 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Only claims in this status: `on_review` (waiting for an administrator) or
-                 *     `approved` (accepted). Without it, claims in every status are listed.
-                 * @example on_review
+                 * @description Only claims in this status: `on_review` (filed, waiting for an
+                 *     administrator) or `approved` (upheld). Default `approved`, as in the EOSC
+                 *     Performance API: pass `status=on_review` to see the claims still waiting.
+                 *     A refused claim is deleted, so it is in neither.
                  */
                 status?: components["parameters"]["ClaimStatus"];
                 /**
@@ -2975,7 +2981,7 @@ export interface operations {
                  *     each preceded by `+` (ascending) or `-` (descending); write `+` as `%2B`
                  *     in a URL.
                  *
-                 *     Fields: `id`, `upload_datetime`.
+                 *     Fields: `id`, `upload_datetime`, `status`.
                  *     Default: `+upload_datetime`.
                  * @example -upload_datetime
                  */
@@ -3462,6 +3468,13 @@ export interface operations {
         parameters: {
             query?: {
                 /**
+                 * @description Only claims in this status: `on_review` (filed, waiting for an
+                 *     administrator) or `approved` (upheld). Default `approved`, as in the EOSC
+                 *     Performance API: pass `status=on_review` to see the claims still waiting.
+                 *     A refused claim is deleted, so it is in neither.
+                 */
+                status?: components["parameters"]["ClaimStatus"];
+                /**
                  * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
                  * @example 2023-01-01
@@ -3488,7 +3501,7 @@ export interface operations {
                  *     each preceded by `+` (ascending) or `-` (descending); write `+` as `%2B`
                  *     in a URL.
                  *
-                 *     Fields: `id`, `upload_datetime`.
+                 *     Fields: `id`, `upload_datetime`, `status`.
                  *     Default: `+upload_datetime`.
                  * @example -upload_datetime
                  */
@@ -4085,7 +4098,7 @@ export interface operations {
                  *     each preceded by `+` (ascending) or `-` (descending); write `+` as `%2B`
                  *     in a URL.
                  *
-                 *     Fields: `id`, `name`.
+                 *     Fields: `id`, `name`, `description`.
                  *     Default: `+name`.
                  * @example -name
                  */
@@ -4169,7 +4182,7 @@ export interface operations {
                  *     each preceded by `+` (ascending) or `-` (descending); write `+` as `%2B`
                  *     in a URL.
                  *
-                 *     Fields: `id`, `name`.
+                 *     Fields: `id`, `name`, `description`.
                  *     Default: `+name`.
                  * @example -name
                  */
@@ -4318,7 +4331,7 @@ export interface operations {
                  *     in a URL.
                  *
                  *     Fields: `sub`, `iss`, `email`, `registration_datetime`.
-                 *     Default: `+registration_datetime`.
+                 *     Default: `+iss,+sub` (as the EOSC Performance API).
                  * @example +iss,+email
                  */
                 sort_by?: components["parameters"]["UserSortBy"];
@@ -4489,7 +4502,7 @@ export interface operations {
                  *     in a URL.
                  *
                  *     Fields: `sub`, `iss`, `email`, `registration_datetime`.
-                 *     Default: `+registration_datetime`.
+                 *     Default: `+iss,+sub` (as the EOSC Performance API).
                  * @example +iss,+email
                  */
                 sort_by?: components["parameters"]["UserSortBy"];
@@ -4737,6 +4750,13 @@ export interface operations {
         parameters: {
             query?: {
                 /**
+                 * @description Only claims in this status: `on_review` (filed, waiting for an
+                 *     administrator) or `approved` (upheld). Default `approved`, as in the EOSC
+                 *     Performance API: pass `status=on_review` to see the claims still waiting.
+                 *     A refused claim is deleted, so it is in neither.
+                 */
+                status?: components["parameters"]["ClaimStatus"];
+                /**
                  * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
                  * @example 2023-01-01
@@ -4763,7 +4783,7 @@ export interface operations {
                  *     each preceded by `+` (ascending) or `-` (descending); write `+` as `%2B`
                  *     in a URL.
                  *
-                 *     Fields: `id`, `upload_datetime`.
+                 *     Fields: `id`, `upload_datetime`, `status`.
                  *     Default: `+upload_datetime`.
                  * @example -upload_datetime
                  */

@@ -83,6 +83,7 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
         spec,
         services: services.registry,
         onWrite: services.onWrite,
+        authorizers: services.authorizers,
         securityHandlers: securityHandlers({
           authenticator,
           adminEntitlements: config.adminEntitlements,

@@ -271,7 +271,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
   });
 
   t.test('ListClaims GET /reports/claims', async (t) => {
-    t.test('200 every claim, filtered by status and upload date, sorted, paged', async (t) => {
+    t.test('200 claims by status (approved by default, as the reference), filtered by upload date, sorted, paged', async (t) => {
       const resultId = await upload();
       const c1 = await claim(resultId, claimer, 'first');
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -286,18 +286,21 @@ eachDatabase(t, async (t, ctx: TestContext) => {
         return body;
       };
       const ours = (body: Claims) => body.items.map((item) => item.id).filter((id) => [c1.id, c2.id, c3.id].includes(id));
-      t.same(ours(await list('')), [c1.id, c2.id, c3.id], 'every status, oldest first by default');
-      t.same(ours(await list('status=on_review')), [c2.id, c3.id]);
+      t.same(ours(await list('')), [c1.id], 'the upheld claims by default');
+      t.same(ours(await list('status=on_review')), [c2.id, c3.id], 'oldest first');
       t.same(ours(await list('status=approved')), [c1.id]);
       for (const item of (await list('status=approved')).items) t.equal(item.status, 'approved');
-      t.same(ours(await list('sort_by=-upload_datetime')), [c3.id, c2.id, c1.id]);
-      t.same(ours(await list('sort_by=%2Bid')), [c1.id, c2.id, c3.id].sort());
-      t.same(ours(await list('sort_by=-id')), [c1.id, c2.id, c3.id].sort().reverse());
-      t.same(ours(await list(`upload_after=${c1.upload_datetime}`)), [c2.id, c3.id], 'upload_after is strict');
-      t.same(ours(await list(`upload_before=${c3.upload_datetime}`)), [c1.id, c2.id], 'upload_before is strict');
+      for (const item of (await list('status=on_review')).items) t.equal(item.status, 'on_review');
+      t.same(ours(await list('status=on_review&sort_by=-upload_datetime')), [c3.id, c2.id]);
+      t.same(ours(await list('status=on_review&sort_by=%2Bid')), [c2.id, c3.id].sort());
+      t.same(ours(await list('status=on_review&sort_by=-id')), [c2.id, c3.id].sort().reverse());
+      t.same(ours(await list(`status=on_review&upload_after=${c2.upload_datetime}`)), [c3.id], 'upload_after is strict');
+      t.same(ours(await list(`status=on_review&upload_before=${c3.upload_datetime}`)), [c2.id], 'upload_before is strict');
+      t.same(ours(await list(`upload_before=${c2.upload_datetime}`)), [c1.id], 'upload_before with the default status');
+      t.same(ours(await list(`upload_after=${c1.upload_datetime}`)), [], 'upload_after with the default status');
       t.same(ours(await list(`upload_after=${c1.upload_datetime}&upload_before=${c3.upload_datetime}&status=on_review`)), [c2.id]);
-      const total = (await list('')).total;
-      const one = assertPageResponse<Claim>(t, await app.inject({ url: '/reports/claims?per_page=1&page=2', headers }));
+      const total = (await list('status=on_review')).total;
+      const one = assertPageResponse<Claim>(t, await app.inject({ url: '/reports/claims?status=on_review&per_page=1&page=2', headers }));
       t.match(one, { total, page: 2, per_page: 1, has_prev: true, prev_num: 1 });
       t.equal(one.items.length, 1);
     });
@@ -451,8 +454,9 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     const elsewhere = await claim(otherResult, claimer, 'elsewhere');
     const url = `/results/${resultId}/claims`;
 
-    t.test('200 for the uploader: the claims of that result only', async (t) => {
-      const body = assertPageResponse<Claim>(t, await app.inject({ url, headers: await ctx.auth(owner) }));
+    t.test('200 for the uploader: the claims of that result only, upheld ones by default', async (t) => {
+      t.same(assertPageResponse<Claim>(t, await app.inject({ url, headers: await ctx.auth(owner) })).items, [], 'none upheld yet');
+      const body = assertPageResponse<Claim>(t, await app.inject({ url: `${url}?status=on_review`, headers: await ctx.auth(owner) }));
       t.same(
         body.items.map((item) => item.id),
         [c1.id, c2.id],
@@ -464,28 +468,31 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
     t.test('200 for an administrator, with sorting, dates and pages', async (t) => {
       const headers = await ctx.auth(admin);
+      const pending = `${url}?status=on_review`;
       t.same(
-        assertPageResponse<Claim>(t, await app.inject({ url, headers })).items.map((item) => item.id),
+        assertPageResponse<Claim>(t, await app.inject({ url: pending, headers })).items.map((item) => item.id),
         [c1.id, c2.id],
       );
       t.same(
-        assertPageResponse<Claim>(t, await app.inject({ url: `${url}?sort_by=-upload_datetime`, headers })).items.map((item) => item.id),
+        assertPageResponse<Claim>(t, await app.inject({ url: `${pending}&sort_by=-upload_datetime`, headers })).items.map(
+          (item) => item.id,
+        ),
         [c2.id, c1.id],
       );
       t.same(
-        assertPageResponse<Claim>(t, await app.inject({ url: `${url}?upload_after=${c1.upload_datetime}`, headers })).items.map(
+        assertPageResponse<Claim>(t, await app.inject({ url: `${pending}&upload_after=${c1.upload_datetime}`, headers })).items.map(
           (item) => item.id,
         ),
         [c2.id],
       );
-      const second = assertPageResponse<Claim>(t, await app.inject({ url: `${url}?per_page=1&page=2`, headers }));
+      const second = assertPageResponse<Claim>(t, await app.inject({ url: `${pending}&per_page=1&page=2`, headers }));
       t.same(
         second.items.map((item) => item.id),
         [c2.id],
       );
       t.match(second, { total: 2, pages: 2, has_prev: true, has_next: false });
     });
-    t.test('200 shows approved claims too, and no longer a refused one', async (t) => {
+    t.test('200 shows approved claims by default, and no longer a refused one', async (t) => {
       const r = await upload();
       const kept = await claim(r, claimer, 'kept');
       const dropped = await claim(r, second, 'dropped');
@@ -512,21 +519,27 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       assertError(t, await app.inject({ url, headers: await ctx.auth(second) }), 403);
       assertError(t, await app.inject({ url, headers: await ctx.auth(stranger) }), 403);
     });
+    t.test('403 before the parameters are looked at', async (t) => {
+      for (const query of ['per_page=0', 'sort_by=%2Bmessage', 'nonsense=1']) {
+        assertError(t, await app.inject({ url: `${url}?${query}`, headers: await ctx.auth(claimer) }), 403);
+      }
+    });
     t.test('404 for an unknown result', async (t) => {
+      assertError(t, await app.inject({ url: `/results/${UNKNOWN_ID}/claims?per_page=0`, headers: await ctx.auth(owner) }), 404);
       assertError(t, await app.inject({ url: `/results/${UNKNOWN_ID}/claims`, headers: await ctx.auth(admin) }), 404);
       assertError(t, await app.inject({ url: `/results/${UNKNOWN_ID}/claims`, headers: await ctx.auth(owner) }), 404);
     });
     t.test('422 for bad parameters', async (t) => {
       const headers = await ctx.auth(owner);
       assertError(t, await app.inject({ url: '/results/abc/claims', headers }), 422);
-      for (const query of ['sort_by=%2Bmessage', 'status=approved', 'upload_before=x', 'per_page=0']) {
+      for (const query of ['sort_by=%2Bmessage', 'status=rejected', 'upload_before=x', 'per_page=0']) {
         assertError(t, await app.inject({ url: `${url}?${query}`, headers }), 422);
       }
     });
   });
 
   t.test('ListUserClaims GET /users/self/claims', async (t) => {
-    t.test("200 the caller's claims only, in every status, until refused", async (t) => {
+    t.test("200 the caller's claims only, by status (approved by default), until refused", async (t) => {
       const me = persona('claims-self');
       await ctx.register(me);
       const r1 = await upload();
@@ -537,36 +550,47 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       await claim(r1, second, 'not mine');
       const headers = await ctx.auth(me);
       const list = async (query = '') => assertPageResponse<Claim>(t, await app.inject({ url: `/users/self/claims${query}`, headers }));
+      t.same((await list()).items, [], 'none upheld yet');
       t.same(
-        (await list()).items.map((item) => item.id),
+        (await list('?status=on_review')).items.map((item) => item.id),
         [mine1.id, mine2.id],
       );
-      for (const item of (await list()).items) {
+      for (const item of (await list('?status=on_review')).items) {
         assertClaim(t, item);
         t.equal(item.uploader.sub, me.sub);
       }
       t.same(
-        (await list('?sort_by=-upload_datetime')).items.map((item) => item.id),
+        (await list('?status=on_review&sort_by=-upload_datetime')).items.map((item) => item.id),
         [mine2.id, mine1.id],
       );
       t.same(
-        (await list(`?upload_after=${mine1.upload_datetime}`)).items.map((item) => item.id),
+        (await list(`?status=on_review&upload_after=${mine1.upload_datetime}`)).items.map((item) => item.id),
         [mine2.id],
       );
-      t.match(await list('?per_page=1'), { total: 2, pages: 2, has_next: true });
+      t.match(await list('?status=on_review&per_page=1'), { total: 2, pages: 2, has_next: true });
       t.equal((await approve(mine1.id)).statusCode, 204);
       t.same(
         (await list()).items.map((item) => [item.id, item.status]),
-        [
-          [mine1.id, 'approved'],
-          [mine2.id, 'on_review'],
-        ],
+        [[mine1.id, 'approved']],
+      );
+      t.same(
+        (await list('?status=on_review')).items.map((item) => [item.id, item.status]),
+        [[mine2.id, 'on_review']],
+      );
+      t.same(
+        (await list('?sort_by=%2Bstatus,%2Bupload_datetime&status=approved')).items.map((item) => item.id),
+        [mine1.id],
+        'sortable by status',
       );
       t.equal((await reject(mine2.id)).statusCode, 204);
       t.same(
+        (await list('?status=on_review')).items.map((item) => item.id),
+        [],
+        'a refused claim is gone',
+      );
+      t.same(
         (await list()).items.map((item) => item.id),
         [mine1.id],
-        'a refused claim is gone',
       );
     });
     t.test('401 without a token', async (t) => {
@@ -577,7 +601,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     });
     t.test('422 for bad parameters', async (t) => {
       const headers = await ctx.auth(claimer);
-      for (const query of ['sort_by=%2Bmessage', 'status=approved', 'upload_after=2022-02-30', 'per_page=101']) {
+      for (const query of ['sort_by=%2Bmessage', 'status=rejected', 'upload_after=2022-02-30', 'per_page=101']) {
         assertError(t, await app.inject({ url: `/users/self/claims?${query}`, headers }), 422);
       }
     });

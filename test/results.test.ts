@@ -374,11 +374,13 @@ eachDatabase(t, async (t, ctx: TestContext) => {
             }),
           );
         t.equal((await send(500)).statusCode, 201, 'deep but storable');
+        // The outer object and 511 arrays: 512 levels, the most a body may hold.
+        t.equal((await send(511)).statusCode, 201, '512 levels are accepted');
         for (const depth of [512, 10_000, 300_000]) {
           const body = assertError(t, await send(depth), 422);
           t.match(body.message, /nested deeper than 512/);
         }
-        t.equal(await countResults(w.benchmark.id), 1);
+        t.equal(await countResults(w.benchmark.id), 2);
       }
     });
 
@@ -843,9 +845,27 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       assertError(t, await put(r.id, { tags_ids: [w.tags[0]?.id] }, stranger), 403);
       t.same(await linked(r.id), []);
     });
+    t.test('403 before the body is looked at: who may act is decided first', async (t) => {
+      const w = await world({}, { tags: 1 });
+      const r = await upload(w, {});
+      for (const payload of [{}, { tags_ids: 'x' }, { tags_ids: [], extra: 1 }, [1, 2]]) {
+        const body = assertError(t, await put(r.id, payload, other), 403);
+        t.match(body.message, /uploader|administrator/, JSON.stringify(payload));
+      }
+      const bad = await app.inject({
+        method: 'PUT',
+        url: `/results/${r.id}/tags`,
+        headers: { ...(await ctx.auth(other)), 'content-type': 'application/json' },
+        payload: '{not json',
+      });
+      assertError(t, bad, 403);
+      t.same(await linked(r.id), []);
+    });
     t.test('404 for an unknown result', async (t) => {
       assertError(t, await put(UNKNOWN_ID, { tags_ids: [] }, admin), 404);
       assertError(t, await put(UNKNOWN_ID, { tags_ids: [] }, owner), 404);
+      // Before the body: an unknown result is a 404 whatever is sent.
+      assertError(t, await put(UNKNOWN_ID, { nonsense: true }, owner), 404);
     });
     t.test('404 for an unknown tag, and nothing changes', async (t) => {
       const w = await world({}, { tags: 2 });

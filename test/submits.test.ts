@@ -86,12 +86,12 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       benchmark: seeded.benchmark.submit!.id,
     };
 
-    t.test('200 lists every kind of submit with its resource and uploader, by +upload_datetime', async (t) => {
+    t.test('200 lists every kind of submit with its resource and uploader, by +resource_type (the reference default)', async (t) => {
       const response = await app.inject({ url: `/reports/submits?${seeded.range}`, headers: await headers(admin) });
       t.equal(response.statusCode, 200, response.body);
       const page = json<Submits>(response);
       assertPage(t, page, { total: 4, page: 1, pages: 1, per_page: 100, has_next: false, has_prev: false, next_num: null, prev_num: null });
-      t.same(ids(page), [submitIds.flavor, submitIds.claim, submitIds.site, submitIds.benchmark]);
+      t.same(ids(page), [submitIds.benchmark, submitIds.claim, submitIds.flavor, submitIds.site]);
       for (const submit of page.items) {
         t.same(Object.keys(submit).sort(), SUBMIT_KEYS, 'exactly the Submit fields');
         t.same(Object.keys(submit.uploader).sort(), USER_KEYS, 'exactly the User fields');
@@ -106,10 +106,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       });
       t.same(page.items, [
         {
-          id: submitIds.flavor,
-          upload_datetime: seeded.at(1).toISOString(),
-          resource_type: 'flavor',
-          resource_id: seeded.flavor.id,
+          id: submitIds.benchmark,
+          upload_datetime: seeded.at(4).toISOString(),
+          resource_type: 'benchmark',
+          resource_id: seeded.benchmark.id,
           uploader: asUser(userRow),
         },
         {
@@ -120,17 +120,17 @@ eachDatabase(t, async (t, ctx: TestContext) => {
           uploader: asUser(claimerRow),
         },
         {
+          id: submitIds.flavor,
+          upload_datetime: seeded.at(1).toISOString(),
+          resource_type: 'flavor',
+          resource_id: seeded.flavor.id,
+          uploader: asUser(userRow),
+        },
+        {
           id: submitIds.site,
           upload_datetime: seeded.at(3).toISOString(),
           resource_type: 'site',
           resource_id: seeded.site.id,
-          uploader: asUser(userRow),
-        },
-        {
-          id: submitIds.benchmark,
-          upload_datetime: seeded.at(4).toISOString(),
-          resource_type: 'benchmark',
-          resource_id: seeded.benchmark.id,
           uploader: asUser(userRow),
         },
       ]);
@@ -155,8 +155,8 @@ eachDatabase(t, async (t, ctx: TestContext) => {
         'both bounds strict',
       );
       t.same(ids(await list(`upload_after=${encodeURIComponent('2001-06-01T14:00:02+02:00')}&upload_before=2001-12-31`)), [
-        submitIds.site,
         submitIds.benchmark,
+        submitIds.site,
       ]);
       t.same(ids(await list('upload_after=2001-06-01T12:00:03&upload_before=2002-01-01')), [submitIds.benchmark], 'no zone is UTC');
       t.same(ids(await list('upload_before=2001-06-01')), [], 'nothing that old');
@@ -196,10 +196,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.test('200 pages with the envelope, and a page past the end is empty', async (t) => {
       const first = await list(`${seeded.range}&per_page=3`);
       assertPage(t, first, { total: 4, page: 1, pages: 2, per_page: 3, has_next: true, has_prev: false, next_num: 2, prev_num: null });
-      t.same(ids(first), [submitIds.flavor, submitIds.claim, submitIds.site]);
+      t.same(ids(first), [submitIds.benchmark, submitIds.claim, submitIds.flavor]);
       const second = await list(`${seeded.range}&per_page=3&page=2`);
       assertPage(t, second, { total: 4, page: 2, pages: 2, has_next: false, has_prev: true, next_num: null, prev_num: 1 });
-      t.same(ids(second), [submitIds.benchmark]);
+      t.same(ids(second), [submitIds.site]);
       const past = await list(`${seeded.range}&per_page=3&page=3`);
       assertPage(t, past, { items: [], total: 4, page: 3, pages: 2, has_next: false, next_num: null });
     });

@@ -72,7 +72,7 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const past = await list(`/tags?per_page=2&page=${last + 5}`);
       assertPage(t, past, { items: [], total, page: last + 5, has_next: false, next_num: null });
     });
-    t.test('200 sorts by id and name, both ways', async (t) => {
+    t.test('200 sorts by id, name and description, both ways', async (t) => {
       const byName = await list('/tags?sort_by=-name');
       t.same(
         byName.items.filter((tag) => tag.name.startsWith(m)).map((tag) => tag.id),
@@ -86,9 +86,11 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(await scoped('-name'), [c.id, b.id, a.id]);
       t.same(await scoped('+id'), [a.id, b.id, c.id].sort());
       t.same(await scoped('+name,-id'), [a.id, b.id, c.id], 'several fields');
+      // As the reference: description too (only b has one: '' sorts first).
+      t.same(await scoped('-description,+name'), [b.id, a.id, c.id], 'by description');
     });
     t.test('422 for an unknown sort field', async (t) => {
-      assertError(t, await app.inject({ url: '/tags?sort_by=%2Bdescription' }), 422);
+      assertError(t, await app.inject({ url: '/tags?sort_by=%2Bmessage' }), 422);
       assertError(t, await app.inject({ url: '/tags?sort_by=-upload_datetime' }), 422);
     });
     t.test('422 for a sort field without its sign', async (t) => {

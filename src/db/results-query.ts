@@ -147,8 +147,13 @@ export async function resultWhere(prisma: PrismaClient, criteria: ResultCriteria
   if (criteria.benchmarkId) conditions.push(Prisma.sql`r.benchmark_id = ${criteria.benchmarkId}::uuid`);
   if (criteria.siteId) conditions.push(Prisma.sql`r.site_id = ${criteria.siteId}::uuid`);
   if (criteria.flavorId) conditions.push(Prisma.sql`r.flavor_id = ${criteria.flavorId}::uuid`);
-  for (const tagId of new Set(criteria.tagIds ?? [])) {
-    conditions.push(Prisma.sql`EXISTS (SELECT 1 FROM result_tags rt WHERE rt.result_id = r.id AND rt.tag_id = ${tagId}::uuid)`);
+  const tagIds = [...new Set(criteria.tagIds ?? [])];
+  if (tagIds.length > 0) {
+    // One grouped lookup for every tag: one EXISTS per tag made the planner
+    // join up to 50 relations, which took it seconds.
+    conditions.push(Prisma.sql`r.id IN (
+      SELECT rt.result_id FROM result_tags rt WHERE rt.tag_id = ANY (${tagIds}::uuid[])
+      GROUP BY rt.result_id HAVING count(*) = ${tagIds.length}::int)`);
   }
   conditions.push(...dateConditions(Prisma.raw('r.execution_datetime'), criteria.executed));
   conditions.push(...dateConditions(Prisma.raw('r.upload_datetime'), criteria.uploaded));

@@ -18,6 +18,13 @@ import { indexOperations, type OpenApiDocument } from './spec.js';
 
 type ServiceMethod = (input: OperationInput) => Promise<unknown>;
 
+/**
+ * A check of who may act on what a request names (its uploader, say), run
+ * right after the security requirement and before the request is
+ * validated: throws the 403 or 404.
+ */
+export type Authorizer = (request: { params: unknown; caller?: Caller }) => Promise<void>;
+
 declare module 'fastify' {
   interface FastifyRequest {
     caller?: Caller;
@@ -57,10 +64,12 @@ function asArray<T>(value: T | T[] | undefined): T[] {
 }
 
 /** Route adjustments that apply to every operation of the spec. */
-function adjustRoute(route: RouteOptions): void {
-  // Who may call is decided first: a missing token is a 401 whatever the body.
-  if (route.preHandler) {
-    route.onRequest = [...asArray(route.onRequest), ...asArray(route.preHandler)];
+function adjustRoute(route: RouteOptions, authorize: Authorizer | undefined): void {
+  // Who may call is decided first: a missing token is a 401, a stranger a 403,
+  // whatever the body.
+  if (route.preHandler || authorize) {
+    const authorizing = authorize ? [async (request: FastifyRequest) => authorize(request)] : [];
+    route.onRequest = [...asArray(route.onRequest), ...asArray(route.preHandler), ...authorizing];
     route.preHandler = undefined;
   }
   const schema = route.schema as Record<string, unknown> | undefined;
@@ -85,6 +94,8 @@ export interface BindOptions {
    * Requests refused before the service (401, 403, 422) and preflights do not.
    */
   onWrite?: (operationId: OperationId) => void;
+  /** Checks beyond the role, by operation (see Authorizer). */
+  authorizers?: Partial<Record<OperationId, Authorizer>>;
 }
 
 export async function bindOperations(app: FastifyInstance, options: BindOptions): Promise<void> {
@@ -96,7 +107,8 @@ export async function bindOperations(app: FastifyInstance, options: BindOptions)
     await Promise.allSettled([...running]);
   });
   app.addHook('onRoute', (route) => {
-    if (route.schema && 'operationId' in route.schema) adjustRoute(route);
+    const operationId = route.schema && 'operationId' in route.schema ? String(route.schema.operationId) : undefined;
+    if (operationId !== undefined) adjustRoute(route, isOperationId(operationId) ? options.authorizers?.[operationId] : undefined);
   });
   await app.register(openapiGlue, {
     specification: options.spec,

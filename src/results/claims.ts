@@ -14,7 +14,7 @@ import { columnOrder } from '../lists/sorting.js';
 import type { Notifier, UserRef } from '../notifications/index.js';
 import { CLAIM_INCLUDE, toClaim } from '../views.js';
 
-const SORT_FIELDS = ['id', 'upload_datetime'] as const;
+const SORT_FIELDS = ['id', 'upload_datetime', 'status'] as const;
 
 /** The query parameters every list of claims takes. */
 export type ClaimQuery = QueryOf<'ListClaims' | 'ListUserClaims' | 'ListResultClaims'>;
@@ -34,7 +34,8 @@ export class ClaimWorkflow {
       findMany: (args: { where: Prisma.ClaimWhereInput; orderBy: typeof orderBy; skip: number; take: number }) =>
         this.db.prisma.claim.findMany({ ...args, include: CLAIM_INCLUDE }),
     };
-    return listPage(claims, query, { where: { ...where, ...uploadedWithin(query) }, orderBy }, toClaim);
+    const status = query.status !== undefined ? { status: query.status } : {};
+    return listPage(claims, query, { where: { ...where, ...status, ...uploadedWithin(query) }, orderBy }, toClaim);
   }
 
   async get(id: string): Promise<Schemas['Claim']> {

@@ -6,8 +6,10 @@ import type { OperationId, ServiceRegistry } from '../api-types.js';
 import { ImageRegistry } from '../catalog/image-registry.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
+import type { Authorizer } from '../http/operations.js';
 import type { Notifier } from '../notifications/index.js';
 import { ClaimWorkflow } from '../results/claims.js';
+import { ownerOrAdminOfResult } from '../results/ownership.js';
 import { WriteGeneration } from '../results/page-cache.js';
 import { ResultPages } from '../results/result-pages.js';
 import { ResultValidator } from '../results/validation/validator.js';
@@ -33,6 +35,8 @@ export interface Services {
    * are stale from then on, unless the operation cannot change them.
    */
   onWrite(operationId: OperationId): void;
+  /** For the operation binding: who may act on the result an "owner or admin" operation names, decided before validation. */
+  authorizers: Partial<Record<OperationId, Authorizer>>;
   /** Releases what services hold besides the database (validation threads); after the last request. */
   close(): Promise<void>;
 }
@@ -70,6 +74,10 @@ export function createServices({ db, config, notifier }: ServiceDependencies): S
     registry,
     onWrite: (operationId) => {
       if (!UNSEEN_BY_RESULT_PAGES.has(operationId)) generation.advance();
+    },
+    authorizers: {
+      UpdateResult: ownerOrAdminOfResult(db, 'change its tags'),
+      ListResultClaims: ownerOrAdminOfResult(db, 'read its claims'),
     },
     close: () => validator.close(),
   };

@@ -18,7 +18,7 @@ export class ReportsService {
   ) {}
 
   listClaims({ query }: Input<'ListClaims'>): Promise<Schemas['Claims']> {
-    return this.claims.list(query, query.status !== undefined ? { status: query.status } : {});
+    return this.claims.list(query, {});
   }
 
   getClaim({ params }: Input<'GetClaim'>): Promise<Schemas['Claim']> {
@@ -38,7 +38,8 @@ export class ReportsService {
       ...(query.resource_type !== undefined ? { resource_type: query.resource_type } : {}),
       ...uploadedWithin(query),
     };
-    const orderBy = columnOrder(query.sort_by, '+upload_datetime', SUBMIT_SORT_FIELDS);
+    // Ties (the same resource type, by default) go oldest first, then by id, so pages are stable.
+    const orderBy = [...columnOrder(query.sort_by, '+resource_type', SUBMIT_SORT_FIELDS, 'upload_datetime'), { id: 'asc' as const }];
     // A submit is shown with the resource it stands for and its uploader.
     const submits = {
       count: (args: { where: Prisma.SubmitWhereInput }) => this.db.prisma.submit.count(args),

@@ -13,6 +13,7 @@ import { dateRange } from '../lists/dates.js';
 import type { ClaimWorkflow } from '../results/claims.js';
 import { listCriteria } from '../results/criteria.js';
 import { parseExecutionDatetime } from '../results/execution-date.js';
+import { assertOwnerOrAdmin } from '../results/ownership.js';
 import type { ResultPages } from '../results/result-pages.js';
 import type { ResultValidator } from '../results/validation/validator.js';
 import { toResult, toUser } from '../views.js';
@@ -121,13 +122,7 @@ export class ResultsService {
   }
 
   async listResultClaims({ params, query, caller }: Input<'ListResultClaims'>): Promise<Schemas['Claims']> {
-    const known = requireUser(caller);
-    const result = await this.db.prisma.result.findUnique({
-      where: { id: params.result_id },
-      select: { uploader_sub: true, uploader_iss: true },
-    });
-    if (!result) throw new NotFoundError('Result', params.result_id);
-    if (!isOwnerOrAdmin(known, result)) throw new ForbiddenError('Only the uploader or an administrator may read its claims');
+    await assertOwnerOrAdmin(this.db, params.result_id, caller, 'read its claims');
     return this.claims.list(query, { result_id: params.result_id });
   }
 

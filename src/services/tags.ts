@@ -9,7 +9,7 @@ import { containsLiteral, termsWhere } from '../lists/search.js';
 import { columnOrder } from '../lists/sorting.js';
 import { toTag } from '../views.js';
 
-const SORT_FIELDS = ['id', 'name'] as const;
+const SORT_FIELDS = ['id', 'name', 'description'] as const;
 
 function duplicate(name: string): ConflictError {
   return new ConflictError(`A tag named "${name}" already exists`, { 'body.name': 'already exists' });

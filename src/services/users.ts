@@ -20,7 +20,7 @@ const SORT_FIELDS = ['sub', 'iss', 'email', 'registration_datetime'] as const;
 
 function userOrder(sortBy: string | undefined): Prisma.UserOrderByWithRelationInput[] {
   // (sub, iss) is the key: both break ties, so pages are stable.
-  return [...columnOrder(sortBy, '+registration_datetime', SORT_FIELDS, 'sub'), { iss: 'asc' }];
+  return [...columnOrder(sortBy, '+iss,+sub', SORT_FIELDS, 'sub'), { iss: 'asc' }];
 }
 
 /** Exact-match filters shared by ListUsers and RemoveUsers. */
