@@ -2120,15 +2120,9 @@ export interface components {
          * @example d5ca59a4-d7e6-45ad-9887-9a60fbf094ea
          */
         ReportId: string;
-        /**
-         * @description The page to return, 1-based (a page past the last one is empty).
-         * @example 1
-         */
+        /** @description The page to return, 1-based (a page past the last one is empty). */
         Page: number;
-        /**
-         * @description The number of items per page, at most 100.
-         * @example 20
-         */
+        /** @description The number of items per page, at most 100. */
         PerPage: number;
         /**
          * @description Order of the items: a comma-separated list, without spaces, of fields
@@ -2137,7 +2131,7 @@ export interface components {
          *
          *     Fields: `id`, `upload_datetime`, `docker_image`, `docker_tag`.
          *     Default: `+docker_image`.
-         * @example +docker_image,-docker_tag
+         *     Example: `sort_by=+docker_image,-docker_tag`.
          */
         BenchmarkSortBy: string;
         /**
@@ -2147,7 +2141,7 @@ export interface components {
          *
          *     Fields: `id`, `upload_datetime`, `name`, `address`.
          *     Default: `+name`.
-         * @example +name,+address
+         *     Example: `sort_by=+name,+address`.
          */
         SiteSortBy: string;
         /**
@@ -2157,7 +2151,7 @@ export interface components {
          *
          *     Fields: `id`, `upload_datetime`, `name`.
          *     Default: `+name`.
-         * @example -upload_datetime
+         *     Example: `sort_by=-upload_datetime`.
          */
         FlavorSortBy: string;
         /**
@@ -2167,7 +2161,7 @@ export interface components {
          *
          *     Fields: `id`, `name`, `description`.
          *     Default: `+name`.
-         * @example -name
+         *     Example: `sort_by=-name`.
          */
         TagSortBy: string;
         /**
@@ -2180,7 +2174,7 @@ export interface components {
          *     `flavor_name`, and `json.<dot.path>` for a value inside the result's JSON
          *     (e.g. `-json.result.score`).
          *     Default: `+execution_datetime`.
-         * @example -json.machine.cpu.count,+execution_datetime
+         *     Example: `sort_by=-json.machine.cpu.count,+execution_datetime`.
          */
         ResultSortBy: string;
         /**
@@ -2190,7 +2184,7 @@ export interface components {
          *
          *     Fields: `id`, `upload_datetime`, `resource_type`.
          *     Default: `+resource_type` (as the EOSC Performance API), then oldest first.
-         * @example +resource_type,-upload_datetime
+         *     Example: `sort_by=+resource_type,-upload_datetime`.
          */
         SubmitSortBy: string;
         /**
@@ -2200,7 +2194,7 @@ export interface components {
          *
          *     Fields: `id`, `upload_datetime`, `status`.
          *     Default: `+upload_datetime`.
-         * @example -upload_datetime
+         *     Example: `sort_by=-upload_datetime`.
          */
         ClaimSortBy: string;
         /**
@@ -2210,19 +2204,19 @@ export interface components {
          *
          *     Fields: `sub`, `iss`, `email`, `registration_datetime`.
          *     Default: `+iss,+sub` (as the EOSC Performance API).
-         * @example +iss,+email
+         *     Example: `sort_by=+iss,+email`.
          */
         UserSortBy: string;
         /**
          * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
          *     timezone is given).
-         * @example 2023-01-01
+         *     Example: `upload_before=2023-01-01`.
          */
         UploadBefore: components["schemas"]["DateOrDateTime"];
         /**
          * @description Only items uploaded after this date or date-time (ISO 8601; UTC when no
          *     timezone is given).
-         * @example 2022-01-01T00:00:00Z
+         *     Example: `upload_after=2022-01-01T00:00:00Z`.
          */
         UploadAfter: components["schemas"]["DateOrDateTime"];
         /**
@@ -2231,17 +2225,14 @@ export interface components {
          *     at least one of the operation's searchable fields. Repeat the parameter for
          *     several terms: both `terms=a&terms=b` and `terms[]=a&terms[]=b` are
          *     accepted. Without terms every item matches.
-         * @example [
-         *       "KIT",
-         *       "Karlsruhe"
-         *     ]
+         *     Example: `terms=KIT&terms=Karlsruhe`.
          */
         Terms: string[];
         /**
          * @description Review status of the items to return: `approved` (the default, what the
          *     community sees) or `on_review` (uploaded and waiting for an
          *     administrator).
-         * @example approved
+         *     Example: `status=approved`.
          */
         Status: "approved" | "on_review";
         /**
@@ -2253,90 +2244,75 @@ export interface components {
         ClaimStatus: "on_review" | "approved";
         /**
          * @description Only benchmarks with exactly this container image name.
-         * @example thechristophe/openbench-c-ray
+         *     Example: `docker_image=thechristophe/openbench-c-ray`.
          */
         DockerImage: string;
         /**
          * @description Only benchmarks with exactly this container image tag.
-         * @example latest
+         *     Example: `docker_tag=latest`.
          */
         DockerTag: string;
         /**
          * @description Only the site with exactly this name.
-         * @example CESNET-MCC
+         *     Example: `name=CESNET-MCC`.
          */
         SiteName: string;
         /**
          * @description Only sites with exactly this address.
-         * @example 76131 Karlsruhe, Germany
+         *     Example: `address=76131 Karlsruhe, Germany`.
          */
         SiteAddress: string;
         /**
          * @description Only the flavor with exactly this name.
-         * @example hpc.8core-16ram
+         *     Example: `name=hpc.8core-16ram`.
          */
         FlavorName: string;
         /**
          * @description Only the tag with exactly this name.
-         * @example gpu
+         *     Example: `name=gpu`.
          */
         TagName: string;
         /**
          * @description Only submits about this kind of resource.
-         * @example benchmark
+         *     Example: `resource_type=benchmark`.
          */
         ResourceType: "benchmark" | "site" | "flavor" | "claim";
-        /**
-         * @description Only users with exactly this OIDC subject.
-         * @example NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs
-         */
+        /** @description Only users with exactly this OIDC subject. */
         UserSub: string;
         /**
          * @description Only users with exactly this OIDC issuer.
-         * @example https://aai.egi.eu/auth/realms/egi
+         *     Example: `iss=https://aai.egi.eu/auth/realms/egi`.
          */
         UserIss: string;
         /**
          * @description Only users with exactly this e-mail address.
-         * @example jane.doe@example.org
+         *     Example: `email=jane.doe@example.org`.
          */
         UserEmail: string;
-        /**
-         * @description Only results of this benchmark.
-         * @example 1cc7814e-131f-4002-803a-434a287cf135
-         */
+        /** @description Only results of this benchmark. */
         BenchmarkIdQuery: string;
-        /**
-         * @description Only results obtained on this site (on any of its flavors).
-         * @example 17fb17c9-107c-4571-ab1e-120299878342
-         */
+        /** @description Only results obtained on this site (on any of its flavors). */
         SiteIdQuery: string;
-        /**
-         * @description Only results obtained on this flavor.
-         * @example 01210775-cc77-472d-a061-c98760dbb883
-         */
+        /** @description Only results obtained on this flavor. */
         FlavorIdQuery: string;
         /**
          * @description Tag ids. Repeat the parameter for several tags: both
          *     `tags_ids=a&tags_ids=b` and `tags_ids[]=a&tags_ids[]=b` are accepted. When
          *     listing, a result must carry every one of these tags; when uploading, the
          *     result is tagged with them (each must exist).
-         * @example [
-         *       "92f7443d-1991-4bee-8b58-a4189c586a08",
-         *       "08156712-4607-469d-903a-d3033b44ab9d"
-         *     ]
+         *     Example: `tags_ids=92f7443d-1991-4bee-8b58-a4189c586a08&tags_ids=08156712-4607-469d-903a-d3033b44ab9d`.
          */
         TagsIds: string[];
         /**
          * @description Only results whose benchmark execution started before this date or
          *     date-time (ISO 8601; UTC when no timezone is given).
-         * @example 2023-01-01
+         *     Example: `execution_before=2023-01-01`.
          */
         ExecutionBefore: components["schemas"]["DateOrDateTime"];
         /**
          * @description Only results whose benchmark execution started after this date or
          *     date-time (ISO 8601; UTC when no timezone is given).
-         * @example 2000-01-01
+         *     Example: `execution_after=2000-01-01`.
          */
         ExecutionAfter: components["schemas"]["DateOrDateTime"];
         /**
@@ -2355,10 +2331,7 @@ export interface components {
          *     `filters=machine.cpu.count%20%3E%204&filters=machine.cpu.count%20%3C%2020`.
          *     Both `filters=…&filters=…` and `filters[]=…&filters[]=…` are accepted. A
          *     malformed filter or an unknown operator is a `422` explaining why.
-         * @example [
-         *       "machine.cpu.count > 4",
-         *       "machine.cpu.count < 20"
-         *     ]
+         *     Example: `filters=machine.cpu.count > 4&filters=machine.cpu.count < 20`.
          */
         Filters: string[];
         /**
@@ -2390,42 +2363,36 @@ export interface operations {
             query?: {
                 /**
                  * @description Only benchmarks with exactly this container image name.
-                 * @example thechristophe/openbench-c-ray
+                 *     Example: `docker_image=thechristophe/openbench-c-ray`.
                  */
                 docker_image?: components["parameters"]["DockerImage"];
                 /**
                  * @description Only benchmarks with exactly this container image tag.
-                 * @example latest
+                 *     Example: `docker_tag=latest`.
                  */
                 docker_tag?: components["parameters"]["DockerTag"];
                 /**
                  * @description Review status of the items to return: `approved` (the default, what the
                  *     community sees) or `on_review` (uploaded and waiting for an
                  *     administrator).
-                 * @example approved
+                 *     Example: `status=approved`.
                  */
                 status?: components["parameters"]["Status"];
                 /**
                  * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2023-01-01
+                 *     Example: `upload_before=2023-01-01`.
                  */
                 upload_before?: components["parameters"]["UploadBefore"];
                 /**
                  * @description Only items uploaded after this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2022-01-01T00:00:00Z
+                 *     Example: `upload_after=2022-01-01T00:00:00Z`.
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
-                /**
-                 * @description The page to return, 1-based (a page past the last one is empty).
-                 * @example 1
-                 */
+                /** @description The page to return, 1-based (a page past the last one is empty). */
                 page?: components["parameters"]["Page"];
-                /**
-                 * @description The number of items per page, at most 100.
-                 * @example 20
-                 */
+                /** @description The number of items per page, at most 100. */
                 per_page?: components["parameters"]["PerPage"];
                 /**
                  * @description Order of the items: a comma-separated list, without spaces, of fields
@@ -2434,7 +2401,7 @@ export interface operations {
                  *
                  *     Fields: `id`, `upload_datetime`, `docker_image`, `docker_tag`.
                  *     Default: `+docker_image`.
-                 * @example +docker_image,-docker_tag
+                 *     Example: `sort_by=+docker_image,-docker_tag`.
                  */
                 sort_by?: components["parameters"]["BenchmarkSortBy"];
             };
@@ -2496,40 +2463,31 @@ export interface operations {
                  *     at least one of the operation's searchable fields. Repeat the parameter for
                  *     several terms: both `terms=a&terms=b` and `terms[]=a&terms[]=b` are
                  *     accepted. Without terms every item matches.
-                 * @example [
-                 *       "KIT",
-                 *       "Karlsruhe"
-                 *     ]
+                 *     Example: `terms=KIT&terms=Karlsruhe`.
                  */
                 terms?: components["parameters"]["Terms"];
                 /**
                  * @description Review status of the items to return: `approved` (the default, what the
                  *     community sees) or `on_review` (uploaded and waiting for an
                  *     administrator).
-                 * @example approved
+                 *     Example: `status=approved`.
                  */
                 status?: components["parameters"]["Status"];
                 /**
                  * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2023-01-01
+                 *     Example: `upload_before=2023-01-01`.
                  */
                 upload_before?: components["parameters"]["UploadBefore"];
                 /**
                  * @description Only items uploaded after this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2022-01-01T00:00:00Z
+                 *     Example: `upload_after=2022-01-01T00:00:00Z`.
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
-                /**
-                 * @description The page to return, 1-based (a page past the last one is empty).
-                 * @example 1
-                 */
+                /** @description The page to return, 1-based (a page past the last one is empty). */
                 page?: components["parameters"]["Page"];
-                /**
-                 * @description The number of items per page, at most 100.
-                 * @example 20
-                 */
+                /** @description The number of items per page, at most 100. */
                 per_page?: components["parameters"]["PerPage"];
                 /**
                  * @description Order of the items: a comma-separated list, without spaces, of fields
@@ -2538,7 +2496,7 @@ export interface operations {
                  *
                  *     Fields: `id`, `upload_datetime`, `docker_image`, `docker_tag`.
                  *     Default: `+docker_image`.
-                 * @example +docker_image,-docker_tag
+                 *     Example: `sort_by=+docker_image,-docker_tag`.
                  */
                 sort_by?: components["parameters"]["BenchmarkSortBy"];
             };
@@ -2888,30 +2846,24 @@ export interface operations {
             query?: {
                 /**
                  * @description Only submits about this kind of resource.
-                 * @example benchmark
+                 *     Example: `resource_type=benchmark`.
                  */
                 resource_type?: components["parameters"]["ResourceType"];
                 /**
                  * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2023-01-01
+                 *     Example: `upload_before=2023-01-01`.
                  */
                 upload_before?: components["parameters"]["UploadBefore"];
                 /**
                  * @description Only items uploaded after this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2022-01-01T00:00:00Z
+                 *     Example: `upload_after=2022-01-01T00:00:00Z`.
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
-                /**
-                 * @description The page to return, 1-based (a page past the last one is empty).
-                 * @example 1
-                 */
+                /** @description The page to return, 1-based (a page past the last one is empty). */
                 page?: components["parameters"]["Page"];
-                /**
-                 * @description The number of items per page, at most 100.
-                 * @example 20
-                 */
+                /** @description The number of items per page, at most 100. */
                 per_page?: components["parameters"]["PerPage"];
                 /**
                  * @description Order of the items: a comma-separated list, without spaces, of fields
@@ -2920,7 +2872,7 @@ export interface operations {
                  *
                  *     Fields: `id`, `upload_datetime`, `resource_type`.
                  *     Default: `+resource_type` (as the EOSC Performance API), then oldest first.
-                 * @example +resource_type,-upload_datetime
+                 *     Example: `sort_by=+resource_type,-upload_datetime`.
                  */
                 sort_by?: components["parameters"]["SubmitSortBy"];
             };
@@ -2957,24 +2909,18 @@ export interface operations {
                 /**
                  * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2023-01-01
+                 *     Example: `upload_before=2023-01-01`.
                  */
                 upload_before?: components["parameters"]["UploadBefore"];
                 /**
                  * @description Only items uploaded after this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2022-01-01T00:00:00Z
+                 *     Example: `upload_after=2022-01-01T00:00:00Z`.
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
-                /**
-                 * @description The page to return, 1-based (a page past the last one is empty).
-                 * @example 1
-                 */
+                /** @description The page to return, 1-based (a page past the last one is empty). */
                 page?: components["parameters"]["Page"];
-                /**
-                 * @description The number of items per page, at most 100.
-                 * @example 20
-                 */
+                /** @description The number of items per page, at most 100. */
                 per_page?: components["parameters"]["PerPage"];
                 /**
                  * @description Order of the items: a comma-separated list, without spaces, of fields
@@ -2983,7 +2929,7 @@ export interface operations {
                  *
                  *     Fields: `id`, `upload_datetime`, `status`.
                  *     Default: `+upload_datetime`.
-                 * @example -upload_datetime
+                 *     Example: `sort_by=-upload_datetime`.
                  */
                 sort_by?: components["parameters"]["ClaimSortBy"];
             };
@@ -3096,54 +3042,42 @@ export interface operations {
     ListResults: {
         parameters: {
             query?: {
-                /**
-                 * @description Only results of this benchmark.
-                 * @example 1cc7814e-131f-4002-803a-434a287cf135
-                 */
+                /** @description Only results of this benchmark. */
                 benchmark_id?: components["parameters"]["BenchmarkIdQuery"];
-                /**
-                 * @description Only results obtained on this site (on any of its flavors).
-                 * @example 17fb17c9-107c-4571-ab1e-120299878342
-                 */
+                /** @description Only results obtained on this site (on any of its flavors). */
                 site_id?: components["parameters"]["SiteIdQuery"];
-                /**
-                 * @description Only results obtained on this flavor.
-                 * @example 01210775-cc77-472d-a061-c98760dbb883
-                 */
+                /** @description Only results obtained on this flavor. */
                 flavor_id?: components["parameters"]["FlavorIdQuery"];
                 /**
                  * @description Tag ids. Repeat the parameter for several tags: both
                  *     `tags_ids=a&tags_ids=b` and `tags_ids[]=a&tags_ids[]=b` are accepted. When
                  *     listing, a result must carry every one of these tags; when uploading, the
                  *     result is tagged with them (each must exist).
-                 * @example [
-                 *       "92f7443d-1991-4bee-8b58-a4189c586a08",
-                 *       "08156712-4607-469d-903a-d3033b44ab9d"
-                 *     ]
+                 *     Example: `tags_ids=92f7443d-1991-4bee-8b58-a4189c586a08&tags_ids=08156712-4607-469d-903a-d3033b44ab9d`.
                  */
                 tags_ids?: components["parameters"]["TagsIds"];
                 /**
                  * @description Only results whose benchmark execution started before this date or
                  *     date-time (ISO 8601; UTC when no timezone is given).
-                 * @example 2023-01-01
+                 *     Example: `execution_before=2023-01-01`.
                  */
                 execution_before?: components["parameters"]["ExecutionBefore"];
                 /**
                  * @description Only results whose benchmark execution started after this date or
                  *     date-time (ISO 8601; UTC when no timezone is given).
-                 * @example 2000-01-01
+                 *     Example: `execution_after=2000-01-01`.
                  */
                 execution_after?: components["parameters"]["ExecutionAfter"];
                 /**
                  * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2023-01-01
+                 *     Example: `upload_before=2023-01-01`.
                  */
                 upload_before?: components["parameters"]["UploadBefore"];
                 /**
                  * @description Only items uploaded after this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2022-01-01T00:00:00Z
+                 *     Example: `upload_after=2022-01-01T00:00:00Z`.
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
                 /**
@@ -3162,21 +3096,12 @@ export interface operations {
                  *     `filters=machine.cpu.count%20%3E%204&filters=machine.cpu.count%20%3C%2020`.
                  *     Both `filters=…&filters=…` and `filters[]=…&filters[]=…` are accepted. A
                  *     malformed filter or an unknown operator is a `422` explaining why.
-                 * @example [
-                 *       "machine.cpu.count > 4",
-                 *       "machine.cpu.count < 20"
-                 *     ]
+                 *     Example: `filters=machine.cpu.count > 4&filters=machine.cpu.count < 20`.
                  */
                 filters?: components["parameters"]["Filters"];
-                /**
-                 * @description The page to return, 1-based (a page past the last one is empty).
-                 * @example 1
-                 */
+                /** @description The page to return, 1-based (a page past the last one is empty). */
                 page?: components["parameters"]["Page"];
-                /**
-                 * @description The number of items per page, at most 100.
-                 * @example 20
-                 */
+                /** @description The number of items per page, at most 100. */
                 per_page?: components["parameters"]["PerPage"];
                 /**
                  * @description Order of the items: a comma-separated list, without spaces, of fields
@@ -3188,7 +3113,7 @@ export interface operations {
                  *     `flavor_name`, and `json.<dot.path>` for a value inside the result's JSON
                  *     (e.g. `-json.result.score`).
                  *     Default: `+execution_datetime`.
-                 * @example -json.machine.cpu.count,+execution_datetime
+                 *     Example: `sort_by=-json.machine.cpu.count,+execution_datetime`.
                  */
                 sort_by?: components["parameters"]["ResultSortBy"];
             };
@@ -3235,10 +3160,7 @@ export interface operations {
                  *     `tags_ids=a&tags_ids=b` and `tags_ids[]=a&tags_ids[]=b` are accepted. When
                  *     listing, a result must carry every one of these tags; when uploading, the
                  *     result is tagged with them (each must exist).
-                 * @example [
-                 *       "92f7443d-1991-4bee-8b58-a4189c586a08",
-                 *       "08156712-4607-469d-903a-d3033b44ab9d"
-                 *     ]
+                 *     Example: `tags_ids=92f7443d-1991-4bee-8b58-a4189c586a08&tags_ids=08156712-4607-469d-903a-d3033b44ab9d`.
                  */
                 tags_ids?: components["parameters"]["TagsIds"];
             };
@@ -3278,33 +3200,24 @@ export interface operations {
                  *     at least one of the operation's searchable fields. Repeat the parameter for
                  *     several terms: both `terms=a&terms=b` and `terms[]=a&terms[]=b` are
                  *     accepted. Without terms every item matches.
-                 * @example [
-                 *       "KIT",
-                 *       "Karlsruhe"
-                 *     ]
+                 *     Example: `terms=KIT&terms=Karlsruhe`.
                  */
                 terms?: components["parameters"]["Terms"];
                 /**
                  * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2023-01-01
+                 *     Example: `upload_before=2023-01-01`.
                  */
                 upload_before?: components["parameters"]["UploadBefore"];
                 /**
                  * @description Only items uploaded after this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2022-01-01T00:00:00Z
+                 *     Example: `upload_after=2022-01-01T00:00:00Z`.
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
-                /**
-                 * @description The page to return, 1-based (a page past the last one is empty).
-                 * @example 1
-                 */
+                /** @description The page to return, 1-based (a page past the last one is empty). */
                 page?: components["parameters"]["Page"];
-                /**
-                 * @description The number of items per page, at most 100.
-                 * @example 20
-                 */
+                /** @description The number of items per page, at most 100. */
                 per_page?: components["parameters"]["PerPage"];
                 /**
                  * @description Order of the items: a comma-separated list, without spaces, of fields
@@ -3316,7 +3229,7 @@ export interface operations {
                  *     `flavor_name`, and `json.<dot.path>` for a value inside the result's JSON
                  *     (e.g. `-json.result.score`).
                  *     Default: `+execution_datetime`.
-                 * @example -json.machine.cpu.count,+execution_datetime
+                 *     Example: `sort_by=-json.machine.cpu.count,+execution_datetime`.
                  */
                 sort_by?: components["parameters"]["ResultSortBy"];
             };
@@ -3477,24 +3390,18 @@ export interface operations {
                 /**
                  * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2023-01-01
+                 *     Example: `upload_before=2023-01-01`.
                  */
                 upload_before?: components["parameters"]["UploadBefore"];
                 /**
                  * @description Only items uploaded after this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2022-01-01T00:00:00Z
+                 *     Example: `upload_after=2022-01-01T00:00:00Z`.
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
-                /**
-                 * @description The page to return, 1-based (a page past the last one is empty).
-                 * @example 1
-                 */
+                /** @description The page to return, 1-based (a page past the last one is empty). */
                 page?: components["parameters"]["Page"];
-                /**
-                 * @description The number of items per page, at most 100.
-                 * @example 20
-                 */
+                /** @description The number of items per page, at most 100. */
                 per_page?: components["parameters"]["PerPage"];
                 /**
                  * @description Order of the items: a comma-separated list, without spaces, of fields
@@ -3503,7 +3410,7 @@ export interface operations {
                  *
                  *     Fields: `id`, `upload_datetime`, `status`.
                  *     Default: `+upload_datetime`.
-                 * @example -upload_datetime
+                 *     Example: `sort_by=-upload_datetime`.
                  */
                 sort_by?: components["parameters"]["ClaimSortBy"];
             };
@@ -3569,42 +3476,36 @@ export interface operations {
             query?: {
                 /**
                  * @description Only the site with exactly this name.
-                 * @example CESNET-MCC
+                 *     Example: `name=CESNET-MCC`.
                  */
                 name?: components["parameters"]["SiteName"];
                 /**
                  * @description Only sites with exactly this address.
-                 * @example 76131 Karlsruhe, Germany
+                 *     Example: `address=76131 Karlsruhe, Germany`.
                  */
                 address?: components["parameters"]["SiteAddress"];
                 /**
                  * @description Review status of the items to return: `approved` (the default, what the
                  *     community sees) or `on_review` (uploaded and waiting for an
                  *     administrator).
-                 * @example approved
+                 *     Example: `status=approved`.
                  */
                 status?: components["parameters"]["Status"];
                 /**
                  * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2023-01-01
+                 *     Example: `upload_before=2023-01-01`.
                  */
                 upload_before?: components["parameters"]["UploadBefore"];
                 /**
                  * @description Only items uploaded after this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2022-01-01T00:00:00Z
+                 *     Example: `upload_after=2022-01-01T00:00:00Z`.
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
-                /**
-                 * @description The page to return, 1-based (a page past the last one is empty).
-                 * @example 1
-                 */
+                /** @description The page to return, 1-based (a page past the last one is empty). */
                 page?: components["parameters"]["Page"];
-                /**
-                 * @description The number of items per page, at most 100.
-                 * @example 20
-                 */
+                /** @description The number of items per page, at most 100. */
                 per_page?: components["parameters"]["PerPage"];
                 /**
                  * @description Order of the items: a comma-separated list, without spaces, of fields
@@ -3613,7 +3514,7 @@ export interface operations {
                  *
                  *     Fields: `id`, `upload_datetime`, `name`, `address`.
                  *     Default: `+name`.
-                 * @example +name,+address
+                 *     Example: `sort_by=+name,+address`.
                  */
                 sort_by?: components["parameters"]["SiteSortBy"];
             };
@@ -3674,40 +3575,31 @@ export interface operations {
                  *     at least one of the operation's searchable fields. Repeat the parameter for
                  *     several terms: both `terms=a&terms=b` and `terms[]=a&terms[]=b` are
                  *     accepted. Without terms every item matches.
-                 * @example [
-                 *       "KIT",
-                 *       "Karlsruhe"
-                 *     ]
+                 *     Example: `terms=KIT&terms=Karlsruhe`.
                  */
                 terms?: components["parameters"]["Terms"];
                 /**
                  * @description Review status of the items to return: `approved` (the default, what the
                  *     community sees) or `on_review` (uploaded and waiting for an
                  *     administrator).
-                 * @example approved
+                 *     Example: `status=approved`.
                  */
                 status?: components["parameters"]["Status"];
                 /**
                  * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2023-01-01
+                 *     Example: `upload_before=2023-01-01`.
                  */
                 upload_before?: components["parameters"]["UploadBefore"];
                 /**
                  * @description Only items uploaded after this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2022-01-01T00:00:00Z
+                 *     Example: `upload_after=2022-01-01T00:00:00Z`.
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
-                /**
-                 * @description The page to return, 1-based (a page past the last one is empty).
-                 * @example 1
-                 */
+                /** @description The page to return, 1-based (a page past the last one is empty). */
                 page?: components["parameters"]["Page"];
-                /**
-                 * @description The number of items per page, at most 100.
-                 * @example 20
-                 */
+                /** @description The number of items per page, at most 100. */
                 per_page?: components["parameters"]["PerPage"];
                 /**
                  * @description Order of the items: a comma-separated list, without spaces, of fields
@@ -3716,7 +3608,7 @@ export interface operations {
                  *
                  *     Fields: `id`, `upload_datetime`, `name`, `address`.
                  *     Default: `+name`.
-                 * @example +name,+address
+                 *     Example: `sort_by=+name,+address`.
                  */
                 sort_by?: components["parameters"]["SiteSortBy"];
             };
@@ -3890,37 +3782,31 @@ export interface operations {
             query?: {
                 /**
                  * @description Only the flavor with exactly this name.
-                 * @example hpc.8core-16ram
+                 *     Example: `name=hpc.8core-16ram`.
                  */
                 name?: components["parameters"]["FlavorName"];
                 /**
                  * @description Review status of the items to return: `approved` (the default, what the
                  *     community sees) or `on_review` (uploaded and waiting for an
                  *     administrator).
-                 * @example approved
+                 *     Example: `status=approved`.
                  */
                 status?: components["parameters"]["Status"];
                 /**
                  * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2023-01-01
+                 *     Example: `upload_before=2023-01-01`.
                  */
                 upload_before?: components["parameters"]["UploadBefore"];
                 /**
                  * @description Only items uploaded after this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2022-01-01T00:00:00Z
+                 *     Example: `upload_after=2022-01-01T00:00:00Z`.
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
-                /**
-                 * @description The page to return, 1-based (a page past the last one is empty).
-                 * @example 1
-                 */
+                /** @description The page to return, 1-based (a page past the last one is empty). */
                 page?: components["parameters"]["Page"];
-                /**
-                 * @description The number of items per page, at most 100.
-                 * @example 20
-                 */
+                /** @description The number of items per page, at most 100. */
                 per_page?: components["parameters"]["PerPage"];
                 /**
                  * @description Order of the items: a comma-separated list, without spaces, of fields
@@ -3929,7 +3815,7 @@ export interface operations {
                  *
                  *     Fields: `id`, `upload_datetime`, `name`.
                  *     Default: `+name`.
-                 * @example -upload_datetime
+                 *     Example: `sort_by=-upload_datetime`.
                  */
                 sort_by?: components["parameters"]["FlavorSortBy"];
             };
@@ -4004,40 +3890,31 @@ export interface operations {
                  *     at least one of the operation's searchable fields. Repeat the parameter for
                  *     several terms: both `terms=a&terms=b` and `terms[]=a&terms[]=b` are
                  *     accepted. Without terms every item matches.
-                 * @example [
-                 *       "KIT",
-                 *       "Karlsruhe"
-                 *     ]
+                 *     Example: `terms=KIT&terms=Karlsruhe`.
                  */
                 terms?: components["parameters"]["Terms"];
                 /**
                  * @description Review status of the items to return: `approved` (the default, what the
                  *     community sees) or `on_review` (uploaded and waiting for an
                  *     administrator).
-                 * @example approved
+                 *     Example: `status=approved`.
                  */
                 status?: components["parameters"]["Status"];
                 /**
                  * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2023-01-01
+                 *     Example: `upload_before=2023-01-01`.
                  */
                 upload_before?: components["parameters"]["UploadBefore"];
                 /**
                  * @description Only items uploaded after this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2022-01-01T00:00:00Z
+                 *     Example: `upload_after=2022-01-01T00:00:00Z`.
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
-                /**
-                 * @description The page to return, 1-based (a page past the last one is empty).
-                 * @example 1
-                 */
+                /** @description The page to return, 1-based (a page past the last one is empty). */
                 page?: components["parameters"]["Page"];
-                /**
-                 * @description The number of items per page, at most 100.
-                 * @example 20
-                 */
+                /** @description The number of items per page, at most 100. */
                 per_page?: components["parameters"]["PerPage"];
                 /**
                  * @description Order of the items: a comma-separated list, without spaces, of fields
@@ -4046,7 +3923,7 @@ export interface operations {
                  *
                  *     Fields: `id`, `upload_datetime`, `name`.
                  *     Default: `+name`.
-                 * @example -upload_datetime
+                 *     Example: `sort_by=-upload_datetime`.
                  */
                 sort_by?: components["parameters"]["FlavorSortBy"];
             };
@@ -4080,18 +3957,12 @@ export interface operations {
             query?: {
                 /**
                  * @description Only the tag with exactly this name.
-                 * @example gpu
+                 *     Example: `name=gpu`.
                  */
                 name?: components["parameters"]["TagName"];
-                /**
-                 * @description The page to return, 1-based (a page past the last one is empty).
-                 * @example 1
-                 */
+                /** @description The page to return, 1-based (a page past the last one is empty). */
                 page?: components["parameters"]["Page"];
-                /**
-                 * @description The number of items per page, at most 100.
-                 * @example 20
-                 */
+                /** @description The number of items per page, at most 100. */
                 per_page?: components["parameters"]["PerPage"];
                 /**
                  * @description Order of the items: a comma-separated list, without spaces, of fields
@@ -4100,7 +3971,7 @@ export interface operations {
                  *
                  *     Fields: `id`, `name`, `description`.
                  *     Default: `+name`.
-                 * @example -name
+                 *     Example: `sort_by=-name`.
                  */
                 sort_by?: components["parameters"]["TagSortBy"];
             };
@@ -4161,21 +4032,12 @@ export interface operations {
                  *     at least one of the operation's searchable fields. Repeat the parameter for
                  *     several terms: both `terms=a&terms=b` and `terms[]=a&terms[]=b` are
                  *     accepted. Without terms every item matches.
-                 * @example [
-                 *       "KIT",
-                 *       "Karlsruhe"
-                 *     ]
+                 *     Example: `terms=KIT&terms=Karlsruhe`.
                  */
                 terms?: components["parameters"]["Terms"];
-                /**
-                 * @description The page to return, 1-based (a page past the last one is empty).
-                 * @example 1
-                 */
+                /** @description The page to return, 1-based (a page past the last one is empty). */
                 page?: components["parameters"]["Page"];
-                /**
-                 * @description The number of items per page, at most 100.
-                 * @example 20
-                 */
+                /** @description The number of items per page, at most 100. */
                 per_page?: components["parameters"]["PerPage"];
                 /**
                  * @description Order of the items: a comma-separated list, without spaces, of fields
@@ -4184,7 +4046,7 @@ export interface operations {
                  *
                  *     Fields: `id`, `name`, `description`.
                  *     Default: `+name`.
-                 * @example -name
+                 *     Example: `sort_by=-name`.
                  */
                 sort_by?: components["parameters"]["TagSortBy"];
             };
@@ -4300,30 +4162,21 @@ export interface operations {
     ListUsers: {
         parameters: {
             query?: {
-                /**
-                 * @description Only users with exactly this OIDC subject.
-                 * @example NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs
-                 */
+                /** @description Only users with exactly this OIDC subject. */
                 sub?: components["parameters"]["UserSub"];
                 /**
                  * @description Only users with exactly this OIDC issuer.
-                 * @example https://aai.egi.eu/auth/realms/egi
+                 *     Example: `iss=https://aai.egi.eu/auth/realms/egi`.
                  */
                 iss?: components["parameters"]["UserIss"];
                 /**
                  * @description Only users with exactly this e-mail address.
-                 * @example jane.doe@example.org
+                 *     Example: `email=jane.doe@example.org`.
                  */
                 email?: components["parameters"]["UserEmail"];
-                /**
-                 * @description The page to return, 1-based (a page past the last one is empty).
-                 * @example 1
-                 */
+                /** @description The page to return, 1-based (a page past the last one is empty). */
                 page?: components["parameters"]["Page"];
-                /**
-                 * @description The number of items per page, at most 100.
-                 * @example 20
-                 */
+                /** @description The number of items per page, at most 100. */
                 per_page?: components["parameters"]["PerPage"];
                 /**
                  * @description Order of the items: a comma-separated list, without spaces, of fields
@@ -4332,7 +4185,7 @@ export interface operations {
                  *
                  *     Fields: `sub`, `iss`, `email`, `registration_datetime`.
                  *     Default: `+iss,+sub` (as the EOSC Performance API).
-                 * @example +iss,+email
+                 *     Example: `sort_by=+iss,+email`.
                  */
                 sort_by?: components["parameters"]["UserSortBy"];
             };
@@ -4418,19 +4271,16 @@ export interface operations {
     RemoveUsers: {
         parameters: {
             query?: {
-                /**
-                 * @description Only users with exactly this OIDC subject.
-                 * @example NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs
-                 */
+                /** @description Only users with exactly this OIDC subject. */
                 sub?: components["parameters"]["UserSub"];
                 /**
                  * @description Only users with exactly this OIDC issuer.
-                 * @example https://aai.egi.eu/auth/realms/egi
+                 *     Example: `iss=https://aai.egi.eu/auth/realms/egi`.
                  */
                 iss?: components["parameters"]["UserIss"];
                 /**
                  * @description Only users with exactly this e-mail address.
-                 * @example jane.doe@example.org
+                 *     Example: `email=jane.doe@example.org`.
                  */
                 email?: components["parameters"]["UserEmail"];
             };
@@ -4480,21 +4330,12 @@ export interface operations {
                  *     at least one of the operation's searchable fields. Repeat the parameter for
                  *     several terms: both `terms=a&terms=b` and `terms[]=a&terms[]=b` are
                  *     accepted. Without terms every item matches.
-                 * @example [
-                 *       "KIT",
-                 *       "Karlsruhe"
-                 *     ]
+                 *     Example: `terms=KIT&terms=Karlsruhe`.
                  */
                 terms?: components["parameters"]["Terms"];
-                /**
-                 * @description The page to return, 1-based (a page past the last one is empty).
-                 * @example 1
-                 */
+                /** @description The page to return, 1-based (a page past the last one is empty). */
                 page?: components["parameters"]["Page"];
-                /**
-                 * @description The number of items per page, at most 100.
-                 * @example 20
-                 */
+                /** @description The number of items per page, at most 100. */
                 per_page?: components["parameters"]["PerPage"];
                 /**
                  * @description Order of the items: a comma-separated list, without spaces, of fields
@@ -4503,7 +4344,7 @@ export interface operations {
                  *
                  *     Fields: `sub`, `iss`, `email`, `registration_datetime`.
                  *     Default: `+iss,+sub` (as the EOSC Performance API).
-                 * @example +iss,+email
+                 *     Example: `sort_by=+iss,+email`.
                  */
                 sort_by?: components["parameters"]["UserSortBy"];
             };
@@ -4630,54 +4471,42 @@ export interface operations {
     ListUserResults: {
         parameters: {
             query?: {
-                /**
-                 * @description Only results of this benchmark.
-                 * @example 1cc7814e-131f-4002-803a-434a287cf135
-                 */
+                /** @description Only results of this benchmark. */
                 benchmark_id?: components["parameters"]["BenchmarkIdQuery"];
-                /**
-                 * @description Only results obtained on this site (on any of its flavors).
-                 * @example 17fb17c9-107c-4571-ab1e-120299878342
-                 */
+                /** @description Only results obtained on this site (on any of its flavors). */
                 site_id?: components["parameters"]["SiteIdQuery"];
-                /**
-                 * @description Only results obtained on this flavor.
-                 * @example 01210775-cc77-472d-a061-c98760dbb883
-                 */
+                /** @description Only results obtained on this flavor. */
                 flavor_id?: components["parameters"]["FlavorIdQuery"];
                 /**
                  * @description Tag ids. Repeat the parameter for several tags: both
                  *     `tags_ids=a&tags_ids=b` and `tags_ids[]=a&tags_ids[]=b` are accepted. When
                  *     listing, a result must carry every one of these tags; when uploading, the
                  *     result is tagged with them (each must exist).
-                 * @example [
-                 *       "92f7443d-1991-4bee-8b58-a4189c586a08",
-                 *       "08156712-4607-469d-903a-d3033b44ab9d"
-                 *     ]
+                 *     Example: `tags_ids=92f7443d-1991-4bee-8b58-a4189c586a08&tags_ids=08156712-4607-469d-903a-d3033b44ab9d`.
                  */
                 tags_ids?: components["parameters"]["TagsIds"];
                 /**
                  * @description Only results whose benchmark execution started before this date or
                  *     date-time (ISO 8601; UTC when no timezone is given).
-                 * @example 2023-01-01
+                 *     Example: `execution_before=2023-01-01`.
                  */
                 execution_before?: components["parameters"]["ExecutionBefore"];
                 /**
                  * @description Only results whose benchmark execution started after this date or
                  *     date-time (ISO 8601; UTC when no timezone is given).
-                 * @example 2000-01-01
+                 *     Example: `execution_after=2000-01-01`.
                  */
                 execution_after?: components["parameters"]["ExecutionAfter"];
                 /**
                  * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2023-01-01
+                 *     Example: `upload_before=2023-01-01`.
                  */
                 upload_before?: components["parameters"]["UploadBefore"];
                 /**
                  * @description Only items uploaded after this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2022-01-01T00:00:00Z
+                 *     Example: `upload_after=2022-01-01T00:00:00Z`.
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
                 /**
@@ -4696,21 +4525,12 @@ export interface operations {
                  *     `filters=machine.cpu.count%20%3E%204&filters=machine.cpu.count%20%3C%2020`.
                  *     Both `filters=…&filters=…` and `filters[]=…&filters[]=…` are accepted. A
                  *     malformed filter or an unknown operator is a `422` explaining why.
-                 * @example [
-                 *       "machine.cpu.count > 4",
-                 *       "machine.cpu.count < 20"
-                 *     ]
+                 *     Example: `filters=machine.cpu.count > 4&filters=machine.cpu.count < 20`.
                  */
                 filters?: components["parameters"]["Filters"];
-                /**
-                 * @description The page to return, 1-based (a page past the last one is empty).
-                 * @example 1
-                 */
+                /** @description The page to return, 1-based (a page past the last one is empty). */
                 page?: components["parameters"]["Page"];
-                /**
-                 * @description The number of items per page, at most 100.
-                 * @example 20
-                 */
+                /** @description The number of items per page, at most 100. */
                 per_page?: components["parameters"]["PerPage"];
                 /**
                  * @description Order of the items: a comma-separated list, without spaces, of fields
@@ -4722,7 +4542,7 @@ export interface operations {
                  *     `flavor_name`, and `json.<dot.path>` for a value inside the result's JSON
                  *     (e.g. `-json.result.score`).
                  *     Default: `+execution_datetime`.
-                 * @example -json.machine.cpu.count,+execution_datetime
+                 *     Example: `sort_by=-json.machine.cpu.count,+execution_datetime`.
                  */
                 sort_by?: components["parameters"]["ResultSortBy"];
             };
@@ -4759,24 +4579,18 @@ export interface operations {
                 /**
                  * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2023-01-01
+                 *     Example: `upload_before=2023-01-01`.
                  */
                 upload_before?: components["parameters"]["UploadBefore"];
                 /**
                  * @description Only items uploaded after this date or date-time (ISO 8601; UTC when no
                  *     timezone is given).
-                 * @example 2022-01-01T00:00:00Z
+                 *     Example: `upload_after=2022-01-01T00:00:00Z`.
                  */
                 upload_after?: components["parameters"]["UploadAfter"];
-                /**
-                 * @description The page to return, 1-based (a page past the last one is empty).
-                 * @example 1
-                 */
+                /** @description The page to return, 1-based (a page past the last one is empty). */
                 page?: components["parameters"]["Page"];
-                /**
-                 * @description The number of items per page, at most 100.
-                 * @example 20
-                 */
+                /** @description The number of items per page, at most 100. */
                 per_page?: components["parameters"]["PerPage"];
                 /**
                  * @description Order of the items: a comma-separated list, without spaces, of fields
@@ -4785,7 +4599,7 @@ export interface operations {
                  *
                  *     Fields: `id`, `upload_datetime`, `status`.
                  *     Default: `+upload_datetime`.
-                 * @example -upload_datetime
+                 *     Example: `sort_by=-upload_datetime`.
                  */
                 sort_by?: components["parameters"]["ClaimSortBy"];
             };

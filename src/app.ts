@@ -2,14 +2,13 @@
 // every operation of openapi.yaml bound to its service method.
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import type { Notifier } from './notifications/index.js';
 import { securityHandlers, type Authenticator } from './auth/security.js';
 import { registerBodyParsers } from './http/body-parsers.js';
+import { registerDocs } from './http/docs.js';
 import { errorBody, frameworkErrorHandler, registerErrorHandlers } from './http/error-handler.js';
 import { DatabaseUnavailableError } from './errors.js';
 import { refuseUnstorableValues } from './http/storable-values.js';
@@ -67,11 +66,8 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
 
   await app.register(
     async (api) => {
-      await api.register(swagger, { mode: 'static', specification: { document: spec as never } });
-      // No validatorUrl: Swagger UI must not call out to validator.swagger.io.
-      await api.register(swaggerUi, { routePrefix: '/', staticCSP: false });
-      api.get('/api-spec.json', { schema: { hide: true } }, async () => api.swagger());
-      api.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
+      await registerDocs(api, spec, config.apiPrefix);
+      api.get('/healthz', async (_request, reply) => {
         try {
           await db.ping();
           return { status: 'ok', version };

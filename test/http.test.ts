@@ -292,6 +292,27 @@ t.test('documentation and health', async (t) => {
     const initializer = await ctx.app.inject({ url: '/static/swagger-initializer.js' });
     t.equal(initializer.statusCode, 200);
   });
+  t.test("Swagger UI is the service's own page, and the spec has one address", async (t) => {
+    const page = await ctx.app.inject({ url: '/' });
+    t.match(page.body, /<title>EOSC Performance API<\/title>/);
+    t.notMatch(page.body, /<script>|<style>|style=/, 'no inline script or style');
+    const initializer = (await ctx.app.inject({ url: '/static/swagger-initializer.js' })).body;
+    t.match(initializer, /"\/api-spec\.json"/, 'Swagger UI loads /api-spec.json');
+    t.match(initializer, /BaseLayout/, 'no framework logo bar');
+    for (const url of ['/json', '/yaml', '/static/index.html', '/static/swagger-initializer.js.map', '/static/../package.json']) {
+      t.equal((await ctx.app.inject({ url })).statusCode, 404, `${url}: not served`);
+    }
+  });
+  t.test('no optional query parameter pre-fills "Try it out" with a made-up example', async (t) => {
+    const spec = json<{
+      paths: Record<string, Record<string, { parameters?: { $ref?: string }[] }>>;
+      components: { parameters: Record<string, { in: string; required?: boolean; example?: unknown; schema?: { example?: unknown } }> };
+    }>(await ctx.app.inject({ url: '/api-spec.json' }));
+    for (const [name, parameter] of Object.entries(spec.components.parameters)) {
+      if (parameter.in !== 'query' || parameter.required) continue;
+      t.equal(parameter.example ?? parameter.schema?.example, undefined, `${name} has no example value`);
+    }
+  });
   t.test('GET /healthz reports the version', async (t) => {
     const response = await ctx.app.inject({ url: '/healthz' });
     t.equal(response.statusCode, 200);
