@@ -1915,13 +1915,16 @@ export interface components {
          *     | --- | --- | --- |
          *     | `bad_request` | 400 | the request could not be read (malformed by HTTP's rules) |
          *     | `invalid_json` | 400 | the body is not valid JSON |
+         *     | `invalid_encoding` | 400 | text that is not UTF-8: invalid bytes in the body, or %-escapes in the query string that do not decode as UTF-8 |
          *     | `unauthorized` | 401 | no bearer token, or one that is not valid |
          *     | `forbidden` | 403 | the token is valid, but the caller may not do this (not registered, not an administrator, not the owner) |
          *     | `not_found` | 404 | the resource the request names does not exist |
          *     | `no_such_operation` | 404 | no operation has this method and path |
+         *     | `request_timeout` | 408 | the headers or the whole body did not arrive within the server's timeouts; the connection is closed |
          *     | `conflict` | 409 | it conflicts with what is stored (a name or image:tag already taken, already registered) |
          *     | `body_too_large` | 413 | the body is larger than the service accepts |
-         *     | `unsupported_media_type` | 415 | a body that is not `application/json` |
+         *     | `unsupported_media_type` | 415 | a body that is not `application/json`, or not in UTF-8 (`charset` other than `utf-8`) |
+         *     | `headers_too_large` | 431 | the request line and headers are larger than the service reads (256 KiB) |
          *     | `invalid_request` | 422 | a parameter or body field is not acceptable; `errors` names it |
          *     | `invalid_state` | 422 | what the request names is not in a state that allows it (not approved yet, already approved) |
          *     | `invalid_json_schema` | 422 | a benchmark's `json_schema` is not a JSON Schema results can be checked with |
@@ -1932,7 +1935,7 @@ export interface components {
          * @example invalid_request
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "invalid_json" | "unauthorized" | "forbidden" | "not_found" | "no_such_operation" | "conflict" | "body_too_large" | "unsupported_media_type" | "invalid_request" | "invalid_state" | "invalid_json_schema" | "result_invalid" | "internal" | "not_implemented" | "unavailable";
+        ErrorCode: "bad_request" | "invalid_json" | "invalid_encoding" | "unauthorized" | "forbidden" | "not_found" | "no_such_operation" | "request_timeout" | "conflict" | "body_too_large" | "unsupported_media_type" | "headers_too_large" | "invalid_request" | "invalid_state" | "invalid_json_schema" | "result_invalid" | "internal" | "not_implemented" | "unavailable";
     };
     responses: {
         /** @description The request body is not valid JSON. */

@@ -12,8 +12,10 @@ import { registerDocs } from './http/docs.js';
 import { errorBody, frameworkErrorHandler, registerErrorHandlers } from './http/error-handler.js';
 import { DatabaseUnavailableError } from './errors.js';
 import { refuseUnstorableValues } from './http/storable-values.js';
+import { refuseWhileStopping } from './http/stopping.js';
 import { bindOperations } from './http/operations.js';
-import { parseQueryString } from './http/query-string.js';
+import { parseQueryString, refuseMalformedQueryStrings } from './http/query-string.js';
+import { clientErrorHandler, MAX_HEADER_SIZE, TIMEOUT_CHECK_INTERVAL_MS } from './http/client-errors.js';
 import { loadSpec } from './http/spec.js';
 import { validatorCompiler } from './http/request-validation.js';
 import { createServices } from './services/index.js';
@@ -40,11 +42,25 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     frameworkErrors: frameworkErrorHandler,
+    // Slow or stalled clients (a body announced and never sent, headers
+    // dribbled in) hold a connection no longer than these.
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.headersTimeoutMs,
+      maxHeaderSize: MAX_HEADER_SIZE,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
+    clientErrorHandler,
+    // Answered below, in the API's error body.
+    return503OnClosing: false,
   });
   app.setValidatorCompiler(validatorCompiler());
   registerErrorHandlers(app);
   registerBodyParsers(app);
+  refuseMalformedQueryStrings(app);
   refuseUnstorableValues(app);
+  refuseWhileStopping(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

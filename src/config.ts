@@ -56,6 +56,12 @@ export interface Config {
   validationTimeoutMs: number;
   /** PostgreSQL: longest wait for the answer to one query, ms (DATABASE_TIMEOUT_MS). */
   databaseTimeoutMs: number;
+  /** Longest time for a client to send a whole request, headers and body, ms (REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
+  /** Longest time for a client to send a request's headers, ms (HEADERS_TIMEOUT_MS); at most requestTimeoutMs. */
+  headersTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open, ms (KEEP_ALIVE_TIMEOUT_MS). */
+  keepAliveTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -217,6 +223,16 @@ function mail(env: Env): MailConfig | undefined {
   };
 }
 
+function timeouts(env: Env): Pick<Config, 'requestTimeoutMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs'> {
+  const requestTimeoutMs = integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000);
+  const headersTimeoutMs = integer(env, 'HEADERS_TIMEOUT_MS', Math.min(10_000, requestTimeoutMs), 1000, 3_600_000);
+  // Node refuses a headers timeout longer than the request's, which includes them.
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError('HEADERS_TIMEOUT_MS', `must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs}), got ${headersTimeoutMs}`);
+  }
+  return { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 72_000, 1000, 3_600_000) };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -244,5 +260,6 @@ export function loadConfig(env: Env = process.env): Config {
     resultsCacheMs: integer(env, 'RESULTS_CACHE_MS', 2000, 0, 60_000),
     validationTimeoutMs: integer(env, 'VALIDATION_TIMEOUT_MS', 2000, 10, 600_000),
     databaseTimeoutMs: integer(env, 'DATABASE_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    ...timeouts(env),
   };
 }

@@ -14,13 +14,16 @@ export type ErrorCode = components['schemas']['ErrorCode'];
 export const ERROR_STATUS = {
   bad_request: 400,
   invalid_json: 400,
+  invalid_encoding: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
   no_such_operation: 404,
+  request_timeout: 408,
   conflict: 409,
   body_too_large: 413,
   unsupported_media_type: 415,
+  headers_too_large: 431,
   invalid_request: 422,
   invalid_state: 422,
   invalid_json_schema: 422,
@@ -61,6 +64,27 @@ export class FrameworkClientError extends ApiError {
 export class InvalidJsonError extends ApiError {
   constructor() {
     super('invalid_json', 'The request body is not valid JSON');
+  }
+}
+
+/** 400: text that is not UTF-8 (invalid bytes, or a query string whose %-escapes are not UTF-8). */
+export class InvalidEncodingError extends ApiError {
+  constructor(message: string) {
+    super('invalid_encoding', message);
+  }
+}
+
+/** 408: the request (its headers, or its whole body) did not arrive within the server's timeouts. */
+export class RequestTimeoutError extends ApiError {
+  constructor() {
+    super('request_timeout', 'The request did not arrive in time; send it again, whole');
+  }
+}
+
+/** 431: the request line and headers are larger than the server reads. */
+export class HeadersTooLargeError extends ApiError {
+  constructor() {
+    super('headers_too_large', 'The request line and headers are too large');
   }
 }
 
@@ -114,10 +138,10 @@ export class BodyTooLargeError extends ApiError {
   }
 }
 
-/** 415: a body that is not JSON. */
+/** 415: a body that is not JSON, or not in UTF-8. */
 export class UnsupportedMediaTypeError extends ApiError {
-  constructor() {
-    super('unsupported_media_type', 'Send the request body as application/json');
+  constructor(message = 'Send the request body as application/json') {
+    super('unsupported_media_type', message);
   }
 }
 

@@ -43,6 +43,12 @@ t.test('values are read and normalised', async (t) => {
   });
   t.equal(loadConfig({ DATABASE_URL: 'memory://' }).databaseUrl, 'memory://');
   t.equal(loadConfig({ RESULTS_CACHE_MS: '0' }).resultsCacheMs, 0, '0 turns the results cache off');
+  t.match(loadConfig({}), { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000 }, 'timeout defaults');
+  t.match(
+    loadConfig({ REQUEST_TIMEOUT_MS: '5000' }),
+    { requestTimeoutMs: 5000, headersTimeoutMs: 5000 },
+    'headers never wait longer than the request',
+  );
 });
 
 const bad: [string, Record<string, string>, RegExp][] = [
@@ -57,6 +63,13 @@ const bad: [string, Record<string, string>, RegExp][] = [
   ['RESULTS_CACHE_MS', { RESULTS_CACHE_MS: '3600000' }, /^RESULTS_CACHE_MS: must be between 0 and 60000/],
   ['VALIDATION_TIMEOUT_MS', { VALIDATION_TIMEOUT_MS: '0' }, /^VALIDATION_TIMEOUT_MS: must be between 10 and 600000/],
   ['DATABASE_TIMEOUT_MS', { DATABASE_TIMEOUT_MS: '5s' }, /^DATABASE_TIMEOUT_MS: must be an integer/],
+  ['REQUEST_TIMEOUT_MS', { REQUEST_TIMEOUT_MS: '10' }, /^REQUEST_TIMEOUT_MS: must be between 1000/],
+  [
+    'HEADERS_TIMEOUT_MS',
+    { REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '6000' },
+    /^HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS/,
+  ],
+  ['KEEP_ALIVE_TIMEOUT_MS', { KEEP_ALIVE_TIMEOUT_MS: 'forever' }, /^KEEP_ALIVE_TIMEOUT_MS: must be an integer/],
   ['API_PREFIX', { API_PREFIX: 'api v1' }, /^API_PREFIX: /],
   ['CORS_ORIGINS', { CORS_ORIGINS: 'nope' }, /^CORS_ORIGINS: /],
   ['MAIL_PORT', { MAIL_SERVER: 'smtp', MAIL_PORT: 'x' }, /^MAIL_PORT: /],

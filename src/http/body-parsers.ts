@@ -1,19 +1,37 @@
-// Request bodies. JSON is the only body the API reads; but operations without
-// a body (register, approve, …) must accept any Content-Type with an empty
-// body, because generated clients send form-encoded headers there.
-import type { FastifyInstance } from 'fastify';
-import { UnsupportedMediaTypeError } from '../errors.js';
+// Request bodies. JSON in UTF-8 is the only body the API reads (RFC 8259
+// §8.1): another charset is a 415, bytes that are not UTF-8 a 400 — never
+// stored with U+FFFD in their place. Operations without a body (register,
+// approve, …) accept any Content-Type with an empty body, because generated
+// clients send form-encoded headers there.
+import { isUtf8 } from 'node:buffer';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { InvalidEncodingError, UnsupportedMediaTypeError } from '../errors.js';
+
+/** The charset a Content-Type names, lower-cased; undefined when none. */
+function charsetOf(request: FastifyRequest): string | undefined {
+  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(request.headers['content-type'] ?? '');
+  return match?.[1]?.toLowerCase();
+}
 
 export function registerBodyParsers(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text === '') {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    if (bytes.length === 0) {
       done(null, undefined);
       return;
     }
-    parseJson(request, text, done);
+    const charset = charsetOf(request);
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      done(new UnsupportedMediaTypeError(`Send the request body as JSON in UTF-8, not charset=${charset.slice(0, 40)}`), undefined);
+      return;
+    }
+    if (!isUtf8(bytes)) {
+      done(new InvalidEncodingError('The request body is not valid UTF-8'), undefined);
+      return;
+    }
+    parseJson(request, bytes.toString('utf8'), done);
   });
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
     if (body.length === 0) {
