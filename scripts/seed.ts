@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { type Config, ConfigError, loadConfig } from '../src/config.js';
-import { openConfiguredDatabase } from '../src/db/client.js';
+import { type Database, DatabaseOpenError, openConfiguredDatabase } from '../src/db/client.js';
 import { applyMigrations } from '../src/db/migrate.js';
 import { seedCatalog, seedResults } from './lib/sample-data.js';
 
@@ -23,7 +23,15 @@ try {
   console.error(error.message);
   process.exit(1);
 }
-const db = await openConfiguredDatabase(config);
+let db: Database;
+try {
+  db = await openConfiguredDatabase(config);
+} catch (error) {
+  // The embedded database in use by the running service, an unreachable server: one line.
+  if (!(error instanceof DatabaseOpenError)) throw error;
+  console.error(`${error.variable}: ${error.message}`);
+  process.exit(1);
+}
 try {
   await applyMigrations(db);
   const catalog = await seedCatalog(db);
@@ -36,7 +44,8 @@ try {
   const started = performance.now();
   await seedResults(db, catalog, count, (done) => bar.update(done));
   bar.stop();
-  console.log(`added ${count} results in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`added ${count} results in ${seconds.toFixed(1)} s (${Math.round(count / Math.max(seconds, 0.001))} rows/s)`);
 } finally {
   await db.close();
 }

@@ -173,6 +173,42 @@ t.test('PGlite on disk (dataDir) keeps schema and data across a reopen', async (
   t.equal(statements(await schemaDrift(reopened)), '');
 });
 
+t.test('PGlite on disk belongs to one process: a second open refuses at once, naming the holder', async (t) => {
+  const dataDir = path.join(await tempDir(t, 'eosc-perf-lock-'), 'data');
+  const db = await openDatabase({ dataDir });
+  t.teardown(() => db.close());
+  await applyMigrations(db);
+  const refused = await openDatabase({ dataDir }).then(
+    () => null,
+    (error: unknown) => error,
+  );
+  t.type(refused, DatabaseOpenError);
+  t.match(refused, {
+    variable: 'DATA_DIR',
+    message: new RegExp(`in use by process ${process.pid} .*stop it first.*DATABASE_URL`),
+  });
+  t.notMatch(String((refused as Error).message), /\n/, 'one line');
+  t.equal(await db.prisma.site.count(), 0, 'the holder is untouched');
+  await db.close();
+  const after = await openDatabase({ dataDir });
+  t.teardown(() => after.close());
+  t.equal(await after.prisma.site.count(), 0, 'free again once closed');
+});
+
+t.test('a lock left by a process that is gone is taken over', async (t) => {
+  const dataDir = path.join(await tempDir(t, 'eosc-perf-stale-'), 'data');
+  await mkdir(path.join(dataDir, 'eosc-perf.lock'), { recursive: true });
+  // A pid no process has: the kernel's limit is below 2^22.
+  await writeFile(
+    path.join(dataDir, 'eosc-perf.lock.json'),
+    JSON.stringify({ pid: 4_194_999, command: 'killed', since: '2020-01-01T00:00:00Z' }),
+  );
+  const db = await openDatabase({ dataDir });
+  t.teardown(() => db.close());
+  await applyMigrations(db);
+  t.equal(await db.prisma.site.count(), 0);
+});
+
 const pgStart = performance.now();
 const server = await startPostgres();
 if (server !== null) {

@@ -1,6 +1,9 @@
 // The process as an operator runs it: `npm start` (src/server.ts) refuses bad
 // configuration before listening, serves, and stops cleanly on SIGTERM.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createServer } from 'node:net';
 import t from 'tap';
 
@@ -82,4 +85,48 @@ t.test('serves, logs JSON with request ids, and stops on SIGTERM with exit 0', a
     'request ids in the logs',
   );
   t.notMatch(run.stdout, /secret-token-value/, 'tokens never logged');
+});
+
+function runSeed(env: Record<string, string>): Promise<Run> {
+  const child = spawn(process.execPath, ['--import=tsx', 'scripts/seed.ts', '--results', '20'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise<Run>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+t.test("the embedded database is the running service's: npm run seed refuses in one line, then works once it stops", async (t) => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'eosc-perf-serve-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const port = await freePort();
+  const server = startServer({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' });
+  t.teardown(() => server.child.kill('SIGKILL'));
+  await server.listening();
+
+  const refused = await runSeed({ DATA_DIR: dataDir });
+  t.not(refused.code, 0);
+  const lines = refused.stderr.trim().split('\n');
+  t.equal(lines.length, 1, refused.stderr);
+  t.match(lines[0], new RegExp(`^DATA_DIR: the embedded database in .* is in use by process ${server.child.pid} .*stop it first`));
+  const stillServing = await fetch(`http://127.0.0.1:${port}/results`);
+  t.equal(stillServing.status, 200, 'the service is untouched');
+
+  server.child.kill('SIGTERM');
+  t.equal((await server.done).code, 0);
+  const seeded = await runSeed({ DATA_DIR: dataDir });
+  t.equal(seeded.code, 0, seeded.stderr);
+  t.match(seeded.stdout, /added 20 results in .* rows\/s/);
+
+  const again = startServer({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' });
+  t.teardown(() => again.child.kill('SIGKILL'));
+  await again.listening();
+  const page = (await (await fetch(`http://127.0.0.1:${port}/results?per_page=1`)).json()) as { total: number };
+  t.equal(page.total, 20, 'what the seed added is served');
+  again.child.kill('SIGTERM');
+  t.equal((await again.done).code, 0);
 });

@@ -227,6 +227,8 @@ export async function seedCatalog(db: Database): Promise<Catalog> {
   return { benchmarks, flavors, tags };
 }
 
+const BATCH_TIMEOUT_MS = 10 * 60_000;
+
 /** Adds `count` results in batches; `progress(done)` after each batch. */
 export async function seedResults(
   db: Database,
@@ -262,7 +264,13 @@ export async function seedResults(
       for (let t = 0; t < tagCount; t++) chosen.add(catalog.tags[Math.floor(rnd() * catalog.tags.length)]!);
       for (const tag_id of chosen) links.push({ result_id: id, tag_id });
     }
-    await db.prisma.$transaction([db.prisma.result.createMany({ data: results }), db.prisma.resultTag.createMany({ data: links })]);
+    // A batch and its tags land together or not at all. Prisma's default 5 s
+    // for a transaction is a wall-clock limit a busy machine can miss: this
+    // one only guards against a hung database.
+    await db.prisma.$transaction([db.prisma.result.createMany({ data: results }), db.prisma.resultTag.createMany({ data: links })], {
+      maxWait: BATCH_TIMEOUT_MS,
+      timeout: BATCH_TIMEOUT_MS,
+    });
     done += size;
     progress(done);
   }

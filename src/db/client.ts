@@ -9,6 +9,7 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../../generated/prisma/client.js';
 import { type Config, ConfigError, parseDatabaseUrl } from '../config.js';
+import { DataDirLockedError, lockDataDir } from './data-dir-lock.js';
 import { PgliteMigrationFactory, PgMigrationFactory } from './migration-adapters.js';
 
 export type DatabaseKind = 'postgresql' | 'pglite';
@@ -76,10 +77,14 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   const raw = opts.databaseUrl?.trim();
   if (raw === undefined || raw === '') {
     const dir = path.resolve(opts.dataDir);
+    let release: (() => Promise<void>) | undefined;
     try {
       await mkdir(dir, { recursive: true });
-      return await openPglite(new PGlite(dir), `pglite:${dir}`, log);
+      release = await lockDataDir(dir, log);
+      return await openPglite(new PGlite(dir), `pglite:${dir}`, log, release);
     } catch (err) {
+      await release?.().catch(() => {});
+      if (err instanceof DataDirLockedError) throw new DatabaseOpenError('DATA_DIR', err.message);
       throw new DatabaseOpenError('DATA_DIR', `cannot open the embedded database in ${dir}: ${errorMessage(err)}`);
     }
   }
@@ -149,7 +154,13 @@ async function openPostgres(raw: string, url: URL, log: (msg: string) => void, q
   };
 }
 
-async function openPglite(pglite: PGlite, description: string, log: (msg: string) => void): Promise<Database> {
+/** `unlock`: releases the data directory's lock once the database is closed (none in memory). */
+async function openPglite(
+  pglite: PGlite,
+  description: string,
+  log: (msg: string) => void,
+  unlock: () => Promise<void> = async () => {},
+): Promise<Database> {
   await pglite.waitReady;
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   let closing: Promise<void> | undefined;
@@ -168,6 +179,7 @@ async function openPglite(pglite: PGlite, description: string, log: (msg: string
       closing ??= (async () => {
         await prisma.$disconnect();
         if (!pglite.closed) await pglite.close();
+        await unlock();
       })();
       return closing;
     },
