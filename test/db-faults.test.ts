@@ -3,13 +3,14 @@
 // the service recovers on its own once the database is back. The service
 // reaches PostgreSQL through a TCP proxy on 127.0.0.1 that the test can cut or stall.
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import pg from 'pg';
 import t from 'tap';
 import { buildApp } from '../src/app.js';
 import { OidcVerifier } from '../src/auth/oidc.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { applyMigrations } from '../src/db/migrate.js';
-import { isDatabaseUnavailable } from '../src/db/prisma-errors.js';
+import { isDatabaseUnavailable, isOutcomeUnknown } from '../src/db/prisma-errors.js';
 import { createNotifier } from '../src/notifications/index.js';
 import { assertError } from './helpers/assertions.js';
 import { startOidcProvider } from './helpers/oidc-provider.js';
@@ -147,6 +148,10 @@ t.test('a database that goes away and comes back', async (t) => {
 
   t.test('a server that stops answering, connections open: 503 at the query timeout, then back', async (t) => {
     proxy.stall();
+    // A write sent on an open connection and never answered may have been stored: the answer says so.
+    const write = await app.inject({ method: 'POST', url: '/tags', headers, payload: { name: 'during-the-stall' } });
+    const body = assertError(t, write, 503);
+    t.match(body.message, /not known whether this change was stored; read it back/);
     for (const { status: _, ...request } of [requests[0]!, requests[3]!]) {
       const started = performance.now();
       const response = await app.inject(request);
@@ -164,6 +169,22 @@ t.test('a database that goes away and comes back', async (t) => {
     for (const { status, ...request } of requests.slice(0, -1))
       t.equal((await app.inject(request)).statusCode, status, `${request.url} after`);
   });
+
+  t.test('a statement past DATABASE_TIMEOUT_MS is cancelled by the server, not abandoned running', async (t) => {
+    const error = await db.prisma.$queryRaw`SELECT pg_sleep(${(QUERY_TIMEOUT_MS * 5) / 1000})`.then(
+      () => null,
+      (failure: unknown) => failure,
+    );
+    t.ok(isDatabaseUnavailable(error), 'a 503, try again later');
+    t.notOk(isOutcomeUnknown(error), 'and known not to have been done');
+    const observer = new pg.Client({ connectionString: direct.href });
+    await observer.connect();
+    t.teardown(() => observer.end());
+    const { rows } = await observer.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()",
+    );
+    t.same(rows, [{ n: 0 }], 'nothing left running on the server');
+  });
 });
 
 t.test('what counts as the database being unavailable', async (t) => {
@@ -179,6 +200,7 @@ t.test('what counts as the database being unavailable', async (t) => {
     ['an I/O error', postgresError('58030')],
     ['a connection lost mid-query', new Error('Connection terminated unexpectedly')],
     ['a refused connection', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
+    ['a statement cancelled at statement_timeout', postgresError('57014')],
   ];
   for (const [name, error] of unavailable) t.ok(isDatabaseUnavailable(error), name);
   const bugs: [string, unknown][] = [

@@ -61,6 +61,8 @@ export class DatabaseOpenError extends Error {
 const POOL_SIZE = 10;
 const CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+/** How much longer than the server's statement_timeout the client waits for an answer. */
+const CLIENT_TIMEOUT_GRACE_MS = 1000;
 
 /** The database the configuration names (DATABASE_URL, DATA_DIR, DATABASE_TIMEOUT_MS): what the server and the scripts open. */
 export function openConfiguredDatabase(config: Config, log?: (msg: string) => void): Promise<Database> {
@@ -115,7 +117,18 @@ async function openPostgres(raw: string, url: URL, log: (msg: string) => void, q
   const config: pg.PoolConfig = { connectionString: raw, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true };
   // The service's queries are bounded in time; migrations (the pool below) are not: an index
   // on millions of results may take minutes.
-  const pool = new pg.Pool({ ...config, max: POOL_SIZE, query_timeout: queryTimeoutMs });
+  // The server itself cancels a statement at the timeout (statement_timeout), so
+  // that a 503 for it means "not done" rather than "abandoned, maybe done
+  // later"; the client waits a little longer, for a server that answers nothing
+  // at all (paused, partitioned). A transaction left open by a client that gave
+  // up is rolled back by the server too.
+  const pool = new pg.Pool({
+    ...config,
+    max: POOL_SIZE,
+    statement_timeout: queryTimeoutMs,
+    idle_in_transaction_session_timeout: queryTimeoutMs,
+    query_timeout: queryTimeoutMs + CLIENT_TIMEOUT_GRACE_MS,
+  });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', (err) => log(`postgresql pool: ${scrub(err.message)}`));
   try {

@@ -45,7 +45,8 @@ const UNAVAILABLE_KINDS = new Set([
  */
 function isUnavailableState(state: unknown): boolean {
   if (typeof state !== 'string' || state === '08P01') return false;
-  return /^(08|53|58)/.test(state) || /^57P0[123]$/.test(state) || state === '25006';
+  // 57014: cancelled at statement_timeout (DATABASE_TIMEOUT_MS): not done, try again later.
+  return /^(08|53|58)/.test(state) || /^57P0[123]$/.test(state) || state === '25006' || state === '57014';
 }
 
 /** Socket errors of a connection to the database that failed or broke (node-postgres passes them on). */
@@ -88,6 +89,21 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (!cause) return false;
   if (typeof cause.kind === 'string' && UNAVAILABLE_KINDS.has(cause.kind)) return true;
   return cause.kind === 'postgres' && isUnavailableState(cause.originalCode ?? cause.code);
+}
+
+/** node-postgres's message for a statement sent whose answer did not come in time (query_timeout). */
+const ANSWER_LOST = /Query read timeout/;
+
+/**
+ * The client gave up waiting for the answer to a statement it had sent (the
+ * server stopped answering, connections open): a write may have been
+ * committed or not. A refused or broken connection, or a statement the server
+ * cancelled itself at statement_timeout (57014, rolled back), did not store it.
+ */
+export function isOutcomeUnknown(error: unknown): boolean {
+  if (!isDatabaseUnavailable(error)) return false;
+  const cause = (error as { meta?: { driverAdapterError?: { cause?: { message?: unknown } } } } | null)?.meta?.driverAdapterError?.cause;
+  return [error instanceof Error ? error.message : '', String(cause?.message ?? '')].some((message) => ANSWER_LOST.test(message));
 }
 
 /** What a failed write means to the caller, by the constraint that refused it. */

@@ -5,7 +5,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Schemas } from '../api-types.js';
-import { isDatabaseUnavailable } from '../db/prisma-errors.js';
+import { isDatabaseUnavailable, isOutcomeUnknown } from '../db/prisma-errors.js';
 import {
   ApiError,
   BadRequestError,
@@ -69,8 +69,8 @@ function unwrapSecurityError(error: FastifyError & { errors?: unknown[] }): unkn
   return error;
 }
 
-/** The ApiError a client is told about `raw`; undefined for what is our fault (a 500). */
-function toApiError(raw: unknown): ApiError | undefined {
+/** The ApiError a client is told about `raw` (in answer to an HTTP `method`); undefined for what is our fault (a 500). */
+function toApiError(raw: unknown, method: string): ApiError | undefined {
   if (raw instanceof ApiError) return raw;
   const error = raw as FastifyError & { validationContext?: string };
   if (error.validation) {
@@ -78,7 +78,16 @@ function toApiError(raw: unknown): ApiError | undefined {
     const [first] = Object.entries(details);
     return new UnprocessableError(first ? `Invalid request: ${first[0]} ${String(first[1])}` : 'Invalid request', details);
   }
-  if (isDatabaseUnavailable(error)) return new DatabaseUnavailableError();
+  if (isDatabaseUnavailable(error)) {
+    // A write whose statement was sent but never answered may have been stored: say so, so that a
+    // client checks before it sends the same thing again.
+    if (method !== 'GET' && isOutcomeUnknown(error)) {
+      return new DatabaseUnavailableError(
+        'The database did not answer in time, so it is not known whether this change was stored; read it back before sending it again',
+      );
+    }
+    return new DatabaseUnavailableError();
+  }
   switch (error.code) {
     // Safety nets for database errors a service did not translate itself.
     case 'P2002':
@@ -124,7 +133,7 @@ export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequ
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((raw: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const error = unwrapSecurityError(raw);
-    const answer = toApiError(error);
+    const answer = toApiError(error, request.method);
     if (answer) {
       // 5xx, and the database safety nets: a service should have said this itself.
       if (answer.statusCode >= 500 || isDatabaseError(error)) request.log.warn({ err: error }, answer.message);
