@@ -232,10 +232,16 @@ try {
     await load(target, query).catch(() => undefined); // warm-up: JIT, connection pool, caches
     const result = await load(target, query);
     const failures = result.non2xx + result.errors + result.timeouts;
+    // Which answers the failures were (a 503 is the service shedding load, by design).
+    const statuses = Object.entries(result.statusCodeStats ?? {})
+      .filter(([code]) => !code.startsWith('2'))
+      .map(([code, stat]) => `${code}×${stat.count}`);
+    if (result.timeouts > 0) statuses.push(`timeout×${result.timeouts}`);
+    if (result.errors > result.timeouts) statuses.push(`error×${result.errors - result.timeouts}`);
     const sqlMs = sql ? `${sql.ms.toFixed(2)} (${sql.statements} stmts)` : '—';
     const ratio = sql ? (result.latency.p50 / sql.ms).toFixed(1) : '—';
     rows.push(
-      `| ${name} | ${result.latency.p50} | ${result.latency.p99} | ${Math.round(result.requests.average)} | ${failures} | ${sqlMs} | ${ratio} |`,
+      `| ${name} | ${result.latency.p50} | ${result.latency.p99} | ${Math.round(result.requests.average)} | ${failures}${statuses.length > 0 ? ` (${statuses.join(', ')})` : ''} | ${sqlMs} | ${ratio} |`,
     );
     console.error(`done: ${name}`);
   };

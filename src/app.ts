@@ -13,6 +13,7 @@ import { errorBody, frameworkErrorHandler, registerErrorHandlers } from './http/
 import { DatabaseUnavailableError } from './errors.js';
 import { refuseUnstorableValues } from './http/storable-values.js';
 import { refuseWhileStopping } from './http/stopping.js';
+import { Admission } from './http/admission.js';
 import { bindOperations } from './http/operations.js';
 import { parseQueryString, refuseMalformedQueryStrings } from './http/query-string.js';
 import { clientErrorHandler, MAX_HEADER_SIZE, TIMEOUT_CHECK_INTERVAL_MS } from './http/client-errors.js';
@@ -95,6 +96,7 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
         spec,
         services: services.registry,
         onWrite: services.onWrite,
+        admission: new Admission({ maxRunning: config.maxConcurrentRequests, maxQueued: config.maxQueuedRequests }),
         authorizers: services.authorizers,
         securityHandlers: securityHandlers({
           authenticator,

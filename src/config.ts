@@ -62,6 +62,10 @@ export interface Config {
   headersTimeoutMs: number;
   /** How long an idle keep-alive connection stays open, ms (KEEP_ALIVE_TIMEOUT_MS). */
   keepAliveTimeoutMs: number;
+  /** Requests worked on at once (MAX_CONCURRENT_REQUESTS); 0: no limit. */
+  maxConcurrentRequests: number;
+  /** Requests waiting for a turn; beyond, a 503 (MAX_QUEUED_REQUESTS). */
+  maxQueuedRequests: number;
 }
 
 export class ConfigError extends Error {
@@ -261,5 +265,7 @@ export function loadConfig(env: Env = process.env): Config {
     validationTimeoutMs: integer(env, 'VALIDATION_TIMEOUT_MS', 2000, 10, 600_000),
     databaseTimeoutMs: integer(env, 'DATABASE_TIMEOUT_MS', 30_000, 100, 3_600_000),
     ...timeouts(env),
+    maxConcurrentRequests: integer(env, 'MAX_CONCURRENT_REQUESTS', 64, 0, 100_000),
+    maxQueuedRequests: integer(env, 'MAX_QUEUED_REQUESTS', 1000, 0, 1_000_000),
   };
 }

@@ -265,3 +265,40 @@ t.test('503 with Retry-After for a request that arrives while the service stops'
   const json = JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
   t.match(json, { code: 503, error_code: 'unavailable', message: /stopping/ });
 });
+
+t.test('overload: past MAX_CONCURRENT_REQUESTS requests wait in a bounded queue; past it, an immediate 503 with Retry-After', async (t) => {
+  const ctx = await createTestContext(t, 'pglite', { MAX_CONCURRENT_REQUESTS: '1', MAX_QUEUED_REQUESTS: '1' });
+  if (!ctx) throw new Error('no PGlite');
+  await ctx.app.listen({ port: 0, host: '127.0.0.1' });
+  const port = (ctx.app.server.address() as net.AddressInfo).port;
+  const user = persona('overload');
+  await ctx.register(user);
+  const { authorization } = await ctx.auth(user);
+
+  // A holds the one turn: its body is not all there yet.
+  const holder = net.connect(port, '127.0.0.1');
+  let held = '';
+  holder.on('data', (chunk) => (held += chunk.toString('utf8')));
+  holder.on('error', () => {});
+  const body = '{"name":"held-turn"}';
+  holder.write(
+    `POST /tags HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 4)}`,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  // B waits in the queue; C finds it full.
+  const queued = exchange(port, (socket) => socket.write(request('GET', '/tags', { Connection: 'close' })), false);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const started = performance.now();
+  const refused = await exchange(port, (socket) => socket.write(request('GET', '/tags', { Connection: 'close' })), false);
+  t.comment(`refused after ${(performance.now() - started).toFixed(0)} ms`);
+  t.match(assertJsonError(t, refused, 503, 'unavailable').message, /busy; try again/);
+  t.equal(refused.headers['retry-after'], '1');
+
+  holder.write(body.slice(4));
+  const answered = await queued;
+  t.equal(answered.status, 200, 'the queued request is answered once the turn is free');
+  await new Promise((resolve) => holder.on('close', resolve));
+  t.match(held, /^HTTP\/1\.1 201 /, 'the request holding the turn completes');
+  const after = await exchange(port, (socket) => socket.write(request('GET', '/tags', { Connection: 'close' })), false);
+  t.equal(after.status, 200, 'and turns are free again');
+});

@@ -13,6 +13,7 @@ import { operationTags } from '../../generated/operation-tags.js';
 import type { OperationId, OperationInput, ServiceRegistry } from '../api-types.js';
 import type { Caller } from '../auth/caller.js';
 import { NotImplementedError } from '../errors.js';
+import type { Admission } from './admission.js';
 import { JsonText } from './json-text.js';
 import { indexOperations, type OpenApiDocument } from './spec.js';
 
@@ -64,13 +65,15 @@ function asArray<T>(value: T | T[] | undefined): T[] {
 }
 
 /** Route adjustments that apply to every operation of the spec. */
-function adjustRoute(route: RouteOptions, authorize: Authorizer | undefined): void {
-  // Who may call is decided first: a missing token is a 401, a stranger a 403,
-  // whatever the body.
-  if (route.preHandler || authorize) {
-    const authorizing = authorize ? [async (request: FastifyRequest) => authorize(request)] : [];
-    route.onRequest = [...asArray(route.onRequest), ...asArray(route.preHandler), ...authorizing];
-    route.preHandler = undefined;
+function adjustRoute(route: RouteOptions, authorize: Authorizer | undefined, admission: Admission | undefined): void {
+  // Admission first (shedding load costs nothing), then who may call: a
+  // missing token is a 401, a stranger a 403, whatever the body.
+  const authorizing = authorize ? [async (request: FastifyRequest) => authorize(request)] : [];
+  route.onRequest = [...(admission ? [admission.admit] : []), ...asArray(route.onRequest), ...asArray(route.preHandler), ...authorizing];
+  route.preHandler = undefined;
+  if (admission) {
+    route.onResponse = [...asArray(route.onResponse), admission.release];
+    route.onRequestAbort = [...asArray(route.onRequestAbort), admission.release];
   }
   const schema = route.schema as Record<string, unknown> | undefined;
   if (!schema) return;
@@ -96,6 +99,8 @@ export interface BindOptions {
   onWrite?: (operationId: OperationId) => void;
   /** Checks beyond the role, by operation (see Authorizer). */
   authorizers?: Partial<Record<OperationId, Authorizer>>;
+  /** Bounds how many requests are worked on and wait at once (see admission.ts). */
+  admission?: Admission;
 }
 
 export async function bindOperations(app: FastifyInstance, options: BindOptions): Promise<void> {
@@ -108,7 +113,9 @@ export async function bindOperations(app: FastifyInstance, options: BindOptions)
   });
   app.addHook('onRoute', (route) => {
     const operationId = route.schema && 'operationId' in route.schema ? String(route.schema.operationId) : undefined;
-    if (operationId !== undefined) adjustRoute(route, isOperationId(operationId) ? options.authorizers?.[operationId] : undefined);
+    if (operationId !== undefined) {
+      adjustRoute(route, isOperationId(operationId) ? options.authorizers?.[operationId] : undefined, options.admission);
+    }
   });
   await app.register(openapiGlue, {
     specification: options.spec,
