@@ -301,4 +301,22 @@ t.test('overload: past MAX_CONCURRENT_REQUESTS requests wait in a bounded queue;
   t.match(held, /^HTTP\/1\.1 201 /, 'the request holding the turn completes');
   const after = await exchange(port, (socket) => socket.write(request('GET', '/tags', { Connection: 'close' })), false);
   t.equal(after.status, 200, 'and turns are free again');
+
+  // A client that gives up while waiting leaves the queue: the next one takes its place.
+  const holder2 = net.connect(port, '127.0.0.1');
+  holder2.on('error', () => {});
+  holder2.write(
+    `POST /tags HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n{`,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const quitter = net.connect(port, '127.0.0.1');
+  quitter.on('error', () => {});
+  quitter.write(request('GET', '/tags', {}));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  quitter.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const next = exchange(port, (socket) => socket.write(request('GET', '/tags', { Connection: 'close' })), false);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  holder2.destroy();
+  t.equal((await next).status, 200, 'queued in the place the quitter left, then answered');
 });
