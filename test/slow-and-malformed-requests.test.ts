@@ -23,10 +23,11 @@ interface RawAnswer {
   ms: number;
 }
 
-async function started(t: Test): Promise<{ ctx: TestContext; port: number }> {
+async function started(t: Test, env: Record<string, string> = {}): Promise<{ ctx: TestContext; port: number }> {
   const ctx = await createTestContext(t, 'pglite', {
     REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
     HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
+    ...env,
   });
   if (!ctx) throw new Error('no PGlite');
   await ctx.app.listen({ port: 0, host: '127.0.0.1' });
@@ -89,6 +90,27 @@ function assertJsonError(t: Test, answer: RawAnswer, status: number, code: strin
 
 /** One listening service for the cases that leave it running (the last one stops its own). */
 const shared = started(t);
+
+/**
+ * A POST /tags whose body is only partly sent, so that it stays in flight
+ * (holding its turn) until `finish` sends the rest, and anything after it.
+ */
+function partialUpload(port: number, authorization: string, name: string, headers: Record<string, string> = {}) {
+  const socket = net.connect(port, '127.0.0.1');
+  let received = '';
+  socket.on('data', (chunk) => (received += chunk.toString('utf8')));
+  socket.on('error', () => {});
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  const body = JSON.stringify({ name });
+  const head = request('POST', '/tags', { Authorization: authorization, 'Content-Type': 'application/json', ...headers }, body);
+  socket.write(head.subarray(0, head.length - body.length + 4));
+  return {
+    socket,
+    closed,
+    received: () => received,
+    finish: (after = '') => socket.write(`${body.slice(4)}${after}`),
+  };
+}
 
 function request(method: string, path: string, headers: Record<string, string>, body?: Buffer | string): Buffer {
   const bytes = body === undefined ? Buffer.alloc(0) : Buffer.from(body);
@@ -240,22 +262,15 @@ t.test('503 with Retry-After for a request that arrives while the service stops'
   const { authorization } = await ctx.auth(user);
   // An upload is in flight (its body incomplete) when closing begins; a second
   // request is pipelined behind it on the same connection.
-  const socket = net.connect(port, '127.0.0.1');
-  let raw = '';
-  socket.on('data', (chunk) => (raw += chunk.toString('utf8')));
-  socket.on('error', () => {});
-  const closedSocket = new Promise((resolve) => socket.on('close', resolve));
-  const body = '{"name":"during-close"}';
-  socket.write(
-    `POST /tags HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
-  );
+  const upload = partialUpload(port, authorization, 'during-close');
   await new Promise((resolve) => setTimeout(resolve, 200));
   const closing = ctx.app.close();
   await new Promise((resolve) => setTimeout(resolve, 100));
-  socket.write(`${body.slice(5)}GET /tags HTTP/1.1\r\nHost: x\r\n\r\n`);
-  await Promise.race([closedSocket, new Promise((resolve) => setTimeout(resolve, ANSWER_BOUND_MS))]);
-  socket.destroy();
+  upload.finish('GET /tags HTTP/1.1\r\nHost: x\r\n\r\n');
+  await Promise.race([upload.closed, new Promise((resolve) => setTimeout(resolve, ANSWER_BOUND_MS))]);
+  upload.socket.destroy();
   await closing;
+  const raw = upload.received();
   const [first = '', second = ''] = raw.split(/(?=HTTP\/1\.1 \d{3} )/);
   t.match(first, /^HTTP\/1\.1 201 /, 'the upload in flight completes');
   t.equal(await ctx.db.prisma.tag.count({ where: { name: 'during-close' } }), 1);
@@ -267,47 +282,33 @@ t.test('503 with Retry-After for a request that arrives while the service stops'
 });
 
 t.test('overload: past MAX_CONCURRENT_REQUESTS requests wait in a bounded queue; past it, an immediate 503 with Retry-After', async (t) => {
-  const ctx = await createTestContext(t, 'pglite', { MAX_CONCURRENT_REQUESTS: '1', MAX_QUEUED_REQUESTS: '1' });
-  if (!ctx) throw new Error('no PGlite');
-  await ctx.app.listen({ port: 0, host: '127.0.0.1' });
-  const port = (ctx.app.server.address() as net.AddressInfo).port;
+  const { ctx, port } = await started(t, { MAX_CONCURRENT_REQUESTS: '1', MAX_QUEUED_REQUESTS: '1' });
   const user = persona('overload');
   await ctx.register(user);
   const { authorization } = await ctx.auth(user);
 
   // A holds the one turn: its body is not all there yet.
-  const holder = net.connect(port, '127.0.0.1');
-  let held = '';
-  holder.on('data', (chunk) => (held += chunk.toString('utf8')));
-  holder.on('error', () => {});
-  const body = '{"name":"held-turn"}';
-  holder.write(
-    `POST /tags HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 4)}`,
-  );
+  const holder = partialUpload(port, authorization, 'held-turn', { Connection: 'close' });
   await new Promise((resolve) => setTimeout(resolve, 300));
   // B waits in the queue; C finds it full.
   const queued = exchange(port, (socket) => socket.write(request('GET', '/tags', { Connection: 'close' })), false);
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const started = performance.now();
+  const askedAt = performance.now();
   const refused = await exchange(port, (socket) => socket.write(request('GET', '/tags', { Connection: 'close' })), false);
-  t.comment(`refused after ${(performance.now() - started).toFixed(0)} ms`);
+  t.comment(`refused after ${(performance.now() - askedAt).toFixed(0)} ms`);
   t.match(assertJsonError(t, refused, 503, 'unavailable').message, /busy; try again/);
   t.equal(refused.headers['retry-after'], '1');
 
-  holder.write(body.slice(4));
+  holder.finish();
   const answered = await queued;
   t.equal(answered.status, 200, 'the queued request is answered once the turn is free');
-  await new Promise((resolve) => holder.on('close', resolve));
-  t.match(held, /^HTTP\/1\.1 201 /, 'the request holding the turn completes');
+  await holder.closed;
+  t.match(holder.received(), /^HTTP\/1\.1 201 /, 'the request holding the turn completes');
   const after = await exchange(port, (socket) => socket.write(request('GET', '/tags', { Connection: 'close' })), false);
   t.equal(after.status, 200, 'and turns are free again');
 
   // A client that gives up while waiting leaves the queue: the next one takes its place.
-  const holder2 = net.connect(port, '127.0.0.1');
-  holder2.on('error', () => {});
-  holder2.write(
-    `POST /tags HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n{`,
-  );
+  const holder2 = partialUpload(port, authorization, 'held-again', { Connection: 'close' });
   await new Promise((resolve) => setTimeout(resolve, 300));
   const quitter = net.connect(port, '127.0.0.1');
   quitter.on('error', () => {});
@@ -317,6 +318,6 @@ t.test('overload: past MAX_CONCURRENT_REQUESTS requests wait in a bounded queue;
   await new Promise((resolve) => setTimeout(resolve, 300));
   const next = exchange(port, (socket) => socket.write(request('GET', '/tags', { Connection: 'close' })), false);
   await new Promise((resolve) => setTimeout(resolve, 300));
-  holder2.destroy();
+  holder2.socket.destroy();
   t.equal((await next).status, 200, 'queued in the place the quitter left, then answered');
 });
