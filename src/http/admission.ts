@@ -74,9 +74,4 @@ export class Admission {
     if (next) next();
     else this.running -= 1;
   }
-
-  /** For tests and metrics: requests worked on and waiting. */
-  get load(): { running: number; waiting: number } {
-    return { running: this.running, waiting: this.waiting.length };
-  }
 }

@@ -9,7 +9,7 @@ import { ForbiddenError, NotFoundError } from '../errors.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** 404 for an unknown result, 403 unless the caller uploaded it or is an administrator. */
-export async function assertOwnerOrAdmin(db: Database, resultId: string, caller: Caller | undefined, doing: string): Promise<void> {
+async function assertOwnerOrAdmin(db: Database, resultId: string, caller: Caller | undefined, doing: string): Promise<void> {
   const known = requireUser(caller);
   const result = await db.prisma.result.findUnique({ where: { id: resultId }, select: { uploader_sub: true, uploader_iss: true } });
   if (!result) throw new NotFoundError('Result', resultId);
