@@ -20,6 +20,14 @@ async function context(t: Test, env: Record<string, string> = {}): Promise<TestC
   return ctx;
 }
 
+let sharedContext: Promise<TestContext> | undefined;
+
+/** One service, for the cases that only send it requests and leave nothing another case reads. */
+function sharedService(): Promise<TestContext> {
+  sharedContext ??= context(t);
+  return sharedContext;
+}
+
 t.test('custom methods each reach their own operation', async (t) => {
   const ctx = await context(t);
   const admin = adminPersona();
@@ -120,7 +128,7 @@ t.test('a JsonText answer is sent as its bytes, with a JSON content type', async
 });
 
 t.test('404 JSON for paths that name no operation', async (t) => {
-  const ctx = await context(t);
+  const ctx = await sharedService();
   for (const url of ['/benchmarks:nosuch', '/benchmarksFOO', `/benchmarks/${BENCHMARK_ID}:nosuch`, '/nothing/here', '/users:register/x']) {
     const response = await ctx.app.inject({ url });
     t.equal(response.statusCode, 404, url);
@@ -130,7 +138,7 @@ t.test('404 JSON for paths that name no operation', async (t) => {
 });
 
 t.test('400 JSON for a URL that cannot be decoded', async (t) => {
-  const ctx = await context(t);
+  const ctx = await sharedService();
   const response = await ctx.app.inject({ url: '/%zz' });
   t.equal(response.statusCode, 400);
   t.match(response.headers['content-type'], /^application\/json/);
@@ -138,14 +146,14 @@ t.test('400 JSON for a URL that cannot be decoded', async (t) => {
 });
 
 t.test('422 for a path parameter that is not a UUID', async (t) => {
-  const ctx = await context(t);
+  const ctx = await sharedService();
   const response = await ctx.app.inject({ url: '/benchmarks/not-a-uuid' });
   t.equal(response.statusCode, 422);
   t.match(json(response), { code: 422, errors: { 'path.benchmark_id': /uuid/ } });
 });
 
 t.test('who may call is decided before validation', async (t) => {
-  const ctx = await context(t);
+  const ctx = await sharedService();
   t.test('401 for a missing token whatever the body', async (t) => {
     const response = await ctx.app.inject({
       method: 'POST',
@@ -180,7 +188,7 @@ t.test('who may call is decided before validation', async (t) => {
 });
 
 t.test('request bodies', async (t) => {
-  const ctx = await context(t);
+  const ctx = await sharedService();
   const user = persona('writer');
   await ctx.register(user);
   const headers = await ctx.auth(user);
@@ -240,7 +248,7 @@ t.test('request bodies', async (t) => {
 });
 
 t.test('query strings', async (t) => {
-  const ctx = await context(t);
+  const ctx = await sharedService();
   const admin = adminPersona('query-admin');
   await ctx.register(admin);
   const headers = await ctx.auth(admin);
@@ -273,7 +281,7 @@ t.test('query strings', async (t) => {
 });
 
 t.test('documentation and health', async (t) => {
-  const ctx = await context(t);
+  const ctx = await sharedService();
   t.test('GET /api-spec.json serves the whole contract', async (t) => {
     const response = await ctx.app.inject({ url: '/api-spec.json' });
     t.equal(response.statusCode, 200);

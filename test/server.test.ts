@@ -1,11 +1,12 @@
 // The process as an operator runs it: `npm start` (src/server.ts) refuses bad
 // configuration before listening, serves, and stops cleanly on SIGTERM.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createServer } from 'node:net';
 import t from 'tap';
+import type { Test } from './helpers/app.js';
+import { spawnTied } from './helpers/processes.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -15,24 +16,30 @@ interface Run {
   stderr: string;
 }
 
-function startServer(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import=tsx', 'src/server.ts'], {
+/** Runs one of our entry points as `npm start` / `npm run seed` would, tied to the test `t`. */
+function runNode(t: Test, entry: string, args: string[], env: Record<string, string>) {
+  const child = spawnTied(t, process.execPath, ['--import=tsx', entry, ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const done = new Promise<Run>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+  return { child, done, output: () => stdout, errors: () => stderr };
+}
+
+function startServer(t: Test, env: Record<string, string>) {
+  const server = runNode(t, 'src/server.ts', [], { LOG_LEVEL: 'info', ...env });
   const listening = async (): Promise<void> => {
-    for (let i = 0; i < 300 && !/Server listening/.test(stdout); i++) {
-      if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
+    for (let i = 0; i < 300 && !/Server listening/.test(server.output()); i++) {
+      if (server.child.exitCode !== null) throw new Error(`server exited: ${server.errors()}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
-  return { child, done, listening, output: () => stdout };
+  return { ...server, listening };
 }
 
 async function freePort(): Promise<number> {
@@ -51,7 +58,7 @@ const refusals: [string, Record<string, string>][] = [
 ];
 for (const [variable, env] of refusals) {
   t.test(`refuses to start with a bad ${variable}: one line, non-zero exit`, async (t) => {
-    const run = await startServer({ DATABASE_URL: 'memory://', ...env }).done;
+    const run = await startServer(t, { DATABASE_URL: 'memory://', ...env }).done;
     t.not(run.code, 0);
     const lines = run.stderr.trim().split('\n');
     t.equal(lines.length, 1, run.stderr);
@@ -63,7 +70,7 @@ for (const [variable, env] of refusals) {
 
 t.test('serves, logs JSON with request ids, and stops on SIGTERM with exit 0', async (t) => {
   const port = await freePort();
-  const server = startServer({ DATABASE_URL: 'memory://', PORT: String(port), HOST: '127.0.0.1' });
+  const server = startServer(t, { DATABASE_URL: 'memory://', PORT: String(port), HOST: '127.0.0.1' });
   await server.listening();
   const health = await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { authorization: 'Bearer secret-token-value' } });
   t.equal(health.status, 200);
@@ -87,28 +94,18 @@ t.test('serves, logs JSON with request ids, and stops on SIGTERM with exit 0', a
   t.notMatch(run.stdout, /secret-token-value/, 'tokens never logged');
 });
 
-function runSeed(env: Record<string, string>): Promise<Run> {
-  const child = spawn(process.execPath, ['--import=tsx', 'scripts/seed.ts', '--results', '20'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise<Run>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+function runSeed(t: Test, env: Record<string, string>): Promise<Run> {
+  return runNode(t, 'scripts/seed.ts', ['--results', '20'], env).done;
 }
 
 t.test("the embedded database is the running service's: npm run seed refuses in one line, then works once it stops", async (t) => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'eosc-perf-serve-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const port = await freePort();
-  const server = startServer({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' });
-  t.teardown(() => server.child.kill('SIGKILL'));
+  const server = startServer(t, { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' });
   await server.listening();
 
-  const refused = await runSeed({ DATA_DIR: dataDir });
+  const refused = await runSeed(t, { DATA_DIR: dataDir });
   t.not(refused.code, 0);
   const lines = refused.stderr.trim().split('\n');
   t.equal(lines.length, 1, refused.stderr);
@@ -118,12 +115,11 @@ t.test("the embedded database is the running service's: npm run seed refuses in 
 
   server.child.kill('SIGTERM');
   t.equal((await server.done).code, 0);
-  const seeded = await runSeed({ DATA_DIR: dataDir });
+  const seeded = await runSeed(t, { DATA_DIR: dataDir });
   t.equal(seeded.code, 0, seeded.stderr);
   t.match(seeded.stdout, /added 20 results in .* rows\/s/);
 
-  const again = startServer({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' });
-  t.teardown(() => again.child.kill('SIGKILL'));
+  const again = startServer(t, { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' });
   await again.listening();
   const page = (await (await fetch(`http://127.0.0.1:${port}/results?per_page=1`)).json()) as { total: number };
   t.equal(page.total, 20, 'what the seed added is served');

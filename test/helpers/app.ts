@@ -1,12 +1,17 @@
 // Builds the real service for a test, on a real database, with a real OIDC
 // provider on 127.0.0.1. `eachDatabase` runs a suite once on embedded PGlite
 // and once on a PostgreSQL server (skipped, visibly, where there is none).
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type tap from 'tap';
 import { buildApp } from '../../src/app.js';
 import { OidcVerifier } from '../../src/auth/oidc.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { openDatabase, type Database } from '../../src/db/client.js';
+import { openDatabase, openPglite, type Database } from '../../src/db/client.js';
 import { applyMigrations } from '../../src/db/migrate.js';
 import { createNotifier, type NotifierLogger } from '../../src/notifications/index.js';
 
@@ -16,6 +21,8 @@ import { startPostgres, type TestPostgres } from './postgres.js';
 import { startSmtpServer, type TestSmtpServer } from './smtp.js';
 
 /** The `t` a tap test callback receives (tap's last `test` overload takes only the callback). */
+const ROOT = new URL('../..', import.meta.url).pathname;
+
 export type Test = Parameters<Parameters<typeof tap.test>[0]>[0];
 
 export const ADMIN_ENTITLEMENT = 'urn:mace:egi.eu:group:eosc-perf:role=admin#aai.egi.eu';
@@ -59,8 +66,47 @@ async function postgresUrl(): Promise<string | null> {
   return server.createDatabase(`test_${process.pid}_${databaseCount}`);
 }
 
+let pgliteTemplate: Promise<Blob> | undefined;
+
+/** Where the template of the current migrations is kept between test processes. */
+function templatePath(): string {
+  const hash = createHash('sha256');
+  const migrations = path.join(ROOT, 'prisma', 'migrations');
+  for (const dir of readdirSync(migrations).sort()) {
+    const sql = path.join(migrations, dir, 'migration.sql');
+    if (existsSync(sql)) hash.update(dir).update(readFileSync(sql));
+  }
+  hash.update(JSON.parse(readFileSync(path.join(ROOT, 'node_modules', '@electric-sql', 'pglite', 'package.json'), 'utf8')).version);
+  return path.join(tmpdir(), `eosc-perf-test-pglite-${hash.digest('hex').slice(0, 16)}.tar`);
+}
+
+/**
+ * An embedded database with every migration applied, copied for each suite:
+ * creating one (PGlite's initdb) takes 8–15 s on this machine, starting from
+ * a copy 2–4 s. The copy is made once and kept in the temp directory, named
+ * by a hash of the migrations, for every test process of the run (and the
+ * next runs); a process that finds none makes it and renames it into place.
+ */
+async function migratedPglite(): Promise<Database> {
+  pgliteTemplate ??= (async () => {
+    const file = templatePath();
+    if (existsSync(file)) return new Blob([readFileSync(file)]);
+    const pglite = new PGlite();
+    const db = await openPglite(pglite, 'pglite:template', () => {});
+    await applyMigrations(db);
+    const template = await pglite.dumpDataDir('none');
+    await db.close();
+    const partial = `${file}.${process.pid}`;
+    writeFileSync(partial, Buffer.from(await template.arrayBuffer()));
+    renameSync(partial, file);
+    return template;
+  })();
+  return openPglite(new PGlite({ loadDataDir: await pgliteTemplate }), 'pglite:memory', () => {});
+}
+
 export async function openTestDatabase(name: DatabaseName): Promise<Database | null> {
-  const url = name === 'pglite' ? 'memory://' : await postgresUrl();
+  if (name === 'pglite') return migratedPglite();
+  const url = await postgresUrl();
   if (url === null) return null;
   const db = await openDatabase({ databaseUrl: url, dataDir: '' });
   await applyMigrations(db);
@@ -83,6 +129,9 @@ export async function createTestContext(t: Test, name: DatabaseName, env: Record
     MAIL_PORT: String(smtp.port),
     MAIL_SUPPORT: SUPPORT_ADDRESS,
     MAIL_STARTTLS: 'off',
+    // One checking thread: suites build dozens of services, and a thread loads ajv through
+    // tsx. The default of two is what test/result-validation.test.ts runs with.
+    VALIDATION_THREADS: '1',
     ...env,
   });
   const notifier = createNotifier(config.mail, silentLogger);
