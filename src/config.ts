@@ -54,6 +54,8 @@ export interface Config {
   resultsCacheMs: number;
   /** Longest check of one result against its benchmark's JSON Schema, ms (VALIDATION_TIMEOUT_MS). */
   validationTimeoutMs: number;
+  /** Worker threads that check results (VALIDATION_THREADS), all kept loaded. */
+  validationThreads: number;
   /** PostgreSQL: longest wait for the answer to one query, ms (DATABASE_TIMEOUT_MS). */
   databaseTimeoutMs: number;
   /** Longest time for a client to send a whole request, headers and body, ms (REQUEST_TIMEOUT_MS). */
@@ -263,6 +265,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...(imageRegistry ? { imageRegistry } : {}),
     resultsCacheMs: integer(env, 'RESULTS_CACHE_MS', 2000, 0, 60_000),
     validationTimeoutMs: integer(env, 'VALIDATION_TIMEOUT_MS', 2000, 10, 600_000),
+    validationThreads: integer(env, 'VALIDATION_THREADS', 2, 1, 64),
     databaseTimeoutMs: integer(env, 'DATABASE_TIMEOUT_MS', 30_000, 100, 3_600_000),
     ...timeouts(env),
     maxConcurrentRequests: integer(env, 'MAX_CONCURRENT_REQUESTS', 64, 0, 100_000),

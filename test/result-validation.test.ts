@@ -76,5 +76,5 @@ eachDatabase(
       t.equal(await stored(w.benchmark.id), 50);
     });
   },
-  { VALIDATION_TIMEOUT_MS: String(TIMEOUT_MS) },
+  { VALIDATION_TIMEOUT_MS: String(TIMEOUT_MS), VALIDATION_THREADS: '2' },
 );

@@ -58,7 +58,7 @@ const UNSEEN_BY_RESULT_PAGES: ReadonlySet<OperationId> = new Set<OperationId>([
 export function createServices({ db, config, notifier }: ServiceDependencies): Services {
   const images = config.imageRegistry ? new ImageRegistry({ url: config.imageRegistry }) : undefined;
   const claims = new ClaimWorkflow(db, notifier);
-  const validator = new ResultValidator(config.validationTimeoutMs);
+  const validator = new ResultValidator(config.validationTimeoutMs, config.validationThreads);
   const generation = new WriteGeneration();
   const pages = new ResultPages(db, generation, config.resultsCacheMs);
   const registry: ServiceRegistry = {

@@ -19,11 +19,18 @@ function startFlag(): Int32Array {
 export class ResultValidator {
   private readonly pool: Piscina<ValidationTask, ValidationOutcome>;
 
-  constructor(private readonly timeoutMs: number) {
-    // Two threads: the machine's cores are shared with the service and the database.
-    this.pool = new Piscina({ filename: WORKER, minThreads: 1, maxThreads: 2, idleTimeout: 60_000 });
-    // Load ajv in the first thread now rather than on the first upload.
-    void this.pool.run({ schema: {}, body: {}, started: startFlag() }).catch(() => {});
+  /**
+   * `threads` (VALIDATION_THREADS, default 2: the cores are shared with the
+   * service and the database) are all kept loaded and ready: a check stopped
+   * at its deadline ends its thread, and the next upload then goes to another
+   * one instead of waiting for a new thread to load.
+   */
+  constructor(
+    private readonly timeoutMs: number,
+    threads: number,
+  ) {
+    this.pool = new Piscina({ filename: WORKER, minThreads: threads, maxThreads: threads, idleTimeout: Number.POSITIVE_INFINITY });
+    for (let i = 0; i < threads; i++) void this.pool.run({ schema: {}, body: {}, started: startFlag() }).catch(() => {});
   }
 
   /**
