@@ -444,6 +444,11 @@ export interface paths {
          *     validate against the benchmark's JSON Schema (`422`, with the validation
          *     errors). The result is published at once. Only registered users may call
          *     it.
+         *
+         *     An upload whose answer you did not get (a timeout, a lost connection, a
+         *     `503` saying the outcome is unknown) may or may not have been stored.
+         *     Send an `Idempotency-Key` with every upload and retry with the same key:
+         *     the result is then stored exactly once.
          */
         post: operations["CreateResult"];
         delete?: never;
@@ -2048,6 +2053,26 @@ export interface components {
             };
         };
         /**
+         * @description The body is not JSON (`Content-Type` other than `application/json`), or
+         *     not in UTF-8 (a `charset` other than `utf-8`). Nothing was stored.
+         */
+        UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": 415,
+                 *       "status": "Unsupported Media Type",
+                 *       "error_code": "unsupported_media_type",
+                 *       "message": "Send the request body as application/json"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
          * @description The request is well-formed but invalid: a path, query or body value fails
          *     validation, a query parameter is unknown, or the operation cannot apply
          *     to the resource in its current state (e.g. it is already approved).
@@ -2307,6 +2332,19 @@ export interface components {
          */
         TagsIds: string[];
         /**
+         * @description Makes the upload safe to retry. Choose a new unique value for each
+         *     upload (a UUID is a good choice) and send the same value again when you
+         *     retry that upload — after a timeout, a lost connection or a `503`, when
+         *     you cannot know whether it was stored. The first request that arrives
+         *     stores the result; every later one with the same key and the same
+         *     request (query and body) is answered `201` with that same stored result,
+         *     so the result is stored once however often you retry. The same key with
+         *     a different request is refused with `422`. A key is remembered for as
+         *     long as its result exists, separately for each user.
+         *     Example: `Idempotency-Key: 0b9a8c1e-6f55-4a63-9d7c-2f1e3b7a9c40`.
+         */
+        IdempotencyKey: string;
+        /**
          * @description Only results whose benchmark execution started before this date or
          *     date-time (ISO 8601; UTC when no timezone is given).
          *     Example: `execution_before=2023-01-01`.
@@ -2453,6 +2491,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2581,6 +2620,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2729,6 +2769,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
         };
     };
@@ -3167,7 +3208,21 @@ export interface operations {
                  */
                 tags_ids?: components["parameters"]["TagsIds"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the upload safe to retry. Choose a new unique value for each
+                 *     upload (a UUID is a good choice) and send the same value again when you
+                 *     retry that upload — after a timeout, a lost connection or a `503`, when
+                 *     you cannot know whether it was stored. The first request that arrives
+                 *     stores the result; every later one with the same key and the same
+                 *     request (query and body) is answered `201` with that same stored result,
+                 *     so the result is stored once however often you retry. The same key with
+                 *     a different request is refused with `422`. A key is remembered for as
+                 *     long as its result exists, separately for each user.
+                 *     Example: `Idempotency-Key: 0b9a8c1e-6f55-4a63-9d7c-2f1e3b7a9c40`.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3177,7 +3232,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The created result. */
+            /**
+             * @description The created result; or, for a retry with the `Idempotency-Key` of an
+             *     upload already stored, that stored result.
+             */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -3191,6 +3249,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
         };
     };
@@ -3343,6 +3402,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
         };
     };
@@ -3377,6 +3437,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
         };
     };
@@ -3566,6 +3627,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
         };
     };
@@ -3693,6 +3755,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
         };
     };
@@ -3881,6 +3944,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
         };
     };
@@ -4023,6 +4087,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
         };
     };
@@ -4131,6 +4196,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
         };
     };

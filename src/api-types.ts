@@ -12,10 +12,12 @@ export type Schemas = components['schemas'];
 export type OperationId = keyof operations;
 
 /** What every service method receives: validated input and the caller. */
-export interface OperationInput<Params = unknown, Query = unknown, Body = unknown> {
+export interface OperationInput<Params = unknown, Query = unknown, Body = unknown, Headers = unknown> {
   params: Params;
   query: Query;
   body: Body;
+  /** The request's headers, by lowercase name; those the operation declares are validated. */
+  headers: Headers;
   caller?: Caller;
 }
 
@@ -23,6 +25,10 @@ type ParametersOf<Op extends OperationId> = operations[Op]['parameters'];
 
 export type QueryOf<Op extends OperationId> = NonNullable<ParametersOf<Op>['query']>;
 export type PathOf<Op extends OperationId> = NonNullable<ParametersOf<Op>['path']>;
+/** The header parameters the operation declares, by the lowercase names Node gives headers. */
+export type HeadersOf<Op extends OperationId> = {
+  [Name in keyof NonNullable<ParametersOf<Op>['header']> & string as Lowercase<Name>]: NonNullable<ParametersOf<Op>['header']>[Name];
+};
 export type BodyOf<Op extends OperationId> = operations[Op] extends {
   requestBody: { content: { 'application/json': infer Body } };
 }
@@ -30,7 +36,7 @@ export type BodyOf<Op extends OperationId> = operations[Op] extends {
   : undefined;
 
 /** The validated input of operation `Op`. */
-export type Input<Op extends OperationId> = OperationInput<PathOf<Op>, QueryOf<Op>, BodyOf<Op>>;
+export type Input<Op extends OperationId> = OperationInput<PathOf<Op>, QueryOf<Op>, BodyOf<Op>, HeadersOf<Op>>;
 
 type SuccessBody<Responses> = Responses extends { 200: { content: { 'application/json': infer Body } } }
   ? Body

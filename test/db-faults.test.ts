@@ -170,6 +170,57 @@ t.test('a database that goes away and comes back', async (t) => {
       t.equal((await app.inject(request)).statusCode, status, `${request.url} after`);
   });
 
+  t.test('an upload committed whose answer was lost: 503, and its retry with the Idempotency-Key stores nothing twice', async (t) => {
+    const owner = { uploader_sub: 'faulty', uploader_iss: oidc.issuer, status: 'approved' as const };
+    const prisma = db.prisma;
+    const benchmark = await prisma.benchmark.create({
+      data: { docker_image: 'faults/bench', docker_tag: 'v1', json_schema: {}, ...owner },
+    });
+    const site = await prisma.site.create({ data: { name: 'faults-site', address: 'faults.example.org', ...owner } });
+    const flavor = await prisma.flavor.create({ data: { site_id: site.id, name: 'faults-flavor', ...owner } });
+    const upload = {
+      method: 'POST' as const,
+      url: `/results?execution_datetime=2022-01-01T10:00:00Z&benchmark_id=${benchmark.id}&flavor_id=${flavor.id}`,
+      headers: { ...headers, 'idempotency-key': `lost-answer-${process.pid}` },
+      payload: { run: 1 },
+    };
+    // The insert pauses on the server (within its statement timeout); the answer is then held on the way back.
+    const observer = new pg.Client({ connectionString: direct.href });
+    await observer.connect();
+    await observer.query(`CREATE FUNCTION pause_upload() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_sleep(${QUERY_TIMEOUT_MS / 4000}); RETURN NEW; END $$`);
+    await observer.query('CREATE TRIGGER pause_upload BEFORE INSERT ON results FOR EACH ROW EXECUTE FUNCTION pause_upload()');
+    t.teardown(async () => {
+      await observer.query('DROP TRIGGER IF EXISTS pause_upload ON results');
+      await observer.end();
+    });
+    const answering = app.inject(upload);
+    for (let i = 0; i < 400; i++) {
+      const { rows } = await observer.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep'");
+      if (rows[0]?.n) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    proxy.stall();
+    const lost = assertError(t, await answering, 503);
+    t.match(lost.message, /not known whether this change was stored/);
+    const committed = await observer.query<{ n: number }>('SELECT count(*)::int AS n FROM results WHERE benchmark_id = $1', [benchmark.id]);
+    t.same(committed.rows, [{ n: 1 }], 'the upload whose answer was lost was committed');
+    proxy.resume();
+    await observer.query('DROP TRIGGER pause_upload ON results');
+    const count = () => prisma.result.count({ where: { benchmark_id: benchmark.id } });
+    let retry = await app.inject(upload);
+    for (let i = 0; i < 50 && retry.statusCode === 503; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      retry = await app.inject(upload);
+    }
+    t.equal(retry.statusCode, 201, retry.body);
+    t.equal(await count(), 1, 'the retry stored nothing more');
+    const again = await app.inject(upload);
+    t.equal(again.statusCode, 201);
+    t.equal(JSON.parse(again.body).id, JSON.parse(retry.body).id, 'every retry answers the one stored result');
+    t.equal(await count(), 1);
+  });
+
   t.test('a statement past DATABASE_TIMEOUT_MS is cancelled by the server, not abandoned running', async (t) => {
     const error = await db.prisma.$queryRaw`SELECT pg_sleep(${(QUERY_TIMEOUT_MS * 5) / 1000})`.then(
       () => null,

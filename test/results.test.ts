@@ -255,6 +255,32 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.equal(await prisma.resultTag.count({ where: { tag_id: w.tags[0]?.id ?? '' } }), 0);
     });
 
+    t.test('404 for a tag deleted by someone else while the result is being stored; nothing stored', async (t) => {
+      // Two transactions at once need a server: the embedded database runs one statement at a time.
+      if (ctx.db.kind !== 'postgresql') {
+        t.skip('PGlite runs one transaction at a time: this race cannot happen there', () => {});
+        return;
+      }
+      const w = await world({}, { tags: 2 });
+      const [kept, doomed] = [w.tags[0]?.id ?? '', w.tags[1]?.id ?? ''];
+      // The upload's statement pauses between storing the result and its tags, after every check the service made.
+      await prisma.$executeRawUnsafe(`CREATE FUNCTION pause_${process.pid}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_sleep(1); RETURN NEW; END $$`);
+      await prisma.$executeRawUnsafe(
+        `CREATE TRIGGER pause BEFORE INSERT ON result_tags FOR EACH ROW EXECUTE FUNCTION pause_${process.pid}()`,
+      );
+      t.teardown(() => prisma.$executeRawUnsafe('DROP TRIGGER IF EXISTS pause ON result_tags'));
+      const uploading = uploadRaw(w, { a: 1 }, { tags: [kept, doomed] });
+      const paused = async () =>
+        (await prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep'`)[0]?.n;
+      for (let i = 0; i < 200 && (await paused()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+      await prisma.tag.delete({ where: { id: doomed } });
+      const error = assertError(t, await uploading, 404);
+      t.match(error.message, new RegExp(`Tag ${doomed}`));
+      t.equal(await countResults(w.benchmark.id), 0);
+      t.equal(await prisma.resultTag.count({ where: { tag_id: kept } }), 0);
+    });
+
     t.test('422 for a benchmark or a flavor not approved yet', async (t) => {
       const w = await world();
       const pendingBenchmark = await fx.benchmark({}, { approved: false });

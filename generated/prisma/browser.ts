@@ -48,8 +48,16 @@ export type Tag = Prisma.TagModel
  */
 export type Result = Prisma.ResultModel
 /**
- * Model ResultTag
+ * Model UploadKey
  * Many-to-many between results and tags.
+ * The `Idempotency-Key` an upload was sent with: a retry of the same upload
+ * with the same key is answered with the stored result instead of storing it
+ * twice. Remembered as long as the result exists.
+ */
+export type UploadKey = Prisma.UploadKeyModel
+/**
+ * Model ResultTag
+ * 
  */
 export type ResultTag = Prisma.ResultTagModel
 /**

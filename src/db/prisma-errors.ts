@@ -10,9 +10,9 @@ export function isUniqueViolation(error: unknown): boolean {
   return codeOf(error) === 'P2002';
 }
 
-/** A foreign key points nowhere (Prisma P2003). */
+/** A foreign key points nowhere (Prisma P2003; in a raw statement, P2010 with the adapter's kind). */
 export function isForeignKeyViolation(error: unknown): boolean {
-  return codeOf(error) === 'P2003';
+  return codeOf(error) === 'P2003' || adapterCause(error)?.kind === 'ForeignKeyConstraintViolation';
 }
 
 /** The row to update or delete does not exist (Prisma P2025). */
@@ -69,6 +69,13 @@ interface AdapterCause {
   kind?: unknown;
   code?: unknown;
   originalCode?: unknown;
+  message?: unknown;
+}
+
+/** What the driver adapter reported, where Prisma passed it on. */
+function adapterCause(error: unknown): AdapterCause | undefined {
+  const meta = typeof error === 'object' && error !== null ? (error as { meta?: unknown }).meta : undefined;
+  return (meta as { driverAdapterError?: { cause?: AdapterCause } } | undefined)?.driverAdapterError?.cause;
 }
 
 /**
@@ -84,8 +91,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   // A driver error Prisma passed through unwrapped: a pg DatabaseError carries the SQLSTATE as its code.
   if (error instanceof Error && LOST_CONNECTION.test(error.message)) return true;
   if (error instanceof Error && 'severity' in error && isUnavailableState(code)) return true;
-  const meta = typeof error === 'object' && error !== null ? (error as { meta?: unknown }).meta : undefined;
-  const cause = (meta as { driverAdapterError?: { cause?: AdapterCause } } | undefined)?.driverAdapterError?.cause;
+  const cause = adapterCause(error);
   if (!cause) return false;
   if (typeof cause.kind === 'string' && UNAVAILABLE_KINDS.has(cause.kind)) return true;
   return cause.kind === 'postgres' && isUnavailableState(cause.originalCode ?? cause.code);
@@ -102,8 +108,9 @@ const ANSWER_LOST = /Query read timeout/;
  */
 export function isOutcomeUnknown(error: unknown): boolean {
   if (!isDatabaseUnavailable(error)) return false;
-  const cause = (error as { meta?: { driverAdapterError?: { cause?: { message?: unknown } } } } | null)?.meta?.driverAdapterError?.cause;
-  return [error instanceof Error ? error.message : '', String(cause?.message ?? '')].some((message) => ANSWER_LOST.test(message));
+  return [error instanceof Error ? error.message : '', String(adapterCause(error)?.message ?? '')].some((message) =>
+    ANSWER_LOST.test(message),
+  );
 }
 
 /** What a failed write means to the caller, by the constraint that refused it. */

@@ -1,4 +1,4 @@
-// The one module of raw SQL: which results a list or search returns, in
+// Raw SQL that reads results: which results a list or search returns, in
 // which order, and their JSON as the API shows it. Everything a client sends
 // (paths, values, terms, ids, dates) reaches PostgreSQL as a bound parameter;
 // only fixed fragments chosen from the tables below (operators, directions,

@@ -83,7 +83,8 @@ function toApiError(raw: unknown, method: string): ApiError | undefined {
     // client checks before it sends the same thing again.
     if (method !== 'GET' && isOutcomeUnknown(error)) {
       return new DatabaseUnavailableError(
-        'The database did not answer in time, so it is not known whether this change was stored; read it back before sending it again',
+        'The database did not answer in time, so it is not known whether this change was stored; read it back before ' +
+          'sending it again (an upload sent with an Idempotency-Key can simply be sent again with the same key)',
       );
     }
     return new DatabaseUnavailableError();

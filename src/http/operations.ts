@@ -80,6 +80,16 @@ function adjustRoute(route: RouteOptions, authorize: Authorizer | undefined, adm
   // An unknown query parameter is a 422, not silently ignored.
   const query = (schema.querystring as Record<string, unknown> | undefined) ?? { type: 'object', properties: {} };
   schema.querystring = { ...query, additionalProperties: false };
+  // Node names headers in lowercase; with a validator compiler of our own,
+  // Fastify leaves the schema's names as the spec writes them (Idempotency-Key).
+  const headers = schema.headers as { properties?: Record<string, unknown>; required?: string[] } | undefined;
+  if (headers?.properties) {
+    schema.headers = {
+      ...headers,
+      properties: Object.fromEntries(Object.entries(headers.properties).map(([name, value]) => [name.toLowerCase(), value])),
+      ...(headers.required ? { required: headers.required.map((name) => name.toLowerCase()) } : {}),
+    };
+  }
   // Validate the body whatever Content-Type the client claims.
   const body = schema.body as { content?: Record<string, { schema?: unknown }> } | undefined;
   const jsonBody = body?.content?.['application/json']?.schema;
@@ -135,6 +145,7 @@ export async function bindOperations(app: FastifyInstance, options: BindOptions)
             params: request.params,
             query: request.query,
             body: request.body,
+            headers: request.headers,
             ...(request.caller ? { caller: request.caller } : {}),
           });
           running.add(work);

@@ -1,19 +1,20 @@
 // The `results` tag: what a benchmark measured on a flavor of a site. Public
 // to read and filter (also by values inside the JSON), uploaded by users,
 // validated against the benchmark's JSON Schema, claimable when wrong.
-import type { Prisma } from '../../generated/prisma/client.js';
-import type { Input, Schemas } from '../api-types.js';
+import type { Input, Output, Schemas } from '../api-types.js';
 import { isOwnerOrAdmin, requireUser } from '../auth/caller.js';
 import type { Database } from '../db/client.js';
 import { deleteOrExplain, writeOrExplain } from '../db/prisma-errors.js';
+import { insertResult } from '../db/result-insert.js';
 import { findResult, lockResult } from '../db/results-query.js';
-import { ForbiddenError, InvalidStateError, NotFoundError } from '../errors.js';
+import { ConflictError, ForbiddenError, InvalidStateError, NotFoundError } from '../errors.js';
 import { JsonText } from '../http/json-text.js';
 import { dateRange } from '../lists/dates.js';
 import type { ClaimWorkflow } from '../results/claims.js';
 import { listCriteria } from '../results/criteria.js';
 import { parseExecutionDatetime } from '../results/execution-date.js';
 import type { ResultPages } from '../results/result-pages.js';
+import { storedUpload, uploadKey } from '../results/upload-keys.js';
 import type { ResultValidator } from '../results/validation/validator.js';
 import { toResult, toUser } from '../views.js';
 
@@ -41,10 +42,18 @@ export class ResultsService {
     return new JsonText(result);
   }
 
-  async createResult({ query, body, caller }: Input<'CreateResult'>): Promise<Schemas['Result']> {
+  async createResult({ query, body, headers, caller }: Input<'CreateResult'>): Promise<Output<'CreateResult'>> {
     const { user } = requireUser(caller);
     const executed = parseExecutionDatetime(query.execution_datetime);
     const tagIds = [...new Set(query.tags_ids ?? [])];
+    const key = headers['idempotency-key'];
+    const upload =
+      key === undefined
+        ? undefined
+        : uploadKey(key, { benchmark_id: query.benchmark_id, flavor_id: query.flavor_id, execution_datetime: executed, tagIds, body });
+    // A retry of an upload already stored: its result, whatever changed since (a schema, an approval).
+    const replay = upload && (await storedUpload(this.db, user, upload));
+    if (replay) return replay;
     // Read once what the answer embeds; the insert then needs no second look.
     const [benchmark, flavor, tags] = await Promise.all([
       this.db.prisma.benchmark.findUnique({ where: { id: query.benchmark_id } }),
@@ -61,17 +70,15 @@ export class ResultsService {
     if (missing) throw new NotFoundError('Tag', missing);
     const row = await writeOrExplain(
       () =>
-        this.db.prisma.result.create({
-          data: {
-            json: body as Prisma.InputJsonObject,
-            execution_datetime: executed,
-            benchmark_id: benchmark.id,
-            flavor_id: flavor.id,
-            site_id: flavor.site_id,
-            uploader_sub: user.sub,
-            uploader_iss: user.iss,
-            tags: { createMany: { data: tagIds.map((tag_id) => ({ tag_id })) } },
-          },
+        insertResult(this.db.prisma, {
+          json: body,
+          execution_datetime: executed,
+          benchmark_id: benchmark.id,
+          flavor_id: flavor.id,
+          site_id: flavor.site_id,
+          uploader: user,
+          tagIds,
+          ...(upload ? { upload } : {}),
         }),
       // A tag, or the benchmark or flavor, vanished since they were read.
       {
@@ -79,7 +86,11 @@ export class ResultsService {
           (await this.missingTag(tagIds)) ?? new NotFoundError('Benchmark or flavor', `${benchmark.id} / ${flavor.id}`),
       },
     );
-    return toResult(row, { benchmark, site: flavor.site, flavor, tags });
+    if (row) return toResult({ ...row, json: body, execution_datetime: executed }, { benchmark, site: flavor.site, flavor, tags });
+    // The key was taken meanwhile: by a concurrent retry of this upload, which committed first.
+    const stored = upload && (await storedUpload(this.db, user, upload));
+    if (!stored) throw new ConflictError('The upload with this Idempotency-Key was deleted while this one was stored; send it again');
+    return stored;
   }
 
   /** After a foreign key failed: the first of `tagIds` that does not exist, as a 404. */

@@ -47,6 +47,8 @@ export interface UploadOptions {
   flavor?: string;
   /** Appended to the query string as is. */
   query?: string;
+  /** Sent besides the token and the Content-Type, e.g. an Idempotency-Key. */
+  headers?: Record<string, string>;
 }
 
 /** Catalog items created through the API by `owner`, approved by `admin` (which must be registered administrators). */
@@ -135,7 +137,7 @@ export function fixtures(ctx: TestContext, admin: Persona, owner: Persona) {
     return app.inject({
       method: 'POST',
       url: uploadUrl(w, options),
-      headers: { ...(await ctx.auth(who)), 'content-type': 'application/json' },
+      headers: { ...(await ctx.auth(who)), 'content-type': 'application/json', ...options.headers },
       payload: JSON.stringify(body),
     });
   }

@@ -403,6 +403,7 @@ export const ModelName = {
   Flavor: 'Flavor',
   Tag: 'Tag',
   Result: 'Result',
+  UploadKey: 'UploadKey',
   ResultTag: 'ResultTag',
   Claim: 'Claim',
   Submit: 'Submit'
@@ -421,7 +422,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "user" | "benchmark" | "site" | "flavor" | "tag" | "result" | "resultTag" | "claim" | "submit"
+    modelProps: "user" | "benchmark" | "site" | "flavor" | "tag" | "result" | "uploadKey" | "resultTag" | "claim" | "submit"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -869,6 +870,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    UploadKey: {
+      payload: Prisma.$UploadKeyPayload<ExtArgs>
+      fields: Prisma.UploadKeyFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.UploadKeyFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UploadKeyPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.UploadKeyFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UploadKeyPayload>
+        }
+        findFirst: {
+          args: Prisma.UploadKeyFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UploadKeyPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.UploadKeyFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UploadKeyPayload>
+        }
+        findMany: {
+          args: Prisma.UploadKeyFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UploadKeyPayload>[]
+        }
+        create: {
+          args: Prisma.UploadKeyCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UploadKeyPayload>
+        }
+        createMany: {
+          args: Prisma.UploadKeyCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.UploadKeyCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UploadKeyPayload>[]
+        }
+        delete: {
+          args: Prisma.UploadKeyDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UploadKeyPayload>
+        }
+        update: {
+          args: Prisma.UploadKeyUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UploadKeyPayload>
+        }
+        deleteMany: {
+          args: Prisma.UploadKeyDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.UploadKeyUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.UploadKeyUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UploadKeyPayload>[]
+        }
+        upsert: {
+          args: Prisma.UploadKeyUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UploadKeyPayload>
+        }
+        aggregate: {
+          args: Prisma.UploadKeyAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateUploadKey>
+        }
+        groupBy: {
+          args: Prisma.UploadKeyGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.UploadKeyGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.UploadKeyCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.UploadKeyCountAggregateOutputType> | number
+        }
+      }
+    }
     ResultTag: {
       payload: Prisma.$ResultTagPayload<ExtArgs>
       fields: Prisma.ResultTagFieldRefs
@@ -1209,6 +1284,17 @@ export const ResultScalarFieldEnum = {
 export type ResultScalarFieldEnum = (typeof ResultScalarFieldEnum)[keyof typeof ResultScalarFieldEnum]
 
 
+export const UploadKeyScalarFieldEnum = {
+  uploader_sub: 'uploader_sub',
+  uploader_iss: 'uploader_iss',
+  key: 'key',
+  request_hash: 'request_hash',
+  result_id: 'result_id'
+} as const
+
+export type UploadKeyScalarFieldEnum = (typeof UploadKeyScalarFieldEnum)[keyof typeof UploadKeyScalarFieldEnum]
+
+
 export const ResultTagScalarFieldEnum = {
   result_id: 'result_id',
   tag_id: 'tag_id'
@@ -1536,6 +1622,7 @@ export type GlobalOmitConfig = {
   flavor?: Prisma.FlavorOmit
   tag?: Prisma.TagOmit
   result?: Prisma.ResultOmit
+  uploadKey?: Prisma.UploadKeyOmit
   resultTag?: Prisma.ResultTagOmit
   claim?: Prisma.ClaimOmit
   submit?: Prisma.SubmitOmit

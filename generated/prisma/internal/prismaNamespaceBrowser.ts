@@ -57,6 +57,7 @@ export const ModelName = {
   Flavor: 'Flavor',
   Tag: 'Tag',
   Result: 'Result',
+  UploadKey: 'UploadKey',
   ResultTag: 'ResultTag',
   Claim: 'Claim',
   Submit: 'Submit'
@@ -155,6 +156,17 @@ export const ResultScalarFieldEnum = {
 } as const
 
 export type ResultScalarFieldEnum = (typeof ResultScalarFieldEnum)[keyof typeof ResultScalarFieldEnum]
+
+
+export const UploadKeyScalarFieldEnum = {
+  uploader_sub: 'uploader_sub',
+  uploader_iss: 'uploader_iss',
+  key: 'key',
+  request_hash: 'request_hash',
+  result_id: 'result_id'
+} as const
+
+export type UploadKeyScalarFieldEnum = (typeof UploadKeyScalarFieldEnum)[keyof typeof UploadKeyScalarFieldEnum]
 
 
 export const ResultTagScalarFieldEnum = {

@@ -224,6 +224,7 @@ export type ResultWhereInput = {
   uploader?: Prisma.XOR<Prisma.UserScalarRelationFilter, Prisma.UserWhereInput>
   tags?: Prisma.ResultTagListRelationFilter
   claims?: Prisma.ClaimListRelationFilter
+  upload?: Prisma.XOR<Prisma.UploadKeyNullableScalarRelationFilter, Prisma.UploadKeyWhereInput> | null
 }
 
 export type ResultOrderByWithRelationInput = {
@@ -243,6 +244,7 @@ export type ResultOrderByWithRelationInput = {
   uploader?: Prisma.UserOrderByWithRelationInput
   tags?: Prisma.ResultTagOrderByRelationAggregateInput
   claims?: Prisma.ClaimOrderByRelationAggregateInput
+  upload?: Prisma.UploadKeyOrderByWithRelationInput
 }
 
 export type ResultWhereUniqueInput = Prisma.AtLeast<{
@@ -265,6 +267,7 @@ export type ResultWhereUniqueInput = Prisma.AtLeast<{
   uploader?: Prisma.XOR<Prisma.UserScalarRelationFilter, Prisma.UserWhereInput>
   tags?: Prisma.ResultTagListRelationFilter
   claims?: Prisma.ClaimListRelationFilter
+  upload?: Prisma.XOR<Prisma.UploadKeyNullableScalarRelationFilter, Prisma.UploadKeyWhereInput> | null
 }, "id">
 
 export type ResultOrderByWithAggregationInput = {
@@ -311,6 +314,7 @@ export type ResultCreateInput = {
   uploader: Prisma.UserCreateNestedOneWithoutResultsInput
   tags?: Prisma.ResultTagCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimCreateNestedManyWithoutResultInput
+  upload?: Prisma.UploadKeyCreateNestedOneWithoutResultInput
 }
 
 export type ResultUncheckedCreateInput = {
@@ -326,6 +330,7 @@ export type ResultUncheckedCreateInput = {
   deleted?: boolean
   tags?: Prisma.ResultTagUncheckedCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutResultInput
+  upload?: Prisma.UploadKeyUncheckedCreateNestedOneWithoutResultInput
 }
 
 export type ResultUpdateInput = {
@@ -340,6 +345,7 @@ export type ResultUpdateInput = {
   uploader?: Prisma.UserUpdateOneRequiredWithoutResultsNestedInput
   tags?: Prisma.ResultTagUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUpdateManyWithoutResultNestedInput
+  upload?: Prisma.UploadKeyUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateInput = {
@@ -355,6 +361,7 @@ export type ResultUncheckedUpdateInput = {
   deleted?: Prisma.BoolFieldUpdateOperationsInput | boolean
   tags?: Prisma.ResultTagUncheckedUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUncheckedUpdateManyWithoutResultNestedInput
+  upload?: Prisma.UploadKeyUncheckedUpdateOneWithoutResultNestedInput
 }
 
 export type ResultCreateManyInput = {
@@ -615,6 +622,20 @@ export type BoolFieldUpdateOperationsInput = {
   set?: boolean
 }
 
+export type ResultCreateNestedOneWithoutUploadInput = {
+  create?: Prisma.XOR<Prisma.ResultCreateWithoutUploadInput, Prisma.ResultUncheckedCreateWithoutUploadInput>
+  connectOrCreate?: Prisma.ResultCreateOrConnectWithoutUploadInput
+  connect?: Prisma.ResultWhereUniqueInput
+}
+
+export type ResultUpdateOneRequiredWithoutUploadNestedInput = {
+  create?: Prisma.XOR<Prisma.ResultCreateWithoutUploadInput, Prisma.ResultUncheckedCreateWithoutUploadInput>
+  connectOrCreate?: Prisma.ResultCreateOrConnectWithoutUploadInput
+  upsert?: Prisma.ResultUpsertWithoutUploadInput
+  connect?: Prisma.ResultWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.ResultUpdateToOneWithWhereWithoutUploadInput, Prisma.ResultUpdateWithoutUploadInput>, Prisma.ResultUncheckedUpdateWithoutUploadInput>
+}
+
 export type ResultCreateNestedOneWithoutTagsInput = {
   create?: Prisma.XOR<Prisma.ResultCreateWithoutTagsInput, Prisma.ResultUncheckedCreateWithoutTagsInput>
   connectOrCreate?: Prisma.ResultCreateOrConnectWithoutTagsInput
@@ -654,6 +675,7 @@ export type ResultCreateWithoutUploaderInput = {
   flavor: Prisma.FlavorCreateNestedOneWithoutResultsInput
   tags?: Prisma.ResultTagCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimCreateNestedManyWithoutResultInput
+  upload?: Prisma.UploadKeyCreateNestedOneWithoutResultInput
 }
 
 export type ResultUncheckedCreateWithoutUploaderInput = {
@@ -667,6 +689,7 @@ export type ResultUncheckedCreateWithoutUploaderInput = {
   deleted?: boolean
   tags?: Prisma.ResultTagUncheckedCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutResultInput
+  upload?: Prisma.UploadKeyUncheckedCreateNestedOneWithoutResultInput
 }
 
 export type ResultCreateOrConnectWithoutUploaderInput = {
@@ -722,6 +745,7 @@ export type ResultCreateWithoutBenchmarkInput = {
   uploader: Prisma.UserCreateNestedOneWithoutResultsInput
   tags?: Prisma.ResultTagCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimCreateNestedManyWithoutResultInput
+  upload?: Prisma.UploadKeyCreateNestedOneWithoutResultInput
 }
 
 export type ResultUncheckedCreateWithoutBenchmarkInput = {
@@ -736,6 +760,7 @@ export type ResultUncheckedCreateWithoutBenchmarkInput = {
   deleted?: boolean
   tags?: Prisma.ResultTagUncheckedCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutResultInput
+  upload?: Prisma.UploadKeyUncheckedCreateNestedOneWithoutResultInput
 }
 
 export type ResultCreateOrConnectWithoutBenchmarkInput = {
@@ -775,6 +800,7 @@ export type ResultCreateWithoutSiteInput = {
   uploader: Prisma.UserCreateNestedOneWithoutResultsInput
   tags?: Prisma.ResultTagCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimCreateNestedManyWithoutResultInput
+  upload?: Prisma.UploadKeyCreateNestedOneWithoutResultInput
 }
 
 export type ResultUncheckedCreateWithoutSiteInput = {
@@ -789,6 +815,7 @@ export type ResultUncheckedCreateWithoutSiteInput = {
   deleted?: boolean
   tags?: Prisma.ResultTagUncheckedCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutResultInput
+  upload?: Prisma.UploadKeyUncheckedCreateNestedOneWithoutResultInput
 }
 
 export type ResultCreateOrConnectWithoutSiteInput = {
@@ -828,6 +855,7 @@ export type ResultCreateWithoutFlavorInput = {
   uploader: Prisma.UserCreateNestedOneWithoutResultsInput
   tags?: Prisma.ResultTagCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimCreateNestedManyWithoutResultInput
+  upload?: Prisma.UploadKeyCreateNestedOneWithoutResultInput
 }
 
 export type ResultUncheckedCreateWithoutFlavorInput = {
@@ -842,6 +870,7 @@ export type ResultUncheckedCreateWithoutFlavorInput = {
   deleted?: boolean
   tags?: Prisma.ResultTagUncheckedCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutResultInput
+  upload?: Prisma.UploadKeyUncheckedCreateNestedOneWithoutResultInput
 }
 
 export type ResultCreateOrConnectWithoutFlavorInput = {
@@ -870,6 +899,80 @@ export type ResultUpdateManyWithWhereWithoutFlavorInput = {
   data: Prisma.XOR<Prisma.ResultUpdateManyMutationInput, Prisma.ResultUncheckedUpdateManyWithoutFlavorInput>
 }
 
+export type ResultCreateWithoutUploadInput = {
+  id?: string
+  json: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  execution_datetime: Date | string
+  upload_datetime?: Date | string
+  deleted?: boolean
+  benchmark: Prisma.BenchmarkCreateNestedOneWithoutResultsInput
+  site: Prisma.SiteCreateNestedOneWithoutResultsInput
+  flavor: Prisma.FlavorCreateNestedOneWithoutResultsInput
+  uploader: Prisma.UserCreateNestedOneWithoutResultsInput
+  tags?: Prisma.ResultTagCreateNestedManyWithoutResultInput
+  claims?: Prisma.ClaimCreateNestedManyWithoutResultInput
+}
+
+export type ResultUncheckedCreateWithoutUploadInput = {
+  id?: string
+  json: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  execution_datetime: Date | string
+  upload_datetime?: Date | string
+  benchmark_id: string
+  site_id: string
+  flavor_id: string
+  uploader_sub: string
+  uploader_iss: string
+  deleted?: boolean
+  tags?: Prisma.ResultTagUncheckedCreateNestedManyWithoutResultInput
+  claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutResultInput
+}
+
+export type ResultCreateOrConnectWithoutUploadInput = {
+  where: Prisma.ResultWhereUniqueInput
+  create: Prisma.XOR<Prisma.ResultCreateWithoutUploadInput, Prisma.ResultUncheckedCreateWithoutUploadInput>
+}
+
+export type ResultUpsertWithoutUploadInput = {
+  update: Prisma.XOR<Prisma.ResultUpdateWithoutUploadInput, Prisma.ResultUncheckedUpdateWithoutUploadInput>
+  create: Prisma.XOR<Prisma.ResultCreateWithoutUploadInput, Prisma.ResultUncheckedCreateWithoutUploadInput>
+  where?: Prisma.ResultWhereInput
+}
+
+export type ResultUpdateToOneWithWhereWithoutUploadInput = {
+  where?: Prisma.ResultWhereInput
+  data: Prisma.XOR<Prisma.ResultUpdateWithoutUploadInput, Prisma.ResultUncheckedUpdateWithoutUploadInput>
+}
+
+export type ResultUpdateWithoutUploadInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  json?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  execution_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  deleted?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  benchmark?: Prisma.BenchmarkUpdateOneRequiredWithoutResultsNestedInput
+  site?: Prisma.SiteUpdateOneRequiredWithoutResultsNestedInput
+  flavor?: Prisma.FlavorUpdateOneRequiredWithoutResultsNestedInput
+  uploader?: Prisma.UserUpdateOneRequiredWithoutResultsNestedInput
+  tags?: Prisma.ResultTagUpdateManyWithoutResultNestedInput
+  claims?: Prisma.ClaimUpdateManyWithoutResultNestedInput
+}
+
+export type ResultUncheckedUpdateWithoutUploadInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  json?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  execution_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  benchmark_id?: Prisma.StringFieldUpdateOperationsInput | string
+  site_id?: Prisma.StringFieldUpdateOperationsInput | string
+  flavor_id?: Prisma.StringFieldUpdateOperationsInput | string
+  uploader_sub?: Prisma.StringFieldUpdateOperationsInput | string
+  uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
+  deleted?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  tags?: Prisma.ResultTagUncheckedUpdateManyWithoutResultNestedInput
+  claims?: Prisma.ClaimUncheckedUpdateManyWithoutResultNestedInput
+}
+
 export type ResultCreateWithoutTagsInput = {
   id?: string
   json: Prisma.JsonNullValueInput | runtime.InputJsonValue
@@ -881,6 +984,7 @@ export type ResultCreateWithoutTagsInput = {
   flavor: Prisma.FlavorCreateNestedOneWithoutResultsInput
   uploader: Prisma.UserCreateNestedOneWithoutResultsInput
   claims?: Prisma.ClaimCreateNestedManyWithoutResultInput
+  upload?: Prisma.UploadKeyCreateNestedOneWithoutResultInput
 }
 
 export type ResultUncheckedCreateWithoutTagsInput = {
@@ -895,6 +999,7 @@ export type ResultUncheckedCreateWithoutTagsInput = {
   uploader_iss: string
   deleted?: boolean
   claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutResultInput
+  upload?: Prisma.UploadKeyUncheckedCreateNestedOneWithoutResultInput
 }
 
 export type ResultCreateOrConnectWithoutTagsInput = {
@@ -924,6 +1029,7 @@ export type ResultUpdateWithoutTagsInput = {
   flavor?: Prisma.FlavorUpdateOneRequiredWithoutResultsNestedInput
   uploader?: Prisma.UserUpdateOneRequiredWithoutResultsNestedInput
   claims?: Prisma.ClaimUpdateManyWithoutResultNestedInput
+  upload?: Prisma.UploadKeyUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateWithoutTagsInput = {
@@ -938,6 +1044,7 @@ export type ResultUncheckedUpdateWithoutTagsInput = {
   uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
   deleted?: Prisma.BoolFieldUpdateOperationsInput | boolean
   claims?: Prisma.ClaimUncheckedUpdateManyWithoutResultNestedInput
+  upload?: Prisma.UploadKeyUncheckedUpdateOneWithoutResultNestedInput
 }
 
 export type ResultCreateWithoutClaimsInput = {
@@ -951,6 +1058,7 @@ export type ResultCreateWithoutClaimsInput = {
   flavor: Prisma.FlavorCreateNestedOneWithoutResultsInput
   uploader: Prisma.UserCreateNestedOneWithoutResultsInput
   tags?: Prisma.ResultTagCreateNestedManyWithoutResultInput
+  upload?: Prisma.UploadKeyCreateNestedOneWithoutResultInput
 }
 
 export type ResultUncheckedCreateWithoutClaimsInput = {
@@ -965,6 +1073,7 @@ export type ResultUncheckedCreateWithoutClaimsInput = {
   uploader_iss: string
   deleted?: boolean
   tags?: Prisma.ResultTagUncheckedCreateNestedManyWithoutResultInput
+  upload?: Prisma.UploadKeyUncheckedCreateNestedOneWithoutResultInput
 }
 
 export type ResultCreateOrConnectWithoutClaimsInput = {
@@ -994,6 +1103,7 @@ export type ResultUpdateWithoutClaimsInput = {
   flavor?: Prisma.FlavorUpdateOneRequiredWithoutResultsNestedInput
   uploader?: Prisma.UserUpdateOneRequiredWithoutResultsNestedInput
   tags?: Prisma.ResultTagUpdateManyWithoutResultNestedInput
+  upload?: Prisma.UploadKeyUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateWithoutClaimsInput = {
@@ -1008,6 +1118,7 @@ export type ResultUncheckedUpdateWithoutClaimsInput = {
   uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
   deleted?: Prisma.BoolFieldUpdateOperationsInput | boolean
   tags?: Prisma.ResultTagUncheckedUpdateManyWithoutResultNestedInput
+  upload?: Prisma.UploadKeyUncheckedUpdateOneWithoutResultNestedInput
 }
 
 export type ResultCreateManyUploaderInput = {
@@ -1032,6 +1143,7 @@ export type ResultUpdateWithoutUploaderInput = {
   flavor?: Prisma.FlavorUpdateOneRequiredWithoutResultsNestedInput
   tags?: Prisma.ResultTagUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUpdateManyWithoutResultNestedInput
+  upload?: Prisma.UploadKeyUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateWithoutUploaderInput = {
@@ -1045,6 +1157,7 @@ export type ResultUncheckedUpdateWithoutUploaderInput = {
   deleted?: Prisma.BoolFieldUpdateOperationsInput | boolean
   tags?: Prisma.ResultTagUncheckedUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUncheckedUpdateManyWithoutResultNestedInput
+  upload?: Prisma.UploadKeyUncheckedUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateManyWithoutUploaderInput = {
@@ -1081,6 +1194,7 @@ export type ResultUpdateWithoutBenchmarkInput = {
   uploader?: Prisma.UserUpdateOneRequiredWithoutResultsNestedInput
   tags?: Prisma.ResultTagUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUpdateManyWithoutResultNestedInput
+  upload?: Prisma.UploadKeyUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateWithoutBenchmarkInput = {
@@ -1095,6 +1209,7 @@ export type ResultUncheckedUpdateWithoutBenchmarkInput = {
   deleted?: Prisma.BoolFieldUpdateOperationsInput | boolean
   tags?: Prisma.ResultTagUncheckedUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUncheckedUpdateManyWithoutResultNestedInput
+  upload?: Prisma.UploadKeyUncheckedUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateManyWithoutBenchmarkInput = {
@@ -1132,6 +1247,7 @@ export type ResultUpdateWithoutSiteInput = {
   uploader?: Prisma.UserUpdateOneRequiredWithoutResultsNestedInput
   tags?: Prisma.ResultTagUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUpdateManyWithoutResultNestedInput
+  upload?: Prisma.UploadKeyUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateWithoutSiteInput = {
@@ -1146,6 +1262,7 @@ export type ResultUncheckedUpdateWithoutSiteInput = {
   deleted?: Prisma.BoolFieldUpdateOperationsInput | boolean
   tags?: Prisma.ResultTagUncheckedUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUncheckedUpdateManyWithoutResultNestedInput
+  upload?: Prisma.UploadKeyUncheckedUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateManyWithoutSiteInput = {
@@ -1183,6 +1300,7 @@ export type ResultUpdateWithoutFlavorInput = {
   uploader?: Prisma.UserUpdateOneRequiredWithoutResultsNestedInput
   tags?: Prisma.ResultTagUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUpdateManyWithoutResultNestedInput
+  upload?: Prisma.UploadKeyUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateWithoutFlavorInput = {
@@ -1197,6 +1315,7 @@ export type ResultUncheckedUpdateWithoutFlavorInput = {
   deleted?: Prisma.BoolFieldUpdateOperationsInput | boolean
   tags?: Prisma.ResultTagUncheckedUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUncheckedUpdateManyWithoutResultNestedInput
+  upload?: Prisma.UploadKeyUncheckedUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateManyWithoutFlavorInput = {
@@ -1268,6 +1387,7 @@ export type ResultSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs =
   uploader?: boolean | Prisma.UserDefaultArgs<ExtArgs>
   tags?: boolean | Prisma.Result$tagsArgs<ExtArgs>
   claims?: boolean | Prisma.Result$claimsArgs<ExtArgs>
+  upload?: boolean | Prisma.Result$uploadArgs<ExtArgs>
   _count?: boolean | Prisma.ResultCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["result"]>
 
@@ -1326,6 +1446,7 @@ export type ResultInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs 
   uploader?: boolean | Prisma.UserDefaultArgs<ExtArgs>
   tags?: boolean | Prisma.Result$tagsArgs<ExtArgs>
   claims?: boolean | Prisma.Result$claimsArgs<ExtArgs>
+  upload?: boolean | Prisma.Result$uploadArgs<ExtArgs>
   _count?: boolean | Prisma.ResultCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type ResultIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -1350,6 +1471,7 @@ export type $ResultPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs
     uploader: Prisma.$UserPayload<ExtArgs>
     tags: Prisma.$ResultTagPayload<ExtArgs>[]
     claims: Prisma.$ClaimPayload<ExtArgs>[]
+    upload: Prisma.$UploadKeyPayload<ExtArgs> | null
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
@@ -1765,6 +1887,7 @@ export interface Prisma__ResultClient<T, Null = never, ExtArgs extends runtime.T
   uploader<T extends Prisma.UserDefaultArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.UserDefaultArgs<ExtArgs>>): Prisma.Prisma__UserClient<runtime.Types.Result.GetResult<Prisma.$UserPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | Null, Null, ExtArgs, GlobalOmitOptions>
   tags<T extends Prisma.Result$tagsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Result$tagsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$ResultTagPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   claims<T extends Prisma.Result$claimsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Result$claimsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$ClaimPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  upload<T extends Prisma.Result$uploadArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Result$uploadArgs<ExtArgs>>): Prisma.Prisma__UploadKeyClient<runtime.Types.Result.GetResult<Prisma.$UploadKeyPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -2250,6 +2373,25 @@ export type Result$claimsArgs<ExtArgs extends runtime.Types.Extensions.InternalA
   take?: number
   skip?: number
   distinct?: Prisma.ClaimScalarFieldEnum | Prisma.ClaimScalarFieldEnum[]
+}
+
+/**
+ * Result.upload
+ */
+export type Result$uploadArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the UploadKey
+   */
+  select?: Prisma.UploadKeySelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the UploadKey
+   */
+  omit?: Prisma.UploadKeyOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.UploadKeyInclude<ExtArgs> | null
+  where?: Prisma.UploadKeyWhereInput
 }
 
 /**
