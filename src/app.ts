@@ -2,7 +2,7 @@
 // every operation of openapi.yaml bound to its service method.
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import type { Notifier } from './notifications/index.js';
@@ -17,6 +17,7 @@ import { Admission } from './http/admission.js';
 import { bindOperations } from './http/operations.js';
 import { parseQueryString, refuseMalformedQueryStrings } from './http/query-string.js';
 import { clientErrorHandler, MAX_HEADER_SIZE, TIMEOUT_CHECK_INTERVAL_MS } from './http/client-errors.js';
+import { logRequests } from './http/request-log.js';
 import { loadSpec } from './http/spec.js';
 import { validatorCompiler } from './http/request-validation.js';
 import { createServices } from './services/index.js';
@@ -35,6 +36,9 @@ export interface AppDependencies {
 export async function buildApp({ config, db, authenticator, notifier, logger }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
+    // One line per request instead, with its operation (http/request-log.ts);
+    // errors are logged by http/error-handler.ts.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
@@ -65,6 +69,7 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  logRequests(app, config.slowRequestMs);
 
   await app.register(cors, {
     origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
@@ -96,7 +101,11 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
         spec,
         services: services.registry,
         onWrite: services.onWrite,
-        admission: new Admission({ maxRunning: config.maxConcurrentRequests, maxQueued: config.maxQueuedRequests }),
+        admission: new Admission({
+          maxRunning: config.maxConcurrentRequests,
+          maxQueued: config.maxQueuedRequests,
+          maxWaitMs: config.maxQueueWaitMs,
+        }),
         authorizers: services.authorizers,
         securityHandlers: securityHandlers({
           authenticator,

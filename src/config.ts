@@ -43,6 +43,8 @@ export interface Config {
   /** '' or a path such as '/api/v1' (no trailing slash). */
   apiPrefix: string;
   logLevel: string;
+  /** A request that takes at least this long is logged as a warning (SLOW_REQUEST_MS). */
+  slowRequestMs: number;
   /** '*' or a list of exact origins. */
   corsOrigins: '*' | string[];
   mail?: MailConfig;
@@ -68,6 +70,8 @@ export interface Config {
   maxConcurrentRequests: number;
   /** Requests waiting for a turn; beyond, a 503 (MAX_QUEUED_REQUESTS). */
   maxQueuedRequests: number;
+  /** Longest a request waits for a turn before it is refused with a 503, ms (MAX_QUEUE_WAIT_MS). */
+  maxQueueWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -266,9 +270,11 @@ export function loadConfig(env: Env = process.env): Config {
     resultsCacheMs: integer(env, 'RESULTS_CACHE_MS', 2000, 0, 60_000),
     validationTimeoutMs: integer(env, 'VALIDATION_TIMEOUT_MS', 2000, 10, 600_000),
     validationThreads: integer(env, 'VALIDATION_THREADS', 2, 1, 64),
+    slowRequestMs: integer(env, 'SLOW_REQUEST_MS', 1000, 1, 600_000),
     databaseTimeoutMs: integer(env, 'DATABASE_TIMEOUT_MS', 30_000, 100, 3_600_000),
     ...timeouts(env),
     maxConcurrentRequests: integer(env, 'MAX_CONCURRENT_REQUESTS', 64, 0, 100_000),
     maxQueuedRequests: integer(env, 'MAX_QUEUED_REQUESTS', 1000, 0, 1_000_000),
+    maxQueueWaitMs: integer(env, 'MAX_QUEUE_WAIT_MS', 5000, 1, 600_000),
   };
 }

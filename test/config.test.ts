@@ -16,6 +16,8 @@ t.test('defaults', async (t) => {
     resultsCacheMs: 2000,
     validationTimeoutMs: 2000,
     validationThreads: 2,
+    slowRequestMs: 1000,
+    maxQueueWaitMs: 5000,
     databaseTimeoutMs: 30_000,
   });
   t.equal(config.databaseUrl, undefined, 'embedded PGlite');
@@ -64,6 +66,7 @@ const bad: [string, Record<string, string>, RegExp][] = [
   ['RESULTS_CACHE_MS', { RESULTS_CACHE_MS: '3600000' }, /^RESULTS_CACHE_MS: must be between 0 and 60000/],
   ['VALIDATION_TIMEOUT_MS', { VALIDATION_TIMEOUT_MS: '0' }, /^VALIDATION_TIMEOUT_MS: must be between 10 and 600000/],
   ['VALIDATION_THREADS', { VALIDATION_THREADS: '0' }, /^VALIDATION_THREADS: must be between 1 and 64/],
+  ['SLOW_REQUEST_MS', { SLOW_REQUEST_MS: 'slow' }, /^SLOW_REQUEST_MS: must be an integer/],
   ['DATABASE_TIMEOUT_MS', { DATABASE_TIMEOUT_MS: '5s' }, /^DATABASE_TIMEOUT_MS: must be an integer/],
   ['REQUEST_TIMEOUT_MS', { REQUEST_TIMEOUT_MS: '10' }, /^REQUEST_TIMEOUT_MS: must be between 1000/],
   [

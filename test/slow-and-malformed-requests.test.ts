@@ -321,3 +321,36 @@ t.test('overload: past MAX_CONCURRENT_REQUESTS requests wait in a bounded queue;
   holder2.socket.destroy();
   t.equal((await next).status, 200, 'queued in the place the quitter left, then answered');
 });
+
+t.test('overload: a request whose turn comes after MAX_QUEUE_WAIT_MS is refused with a 503, not worked on', async (t) => {
+  const { ctx, port } = await started(t, { MAX_CONCURRENT_REQUESTS: '1', MAX_QUEUED_REQUESTS: '10', MAX_QUEUE_WAIT_MS: '200' });
+  const user = persona('stale-wait');
+  await ctx.register(user);
+  const { authorization } = await ctx.auth(user);
+  const holder = partialUpload(port, authorization, 'held-long', { Connection: 'close' });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  // This one waits behind the holder longer than it may.
+  const stale = exchange(
+    port,
+    (socket) =>
+      socket.write(
+        request(
+          'POST',
+          '/tags',
+          { Connection: 'close', Authorization: authorization, 'Content-Type': 'application/json' },
+          '{"name":"stale-waiter"}',
+        ),
+      ),
+    false,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  holder.finish();
+  const refused = await stale;
+  t.match(assertJsonError(t, refused, 503, 'unavailable').message, /busy; try again/);
+  t.equal(refused.headers['retry-after'], '1');
+  t.equal(await ctx.db.prisma.tag.count({ where: { name: 'stale-waiter' } }), 0, 'not worked on');
+  await holder.closed;
+  t.match(holder.received(), /^HTTP\/1\.1 201 /, 'the request holding the turn completes');
+  const fresh = await exchange(port, (socket) => socket.write(request('GET', '/tags', { Connection: 'close' })), false);
+  t.equal(fresh.status, 200, 'a request that finds a free turn is answered');
+});

@@ -1,9 +1,12 @@
 // Admission control for the API's operations: at most `maxRunning` requests
 // are worked on at once and at most `maxQueued` wait for a turn, first come
 // first served; beyond that a request is refused at once with a 503 and
-// Retry-After, before its body is read. Under overload the service then keeps
-// working at the pace its database allows, and a client waits seconds for a
-// clear "try again" instead of minutes in a queue nobody bounded.
+// Retry-After, before its body is read. A request whose turn comes after it
+// waited longer than `maxWaitMs` is refused too, without being worked on: its
+// client has likely given up, and serving it would only make every request
+// behind it wait longer. Under overload the service then keeps working at the
+// pace its database allows, on requests whose clients still wait, and a
+// client waits seconds for a clear "try again" instead of minutes.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ServiceUnavailableError } from '../errors.js';
 
@@ -12,6 +15,8 @@ export interface AdmissionLimits {
   maxRunning: number;
   /** Requests waiting for a turn (MAX_QUEUED_REQUESTS). */
   maxQueued: number;
+  /** Longest wait for a turn, ms (MAX_QUEUE_WAIT_MS); past it the request is refused when its turn comes. */
+  maxWaitMs: number;
 }
 
 declare module 'fastify' {
@@ -36,6 +41,7 @@ export class Admission {
         throw new ServiceUnavailableError('The service is busy; try again in a moment');
       }
       // A client that goes away while waiting gives up its place in the line.
+      const queuedAt = performance.now();
       const socket = request.raw.socket;
       let turn: (() => void) | undefined;
       const gone = new Promise<'gone'>((resolve) => socket?.once('close', () => resolve('gone')));
@@ -49,6 +55,11 @@ export class Admission {
         // Its turn may have come at the same moment: pass it on.
         else this.handOn();
         throw new ServiceUnavailableError('The client went away while waiting');
+      }
+      if (performance.now() - queuedAt > this.limits.maxWaitMs) {
+        this.handOn();
+        reply.header('retry-after', '1');
+        throw new ServiceUnavailableError('The service is busy; try again in a moment');
       }
     } else {
       this.running += 1;
