@@ -4,8 +4,13 @@
 // `npm start` would), drives it with autocannon and prints, per query, p50/p99
 // latency and requests/s. For each read query it also replays the exact SQL
 // the service issued for one such request, directly on the database, and
-// prints API time ÷ SQL time. Not part of `npm test`.
+// prints API time ÷ SQL time. With --memory-phases N, it then drives the
+// cached instance through N identical load phases of mixed reads and prints
+// its resident memory at the end of each and after a rest: growth that goes on
+// phase after phase is a leak, a plateau is a bound being filled. Not part of
+// `npm test`.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -31,12 +36,21 @@ const { values } = parseArgs({
     'sql-runs': { type: 'string', default: '200' },
     /** Only the queries whose name contains this text, e.g. --only POST. */
     only: { type: 'string', default: '' },
+    'memory-phases': { type: 'string', default: '0' },
   },
 });
 const RESULTS = Number(values.results);
 const DURATION = Number(values.duration);
 const CONNECTIONS = Number(values.connections);
 const SQL_RUNS = Number(values['sql-runs']);
+const MEMORY_PHASES = Number(values['memory-phases']);
+const REST_MS = 10_000;
+
+/** Resident memory of a process, MB (Linux). */
+function residentMb(pid: number | undefined): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024);
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -255,6 +269,19 @@ try {
     await measure(`${query.name}, uncached`, uncachedBase, query, sql);
   }
   for (const query of chosen.filter((candidate) => !candidate.read)) await measure(query.name, base, query);
+
+  // Every read query's paths in turn, on the instance as deployed (cache on).
+  const mixed: Query = { name: 'mixed reads', method: 'GET', paths: queries.filter((q) => q.read).flatMap((q) => q.paths), read: true };
+  const memoryRows: string[] = [];
+  const cachedPid = servers[0]?.pid;
+  if (MEMORY_PHASES > 0) memoryRows.push(`| at rest, before | — | — | ${residentMb(cachedPid)} |`);
+  for (let phase = 1; phase <= MEMORY_PHASES; phase++) {
+    const result = await load(base, mixed);
+    const peak = residentMb(cachedPid);
+    await new Promise((resolve) => setTimeout(resolve, REST_MS));
+    memoryRows.push(`| phase ${phase} | ${Math.round(result.requests.average)} | ${peak} | ${residentMb(cachedPid)} |`);
+    console.error(`done: memory phase ${phase}`);
+  }
   const total = await db.prisma.result.count();
   // A database given by BENCH_DATABASE_URL is used again: leave it with the results it was seeded with.
   await db.prisma.result.deleteMany({ where: { uploader_sub: bencher.sub, uploader_iss: bencher.iss } });
@@ -265,6 +292,14 @@ try {
   console.log('| query | p50 ms | p99 ms | req/s | failed | SQL p50 ms | API p50 ÷ SQL p50 |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const row of rows) console.log(row);
+  if (memoryRows.length > 0) {
+    console.log(
+      `\nResident memory of the instance as deployed, ${MEMORY_PHASES} phases of ${DURATION} s of mixed reads, ${REST_MS / 1000} s rest after each\n`,
+    );
+    console.log('| phase | req/s | RSS at its end, MB | RSS after the rest, MB |');
+    console.log('| --- | ---: | ---: | ---: |');
+    for (const row of memoryRows) console.log(row);
+  }
 } finally {
   for (const server of servers) server.kill('SIGTERM');
   await db.close();

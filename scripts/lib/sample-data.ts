@@ -227,8 +227,6 @@ export async function seedCatalog(db: Database): Promise<Catalog> {
   return { benchmarks, flavors, tags };
 }
 
-const BATCH_TIMEOUT_MS = 10 * 60_000;
-
 /** Adds `count` results in batches; `progress(done)` after each batch. */
 export async function seedResults(
   db: Database,
@@ -264,13 +262,19 @@ export async function seedResults(
       for (let t = 0; t < tagCount; t++) chosen.add(catalog.tags[Math.floor(rnd() * catalog.tags.length)]!);
       for (const tag_id of chosen) links.push({ result_id: id, tag_id });
     }
-    // A batch and its tags land together or not at all. Prisma's default 5 s
-    // for a transaction is a wall-clock limit a busy machine can miss: this
-    // one only guards against a hung database.
-    await db.prisma.$transaction([db.prisma.result.createMany({ data: results }), db.prisma.resultTag.createMany({ data: links })], {
-      maxWait: BATCH_TIMEOUT_MS,
-      timeout: BATCH_TIMEOUT_MS,
-    });
+    // One statement per batch: the batch and its tags land together or not at
+    // all, with no wall-clock limit a busy machine can miss; and the rows go
+    // to the database as one JSON text, not through Prisma's per-value serialisation.
+    await db.prisma.$executeRaw`
+      WITH batch AS (
+        INSERT INTO results (id, upload_datetime, json, execution_datetime, benchmark_id, flavor_id, site_id, uploader_sub, uploader_iss)
+        SELECT id, date_trunc('milliseconds', now()), json, execution_datetime, benchmark_id, flavor_id, site_id, uploader_sub, uploader_iss
+        FROM jsonb_to_recordset(${JSON.stringify(results)}::jsonb) AS row (
+          id uuid, json jsonb, execution_datetime timestamptz, benchmark_id uuid, flavor_id uuid, site_id uuid,
+          uploader_sub text, uploader_iss text)
+      )
+      INSERT INTO result_tags (result_id, tag_id)
+      SELECT result_id, tag_id FROM jsonb_to_recordset(${JSON.stringify(links)}::jsonb) AS link (result_id uuid, tag_id uuid)`;
     done += size;
     progress(done);
   }
