@@ -2,13 +2,14 @@
 // listen; on SIGTERM/SIGINT stop accepting, finish in-flight requests, close
 // the database, exit 0.
 import closeWithGrace from 'close-with-grace';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { buildApp } from './app.js';
 import { OidcVerifier } from './auth/oidc.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { type Database, DatabaseOpenError, openConfiguredDatabase } from './db/client.js';
 import { applyMigrations } from './db/migrate.js';
 import { createNotifier } from './notifications/index.js';
+import { version } from './version.js';
 
 function fail(message: string): never {
   process.stderr.write(`eosc-perf-api: ${message}\n`);
@@ -24,10 +25,14 @@ function configure(): Config {
   }
 }
 
-async function connect(config: Config): Promise<Database> {
+async function connect(config: Config, log: Logger): Promise<Database> {
   try {
+    let started = performance.now();
     const db = await openConfiguredDatabase(config);
-    await applyMigrations(db);
+    log.info({ database: db.description, ms: Math.round(performance.now() - started) }, 'database open');
+    started = performance.now();
+    const applied = await applyMigrations(db);
+    log.info({ applied, ms: Math.round(performance.now() - started) }, 'migrations applied');
     return db;
   } catch (error) {
     if (error instanceof DatabaseOpenError || error instanceof ConfigError) {
@@ -45,7 +50,8 @@ const logger = pino({
   // Tokens never reach the logs, whatever a serializer decides to include.
   redact: ['req.headers.authorization', 'headers.authorization'],
 });
-const db = await connect(config);
+logger.info({ version }, 'starting');
+const db = await connect(config, logger);
 const notifier = createNotifier(config.mail, logger.child({ component: 'mail' }));
 const app = await buildApp({
   config,

@@ -91,6 +91,20 @@ t.test('serves, logs JSON with request ids, and stops on SIGTERM with exit 0', a
     logs.some((entry) => typeof entry.reqId === 'string'),
     'request ids in the logs',
   );
+  const phases = ['starting', 'database open', 'migrations applied'].map((msg) => logs.findIndex((entry) => entry.msg === msg));
+  const listening = logs.findIndex((entry) => /Server listening/.test(String(entry.msg)));
+  t.ok(
+    phases.every((at, i) => at >= 0 && at < listening && (i === 0 || at > (phases[i - 1] ?? 0))),
+    'each start-up phase logged, in order, before listening',
+  );
+  t.match(
+    logs.find((entry) => entry.msg === 'database open'),
+    { database: 'pglite:memory', ms: Number },
+  );
+  t.match(
+    logs.find((entry) => entry.msg === 'request' && entry.operation === 'GET /healthz'),
+    { status: 200 },
+  );
   t.notMatch(run.stdout, /secret-token-value/, 'tokens never logged');
 });
 
