@@ -17,6 +17,7 @@ import { Admission } from './http/admission.js';
 import { bindOperations } from './http/operations.js';
 import { parseQueryString, refuseMalformedQueryStrings } from './http/query-string.js';
 import { clientErrorHandler, MAX_HEADER_SIZE, TIMEOUT_CHECK_INTERVAL_MS } from './http/client-errors.js';
+import { rateLimitHook } from './http/rate-limits.js';
 import { logRequests } from './http/request-log.js';
 import { loadSpec } from './http/spec.js';
 import { validatorCompiler } from './http/request-validation.js';
@@ -59,6 +60,8 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
     clientErrorHandler,
     // Answered below, in the API's error body.
     return503OnClosing: false,
+    // Behind a reverse proxy: the client's address (rate limits, logs) from X-Forwarded-For.
+    trustProxy: config.trustProxy,
   });
   app.setValidatorCompiler(validatorCompiler());
   registerErrorHandlers(app);
@@ -97,6 +100,7 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
           return reply.code(503).send(errorBody(new DatabaseUnavailableError('The database does not answer')));
         }
       });
+      const rateLimit = await rateLimitHook(api, config.rateLimits);
       await bindOperations(api, {
         spec,
         services: services.registry,
@@ -107,6 +111,7 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
           maxWaitMs: config.maxQueueWaitMs,
         }),
         authorizers: services.authorizers,
+        ...(rateLimit ? { rateLimit } : {}),
         securityHandlers: securityHandlers({
           authenticator,
           adminEntitlements: config.adminEntitlements,

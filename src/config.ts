@@ -47,6 +47,10 @@ export interface Config {
   slowRequestMs: number;
   /** '*' or a list of exact origins. */
   corsOrigins: '*' | string[];
+  /** Requests per client per window: reads (RATE_LIMIT_READS) and writes (RATE_LIMIT_WRITES); 0 turns one off. */
+  rateLimits: { reads: number; writes: number; windowMs: number };
+  /** Which proxies' X-Forwarded-For is believed for the client's address (TRUST_PROXY): Fastify's trustProxy. */
+  trustProxy: boolean | string[];
   mail?: MailConfig;
   /** Largest accepted request body, bytes. */
   bodyLimit: number;
@@ -149,6 +153,20 @@ function apiPrefix(env: Env): string {
     throw new ConfigError('API_PREFIX', `"${raw}" must be a path such as /api/v1`);
   }
   return raw.replace(/\/$/, '');
+}
+
+/** TRUST_PROXY: unset (none), `true` (every proxy), or proxy addresses/CIDRs separated by commas. */
+function trustProxy(env: Env): boolean | string[] {
+  const raw = env.TRUST_PROXY?.trim() ?? '';
+  if (raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  const addresses = list(raw);
+  for (const address of addresses) {
+    if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(address)) {
+      throw new ConfigError('TRUST_PROXY', `"${address}" is not an IP address or CIDR (or use true)`);
+    }
+  }
+  return addresses;
 }
 
 function corsOrigins(env: Env): '*' | string[] {
@@ -264,6 +282,12 @@ export function loadConfig(env: Env = process.env): Config {
     apiPrefix: apiPrefix(env),
     logLevel,
     corsOrigins: corsOrigins(env),
+    rateLimits: {
+      reads: integer(env, 'RATE_LIMIT_READS', 0, 0, 1_000_000),
+      writes: integer(env, 'RATE_LIMIT_WRITES', 0, 0, 1_000_000),
+      windowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1000, 3_600_000),
+    },
+    trustProxy: trustProxy(env),
     ...(mailConfig ? { mail: mailConfig } : {}),
     bodyLimit: integer(env, 'BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
     ...(imageRegistry ? { imageRegistry } : {}),

@@ -23,6 +23,7 @@ export const ERROR_STATUS = {
   conflict: 409,
   body_too_large: 413,
   unsupported_media_type: 415,
+  too_many_requests: 429,
   headers_too_large: 431,
   invalid_request: 422,
   invalid_state: 422,
@@ -142,6 +143,13 @@ export class BodyTooLargeError extends ApiError {
 export class UnsupportedMediaTypeError extends ApiError {
   constructor(message = 'Send the request body as application/json') {
     super('unsupported_media_type', message);
+  }
+}
+
+/** 429: this client sent more requests than its rate limit allows (Retry-After says when to try again). */
+export class TooManyRequestsError extends ApiError {
+  constructor(message: string) {
+    super('too_many_requests', message);
   }
 }
 

@@ -18,6 +18,8 @@ t.test('defaults', async (t) => {
     validationThreads: 2,
     slowRequestMs: 1000,
     maxQueueWaitMs: 5000,
+    rateLimits: { reads: 0, writes: 0, windowMs: 60_000 },
+    trustProxy: false,
     databaseTimeoutMs: 30_000,
   });
   t.equal(config.databaseUrl, undefined, 'embedded PGlite');
@@ -67,6 +69,8 @@ const bad: [string, Record<string, string>, RegExp][] = [
   ['VALIDATION_TIMEOUT_MS', { VALIDATION_TIMEOUT_MS: '0' }, /^VALIDATION_TIMEOUT_MS: must be between 10 and 600000/],
   ['VALIDATION_THREADS', { VALIDATION_THREADS: '0' }, /^VALIDATION_THREADS: must be between 1 and 64/],
   ['SLOW_REQUEST_MS', { SLOW_REQUEST_MS: 'slow' }, /^SLOW_REQUEST_MS: must be an integer/],
+  ['RATE_LIMIT_WRITES', { RATE_LIMIT_WRITES: '-5' }, /^RATE_LIMIT_WRITES: must be an integer/],
+  ['TRUST_PROXY', { TRUST_PROXY: 'proxy.example.org' }, /^TRUST_PROXY: "proxy.example.org" is not an IP address/],
   ['DATABASE_TIMEOUT_MS', { DATABASE_TIMEOUT_MS: '5s' }, /^DATABASE_TIMEOUT_MS: must be an integer/],
   ['REQUEST_TIMEOUT_MS', { REQUEST_TIMEOUT_MS: '10' }, /^REQUEST_TIMEOUT_MS: must be between 1000/],
   [

@@ -14,6 +14,7 @@ import type { OperationId, OperationInput, ServiceRegistry } from '../api-types.
 import type { Caller } from '../auth/caller.js';
 import { NotImplementedError } from '../errors.js';
 import type { Admission } from './admission.js';
+import type { RateLimitHook } from './rate-limits.js';
 import { JsonText } from './json-text.js';
 import { indexOperations, type OpenApiDocument } from './spec.js';
 
@@ -65,11 +66,23 @@ function asArray<T>(value: T | T[] | undefined): T[] {
 }
 
 /** Route adjustments that apply to every operation of the spec. */
-function adjustRoute(route: RouteOptions, authorize: Authorizer | undefined, admission: Admission | undefined): void {
+function adjustRoute(
+  route: RouteOptions,
+  authorize: Authorizer | undefined,
+  admission: Admission | undefined,
+  rateLimit: RateLimitHook | undefined,
+): void {
   // Admission first (shedding load costs nothing), then who may call: a
-  // missing token is a 401, a stranger a 403, whatever the body.
+  // missing token is a 401, a stranger a 403, whatever the body; then the
+  // caller's rate limit (it is counted per user, so it needs the caller).
   const authorizing = authorize ? [async (request: FastifyRequest) => authorize(request)] : [];
-  route.onRequest = [...(admission ? [admission.admit] : []), ...asArray(route.onRequest), ...asArray(route.preHandler), ...authorizing];
+  route.onRequest = [
+    ...(admission ? [admission.admit] : []),
+    ...asArray(route.onRequest),
+    ...asArray(route.preHandler),
+    ...(rateLimit ? [rateLimit] : []),
+    ...authorizing,
+  ];
   route.preHandler = undefined;
   if (admission) {
     route.onResponse = [...asArray(route.onResponse), admission.release];
@@ -111,6 +124,8 @@ export interface BindOptions {
   authorizers?: Partial<Record<OperationId, Authorizer>>;
   /** Bounds how many requests are worked on and wait at once (see admission.ts). */
   admission?: Admission;
+  /** Refuses a client past its rate limit (see rate-limits.ts). */
+  rateLimit?: RateLimitHook;
 }
 
 export async function bindOperations(app: FastifyInstance, options: BindOptions): Promise<void> {
@@ -124,7 +139,7 @@ export async function bindOperations(app: FastifyInstance, options: BindOptions)
   app.addHook('onRoute', (route) => {
     const operationId = route.schema && 'operationId' in route.schema ? String(route.schema.operationId) : undefined;
     if (operationId !== undefined) {
-      adjustRoute(route, isOperationId(operationId) ? options.authorizers?.[operationId] : undefined, options.admission);
+      adjustRoute(route, isOperationId(operationId) ? options.authorizers?.[operationId] : undefined, options.admission, options.rateLimit);
     }
   });
   await app.register(openapiGlue, {

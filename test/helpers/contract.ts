@@ -30,6 +30,7 @@ export const ERROR_CODES: readonly string[] = Object.keys({
   conflict: 0,
   body_too_large: 0,
   unsupported_media_type: 0,
+  too_many_requests: 0,
   headers_too_large: 0,
   invalid_request: 0,
   invalid_state: 0,
