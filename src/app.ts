@@ -19,6 +19,7 @@ import { parseQueryString, refuseMalformedQueryStrings } from './http/query-stri
 import { clientErrorHandler, MAX_HEADER_SIZE, TIMEOUT_CHECK_INTERVAL_MS } from './http/client-errors.js';
 import { rateLimitHook } from './http/rate-limits.js';
 import { logRequests } from './http/request-log.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { loadSpec } from './http/spec.js';
 import { validatorCompiler } from './http/request-validation.js';
 import { createServices } from './services/index.js';
@@ -74,6 +75,7 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
   });
   logRequests(app, config.slowRequestMs);
 
+  await registerSecurityHeaders(app);
   await app.register(cors, {
     origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
     methods: ['GET', 'POST', 'PUT', 'DELETE'],

@@ -300,6 +300,20 @@ t.test('documentation and health', async (t) => {
     const initializer = await ctx.app.inject({ url: '/static/swagger-initializer.js' });
     t.equal(initializer.statusCode, 200);
   });
+  t.test('security headers on the page and on API answers: a CSP that allows only the service itself', async (t) => {
+    for (const url of ['/', '/tags', '/no/such/path']) {
+      const response = await ctx.app.inject({ url });
+      const csp = String(response.headers['content-security-policy']);
+      t.match(csp, /default-src 'self'/, `${url}: CSP`);
+      t.match(csp, /script-src 'self'(;|$)/, `${url}: scripts only from the service`);
+      t.match(csp, /frame-ancestors 'none'/);
+      t.notMatch(csp, /unsafe-eval|https?:|upgrade-insecure-requests/, `${url}: nothing from elsewhere, nothing forced`);
+      t.equal(response.headers['x-content-type-options'], 'nosniff');
+      t.equal(response.headers['x-frame-options'], 'SAMEORIGIN');
+      t.equal(response.headers['cross-origin-resource-policy'], 'cross-origin', `${url}: readable by other origins' pages (CORS)`);
+      t.equal(response.headers['referrer-policy'], 'no-referrer');
+    }
+  });
   t.test("Swagger UI is the service's own page, and the spec has one address", async (t) => {
     const page = await ctx.app.inject({ url: '/' });
     t.match(page.body, /<title>EOSC Performance API<\/title>/);
