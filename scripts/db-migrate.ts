@@ -1,12 +1,12 @@
 // npm run db:migrate — applies pending migrations to the database the
 // configuration names (DATABASE_URL; unset: PGlite under DATA_DIR).
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig, processEnvironment } from '../src/config.js';
 import { DatabaseOpenError, openConfiguredDatabase } from '../src/db/client.js';
 import { applyMigrations } from '../src/db/migrate.js';
 
 const verbose = process.argv.includes('--verbose');
 try {
-  const db = await openConfiguredDatabase(loadConfig(), verbose ? (msg) => console.error(msg) : undefined);
+  const db = await openConfiguredDatabase(loadConfig(processEnvironment()), verbose ? (msg) => console.error(msg) : undefined);
   try {
     const started = performance.now();
     const applied = await applyMigrations(db);

@@ -3,7 +3,7 @@
 // flavors, 20 benchmarks, 7 tags (all approved) and N results (default 1000).
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { type Config, ConfigError, loadConfig } from '../src/config.js';
+import { type Config, ConfigError, loadConfig, processEnvironment } from '../src/config.js';
 import { type Database, DatabaseOpenError, openConfiguredDatabase } from '../src/db/client.js';
 import { applyMigrations } from '../src/db/migrate.js';
 import { seedCatalog, seedResults } from './lib/sample-data.js';
@@ -17,7 +17,7 @@ if (!Number.isInteger(count) || count < 0) {
 
 let config: Config;
 try {
-  config = loadConfig();
+  config = loadConfig(processEnvironment());
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   console.error(error.message);

@@ -1,6 +1,7 @@
 // Environment → validated configuration (docs/CONTRACT.md §1). A bad value is a
 // ConfigError naming the variable, so start-up can print one clear line and
 // exit before listening.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 /** How notifications reach the SMTP relay (MAIL_*, PUBLIC_URL); absent without MAIL_SERVER. */
@@ -259,6 +260,17 @@ function timeouts(env: Env): Pick<Config, 'requestTimeoutMs' | 'headersTimeoutMs
     throw new ConfigError('HEADERS_TIMEOUT_MS', `must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs}), got ${headersTimeoutMs}`);
   }
   return { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 72_000, 1000, 3_600_000) };
+}
+
+/**
+ * The environment `npm start` and the scripts configure themselves from:
+ * the process's variables, plus those of `file` (`.env` in the working
+ * directory) when it exists. A variable set in the environment wins over the
+ * file, so an operator can always override one setting.
+ */
+export function processEnvironment(file = '.env'): Env {
+  if (existsSync(file)) process.loadEnvFile(file);
+  return process.env;
 }
 
 export function loadConfig(env: Env = process.env): Config {

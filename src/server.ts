@@ -5,7 +5,7 @@ import closeWithGrace from 'close-with-grace';
 import { type Logger, pino } from 'pino';
 import { buildApp } from './app.js';
 import { OidcVerifier } from './auth/oidc.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, processEnvironment, type Config } from './config.js';
 import { type Database, DatabaseOpenError, openConfiguredDatabase } from './db/client.js';
 import { applyMigrations } from './db/migrate.js';
 import { createNotifier } from './notifications/index.js';
@@ -18,7 +18,7 @@ function fail(message: string): never {
 
 function configure(): Config {
   try {
-    return loadConfig();
+    return loadConfig(processEnvironment());
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message);
     throw error;

@@ -1,6 +1,9 @@
 // Configuration is validated before anything starts (docs/CONTRACT.md §1).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import t from 'tap';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig, processEnvironment } from '../src/config.js';
 
 t.test('defaults', async (t) => {
   const config = loadConfig({});
@@ -174,3 +177,29 @@ for (const [variable, env, message] of bad) {
     t.match((caught as ConfigError).message, message);
   });
 }
+
+t.test('a .env file is read when present; the environment wins over it', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'eosc-perf-env-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, '.env');
+  writeFileSync(file, `# settings\nEOSC_TEST_FROM_FILE=file\nEOSC_TEST_BOTH="file"\n`);
+  process.env.EOSC_TEST_BOTH = 'environment';
+  t.teardown(() => {
+    delete process.env.EOSC_TEST_BOTH;
+    delete process.env.EOSC_TEST_FROM_FILE;
+  });
+  const env = processEnvironment(file);
+  t.equal(env.EOSC_TEST_FROM_FILE, 'file');
+  t.equal(env.EOSC_TEST_BOTH, 'environment');
+  t.equal(processEnvironment(path.join(dir, 'missing.env')), process.env, 'no file: the environment as it is');
+});
+
+t.test('.env.example holds only settings the service reads, all commented out', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+  const names = [...example.matchAll(/^# ?([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1]);
+  t.ok(names.length >= 10, `${names.length} settings`);
+  t.notMatch(example, /^[A-Z]/m, 'nothing set by copying it');
+  const source = readFileSync(new URL('../src/config.ts', import.meta.url), 'utf8');
+  for (const name of names) t.ok(source.includes(`'${name}'`) || source.includes(`.${name}`), `${name} is read by src/config.ts`);
+});
