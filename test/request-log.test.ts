@@ -4,12 +4,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import t from 'tap';
-import { buildApp } from '../src/app.js';
-import { OidcVerifier } from '../src/auth/oidc.js';
-import { loadConfig } from '../src/config.js';
-import { createNotifier } from '../src/notifications/index.js';
-import { openTestDatabase, type Test } from './helpers/app.js';
-import { startOidcProvider } from './helpers/oidc-provider.js';
+import { createTestContext, type Test } from './helpers/app.js';
 
 interface Line {
   level: number;
@@ -33,29 +28,15 @@ async function service(t: Test, env: Record<string, string> = {}) {
       done();
     },
   });
-  const db = await openTestDatabase('pglite');
-  if (!db) throw new Error('PGlite is always available');
-  const oidc = await startOidcProvider();
-  const config = loadConfig({ OIDC_ISSUERS: oidc.issuer, VALIDATION_THREADS: '1', ...env });
-  const app = await buildApp({
-    config,
-    db,
-    logger: pino({ level: 'info' }, stream),
-    notifier: createNotifier(undefined, { info: () => {}, warn: () => {}, error: () => {} }),
-    authenticator: new OidcVerifier({ issuers: config.oidcIssuers }),
-  });
-  t.teardown(async () => {
-    await app.close();
-    await db.close();
-    await oidc.close();
-  });
+  const ctx = await createTestContext(t, 'pglite', env, pino({ level: 'info' }, stream));
+  if (!ctx) throw new Error('PGlite is always available');
   const requests = () => lines.filter((line) => line.msg === 'request');
-  return { app, oidc, requests, text: () => text.join('') };
+  return { ...ctx, requests, text: () => text.join('') };
 }
 
 t.test('one line per request: operationId, status, duration, request id; the subject, never the token', async (t) => {
-  const { app, oidc, requests, text } = await service(t, { SLOW_REQUEST_MS: '60000' });
-  const token = await oidc.token({ sub: 'logged-user', email: 'logged@example.org' });
+  const { app, token: tokenOf, requests, text } = await service(t, { SLOW_REQUEST_MS: '60000' });
+  const token = await tokenOf({ sub: 'logged-user', email: 'logged@example.org' });
   const registered = await app.inject({ method: 'POST', url: '/users:register', headers: { authorization: `Bearer ${token}` } });
   t.equal(registered.statusCode, 201);
   const listed = await app.inject({ url: '/tags?per_page=5' });

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type tap from 'tap';
 import { buildApp } from '../../src/app.js';
 import { OidcVerifier } from '../../src/auth/oidc.js';
@@ -117,7 +117,13 @@ export function json<T = Record<string, unknown>>(response: LightMyRequestRespon
   return JSON.parse(response.body) as T;
 }
 
-export async function createTestContext(t: Test, name: DatabaseName, env: Record<string, string> = {}): Promise<TestContext | null> {
+/** `logger`: where the service logs (pino); none by default. */
+export async function createTestContext(
+  t: Test,
+  name: DatabaseName,
+  env: Record<string, string> = {},
+  logger?: FastifyBaseLogger,
+): Promise<TestContext | null> {
   const db = await openTestDatabase(name);
   if (!db) return null;
   const oidc = await startOidcProvider();
@@ -140,6 +146,7 @@ export async function createTestContext(t: Test, name: DatabaseName, env: Record
     db,
     notifier,
     authenticator: new OidcVerifier({ issuers: config.oidcIssuers }),
+    ...(logger ? { logger } : {}),
   });
   t.teardown(async () => {
     await app.close();
