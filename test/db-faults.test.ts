@@ -14,7 +14,7 @@ import { isDatabaseUnavailable, isOutcomeUnknown } from '../src/db/prisma-errors
 import { createNotifier } from '../src/notifications/index.js';
 import { assertError } from './helpers/assertions.js';
 import { startOidcProvider } from './helpers/oidc-provider.js';
-import { startPostgres } from './helpers/postgres.js';
+import { pauseInserts, startPostgres } from './helpers/postgres.js';
 
 interface Proxy {
   port: number;
@@ -187,26 +187,20 @@ t.test('a database that goes away and comes back', async (t) => {
     // The insert pauses on the server (within its statement timeout); the answer is then held on the way back.
     const observer = new pg.Client({ connectionString: direct.href });
     await observer.connect();
-    await observer.query(`CREATE FUNCTION pause_upload() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN PERFORM pg_sleep(${QUERY_TIMEOUT_MS / 4000}); RETURN NEW; END $$`);
-    await observer.query('CREATE TRIGGER pause_upload BEFORE INSERT ON results FOR EACH ROW EXECUTE FUNCTION pause_upload()');
+    const pause = await pauseInserts(async (text) => (await observer.query(text)).rows, 'pause_upload', 'results', QUERY_TIMEOUT_MS / 4000);
     t.teardown(async () => {
-      await observer.query('DROP TRIGGER IF EXISTS pause_upload ON results');
+      await pause.remove();
       await observer.end();
     });
     const answering = app.inject(upload);
-    for (let i = 0; i < 400; i++) {
-      const { rows } = await observer.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep'");
-      if (rows[0]?.n) break;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await pause.paused();
     proxy.stall();
     const lost = assertError(t, await answering, 503);
     t.match(lost.message, /not known whether this change was stored/);
     const committed = await observer.query<{ n: number }>('SELECT count(*)::int AS n FROM results WHERE benchmark_id = $1', [benchmark.id]);
     t.same(committed.rows, [{ n: 1 }], 'the upload whose answer was lost was committed');
     proxy.resume();
-    await observer.query('DROP TRIGGER pause_upload ON results');
+    await pause.remove();
     const count = () => prisma.result.count({ where: { benchmark_id: benchmark.id } });
     let retry = await app.inject(upload);
     for (let i = 0; i < 50 && retry.statusCode === 503; i++) {

@@ -9,6 +9,7 @@ import t from 'tap';
 import { adminPersona, eachDatabase, json, persona, type Persona, type Test as Tap, type TestContext } from './helpers/app.js';
 import { assertError, assertPageResponse, ids } from './helpers/assertions.js';
 import { RESULT_KEYS, USER_KEYS, type Result, type Results, type Tag, type User } from './helpers/contract.js';
+import { pauseInserts } from './helpers/postgres.js';
 import { fixtures, UNKNOWN_ID, uniqueDashed } from './helpers/fixtures.js';
 
 const DRAFT_07 = 'http://json-schema.org/draft-07/schema#';
@@ -264,16 +265,10 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       const w = await world({}, { tags: 2 });
       const [kept, doomed] = [w.tags[0]?.id ?? '', w.tags[1]?.id ?? ''];
       // The upload's statement pauses between storing the result and its tags, after every check the service made.
-      await prisma.$executeRawUnsafe(`CREATE FUNCTION pause_${process.pid}() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN PERFORM pg_sleep(1); RETURN NEW; END $$`);
-      await prisma.$executeRawUnsafe(
-        `CREATE TRIGGER pause BEFORE INSERT ON result_tags FOR EACH ROW EXECUTE FUNCTION pause_${process.pid}()`,
-      );
-      t.teardown(() => prisma.$executeRawUnsafe('DROP TRIGGER IF EXISTS pause ON result_tags'));
+      const pause = await pauseInserts((text) => prisma.$queryRawUnsafe(text), `pause_${process.pid}`, 'result_tags', 1);
+      t.teardown(pause.remove);
       const uploading = uploadRaw(w, { a: 1 }, { tags: [kept, doomed] });
-      const paused = async () =>
-        (await prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep'`)[0]?.n;
-      for (let i = 0; i < 200 && (await paused()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+      await pause.paused();
       await prisma.tag.delete({ where: { id: doomed } });
       const error = assertError(t, await uploading, 404);
       t.match(error.message, new RegExp(`Tag ${doomed}`));

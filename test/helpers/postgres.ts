@@ -211,3 +211,29 @@ async function waitUntilReady(url: string, hasExited: () => boolean, log: () => 
     }
   }
 }
+
+/** Runs one SQL text on a connection of the test's own and answers its rows. */
+export type RunSql = (text: string) => Promise<Record<string, unknown>[]>;
+
+/**
+ * Makes every INSERT into `table` sleep `seconds` on the server (a BEFORE
+ * INSERT trigger named `name`), to hold a statement between two of its steps
+ * while the test acts. `paused()` resolves once a statement sleeps there
+ * (throws after 5 s without one); `remove()` drops the trigger.
+ */
+export async function pauseInserts(run: RunSql, name: string, table: string, seconds: number) {
+  await run(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN PERFORM pg_sleep(${seconds}); RETURN NEW; END $$`);
+  await run(`CREATE TRIGGER ${name} BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+  return {
+    async paused(): Promise<void> {
+      for (let i = 0; i < 1000; i++) {
+        const [row] = await run("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep'");
+        if (row?.n) return;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      throw new Error(`no INSERT into ${table} paused within 5 s`);
+    },
+    remove: () => run(`DROP TRIGGER IF EXISTS ${name} ON ${table}`),
+  };
+}
