@@ -86,7 +86,7 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
 
   const spec = loadSpec();
   spec.servers = [{ url: config.apiPrefix || '/' }];
-  const services = createServices({ db, config, notifier });
+  const services = createServices({ db, config, notifier, log: app.log });
   // Registered before the operations' plugin, so it runs after it (onClose runs in reverse):
   // only once every running service call is done.
   app.addHook('onClose', () => services.close());

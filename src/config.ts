@@ -303,7 +303,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...(mailConfig ? { mail: mailConfig } : {}),
     bodyLimit: integer(env, 'BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
     ...(imageRegistry ? { imageRegistry } : {}),
-    resultsCacheMs: integer(env, 'RESULTS_CACHE_MS', 2000, 0, 60_000),
+    resultsCacheMs: integer(env, 'RESULTS_CACHE_MS', 60_000, 0, 3_600_000),
     validationTimeoutMs: integer(env, 'VALIDATION_TIMEOUT_MS', 2000, 10, 600_000),
     validationThreads: integer(env, 'VALIDATION_THREADS', 2, 1, 64),
     slowRequestMs: integer(env, 'SLOW_REQUEST_MS', 1000, 1, 600_000),

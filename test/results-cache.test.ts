@@ -1,7 +1,8 @@
 // Remembered results pages and counts (src/results/page-cache.ts, src/results/result-pages.ts):
-// anything written through the API is read back at once; a write the service
-// did not see (another instance, a script) within RESULTS_CACHE_MS; identical
-// concurrent reads share one query.
+// anything written through the API or straight into the database is read
+// back at once (the change feed, src/db/change-feed.ts); a write that fires
+// no trigger within RESULTS_CACHE_MS; identical concurrent reads share one
+// query. Several instances on one database: test/many-instances.test.ts.
 import t from 'tap';
 import { ReadCache, WriteGeneration } from '../src/results/page-cache.js';
 import { adminPersona, eachDatabase, json, persona, type Test, type TestContext } from './helpers/app.js';
@@ -53,20 +54,30 @@ async function setUp(t: Test, ctx: TestContext) {
       }),
     page: async (url = `/results?benchmark_id=${benchmark}`, headers: Record<string, string> = {}) =>
       json<Results>(await app.inject({ url, headers })),
-    /** A result written straight into the database, as another instance would. */
-    insertBehindTheService: () =>
-      ctx.db.prisma.result.create({
-        data: {
-          json: { n: 2 },
-          execution_datetime: new Date('2024-01-02T00:00:00Z'),
-          benchmark_id: benchmark,
-          site_id: site,
-          flavor_id: flavor,
-          uploader_sub: user.sub,
-          uploader_iss: ctx.oidc.issuer,
-        },
+    /** A result written straight into the database, as another instance or a script would. */
+    insertBehindTheService: () => ctx.db.prisma.result.create({ data: row() }),
+    /**
+     * A result written with the database's triggers off (as a restore with
+     * --disable-triggers does): nobody is told, only the TTL lets it show.
+     */
+    insertUnnoticed: () =>
+      ctx.db.prisma.$transaction(async (tx) => {
+        await tx.$executeRaw`SET LOCAL session_replication_role = replica`;
+        return tx.result.create({ data: row() });
       }),
   };
+
+  function row() {
+    return {
+      json: { n: 2 },
+      execution_datetime: new Date('2024-01-02T00:00:00Z'),
+      benchmark_id: benchmark,
+      site_id: site,
+      flavor_id: flavor,
+      uploader_sub: user.sub,
+      uploader_iss: ctx.oidc.issuer,
+    };
+  }
 }
 
 eachDatabase(
@@ -139,10 +150,22 @@ eachDatabase(
       t.not(mine.items[0]!.id, theirs.items[0]!.id);
     });
 
-    t.test('requests refused before any service call, and preflights, forget nothing', async (t) => {
+    t.test('a write straight into the database is read back at once', async (t) => {
       const { page, insertBehindTheService } = await setUp(t, ctx);
       const before = await page();
-      await insertBehindTheService();
+      const row = await insertBehindTheService();
+      const after = await page();
+      t.equal(after.total, before.total + 1, 'the count');
+      t.ok(
+        after.items.some((item) => item.id === row.id),
+        'the page',
+      );
+    });
+
+    t.test('requests refused before any service call, and preflights, forget nothing', async (t) => {
+      const { page, insertUnnoticed } = await setUp(t, ctx);
+      const before = await page();
+      await insertUnnoticed();
       t.equal((await app.inject({ method: 'POST', url: '/tags', payload: { name: 'anonymous' } })).statusCode, 401);
       const preflight = await app.inject({
         method: 'OPTIONS',
@@ -159,10 +182,10 @@ eachDatabase(
 eachDatabase(
   t,
   async (t, ctx) => {
-    t.test('a write the service did not see is read within RESULTS_CACHE_MS', async (t) => {
-      const { page, insertBehindTheService } = await setUp(t, ctx);
+    t.test('a write that fires no trigger is read within RESULTS_CACHE_MS', async (t) => {
+      const { page, insertUnnoticed } = await setUp(t, ctx);
       const before = await page();
-      const row = await insertBehindTheService();
+      const row = await insertUnnoticed();
       t.same(await page(), before, 'remembered until RESULTS_CACHE_MS has passed');
       await new Promise((resolve) => setTimeout(resolve, SHORT_MS + 50));
       const after = await page();

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../../generated/prisma/client.js';
 import { type Config, ConfigError, parseDatabaseUrl } from '../config.js';
+import { type ChangeFeed, type ChangeHandlers, PgChangeFeed, pgliteChangeFeed } from './change-feed.js';
 import { DataDirLockedError, lockDataDir } from './data-dir-lock.js';
 import { PgliteMigrationFactory, PgMigrationFactory } from './migration-adapters.js';
 
@@ -29,9 +30,17 @@ export interface Database {
   migrationAdapter(): MigrationConnection;
   /** Cheap "SELECT 1"; throws when the database does not answer. */
   ping(): Promise<void>;
+  /** Starts listening for committed changes to the tables results pages show (change-feed.ts); close() the feed before the database. */
+  listenForChanges(handlers: ChangeHandlers, log: FeedLog): ChangeFeed;
   close(): Promise<void>;
   /** Where engine and driver messages go. */
   log: (msg: string) => void;
+}
+
+/** Where the change feed says that it stopped or started listening. */
+export interface FeedLog {
+  info(msg: string): void;
+  warn(msg: string): void;
 }
 
 export interface OpenOptions {
@@ -168,6 +177,9 @@ async function openPostgres(raw: string, url: URL, log: (msg: string) => void, q
     async ping() {
       await pool.query('SELECT 1');
     },
+    listenForChanges(handlers, feedLog) {
+      return new PgChangeFeed(handlers, { connection: config, timeoutMs: queryTimeoutMs, log: feedLog });
+    },
     close() {
       closing ??= (async () => {
         await prisma.$disconnect();
@@ -203,6 +215,9 @@ export async function openPglite(
     },
     async ping() {
       await pglite.query('SELECT 1');
+    },
+    listenForChanges(handlers) {
+      return pgliteChangeFeed(pglite, handlers);
     },
     close() {
       closing ??= (async () => {

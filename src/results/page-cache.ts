@@ -1,11 +1,12 @@
-// Answers to read queries over results, remembered for a short time.
+// Answers to read queries over results, remembered until what they show
+// changes.
 //
-// Every write through this process (the service call of any operation that
-// may change a results page, see http/operations.ts and services/index.ts)
-// moves the generation on before its response is sent, and a remembered answer of an
-// older generation is never given again: a client always reads what it or
-// anybody else wrote through this process. Writes through other processes
-// (another instance, a seed script) are seen after at most the TTL.
+// A write generation moves on with every committed change to what they show:
+// a write through this process (the service call of any operation that may
+// change a results page, see http/operations.ts and services/index.ts) moves
+// it before its response is sent, and a change committed anywhere else
+// moves it when the change feed (db/change-feed.ts) hears of it. A
+// remembered answer of an older generation is never given again.
 //
 // Concurrent asks for the same key in the same generation share one query
 // ("single flight"), so an expiring entry under load costs one query, not one
@@ -13,9 +14,9 @@
 
 /**
  * A counter that every write moves on: an answer remembered in an older
- * generation is stale. One per service instance (createServices makes it and
- * hands `advance` to the operation binding as its `onWrite`), shared by the
- * caches of that instance.
+ * generation is stale. One per service instance (createServices makes it,
+ * hands `advance` to the operation binding as its `onWrite` and to the change
+ * feed), shared by the caches of that instance.
  */
 export class WriteGeneration {
   private count = 0;

@@ -5,7 +5,7 @@
 import type { OperationId, ServiceRegistry } from '../api-types.js';
 import { ImageRegistry } from '../catalog/image-registry.js';
 import type { Config } from '../config.js';
-import type { Database } from '../db/client.js';
+import type { Database, FeedLog } from '../db/client.js';
 import type { Authorizer } from '../http/operations.js';
 import type { Notifier } from '../notifications/index.js';
 import { ClaimWorkflow } from '../results/claims.js';
@@ -25,6 +25,8 @@ export interface ServiceDependencies {
   db: Database;
   config: Config;
   notifier: Notifier;
+  /** Where the services say what happens outside any request (the change feed going down and up). */
+  log: FeedLog;
 }
 
 export interface Services {
@@ -55,12 +57,14 @@ const UNSEEN_BY_RESULT_PAGES: ReadonlySet<OperationId> = new Set<OperationId>([
   'CreateTag',
 ]);
 
-export function createServices({ db, config, notifier }: ServiceDependencies): Services {
+export function createServices({ db, config, notifier, log }: ServiceDependencies): Services {
   const images = config.imageRegistry ? new ImageRegistry({ url: config.imageRegistry }) : undefined;
   const claims = new ClaimWorkflow(db, notifier);
   const validator = new ResultValidator(config.validationTimeoutMs, config.validationThreads);
   const generation = new WriteGeneration();
-  const pages = new ResultPages(db, generation, config.resultsCacheMs);
+  // Any committed change, through this instance or another, makes remembered pages stale.
+  const changes = db.listenForChanges({ changed: () => generation.advance(), lost: () => generation.advance() }, log);
+  const pages = new ResultPages(db, generation, changes, config.resultsCacheMs);
   const registry: ServiceRegistry = {
     benchmarks: new BenchmarksService(db, notifier, images),
     sites: new SitesService(db, notifier),
@@ -79,6 +83,9 @@ export function createServices({ db, config, notifier }: ServiceDependencies): S
       UpdateResult: ownerOrAdminOfResult(db, 'change its tags'),
       ListResultClaims: ownerOrAdminOfResult(db, 'read its claims'),
     },
-    close: () => validator.close(),
+    close: async () => {
+      await changes.close();
+      await validator.close();
+    },
   };
 }

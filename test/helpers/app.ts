@@ -126,8 +126,54 @@ export async function createTestContext(
 ): Promise<TestContext | null> {
   const db = await openTestDatabase(name);
   if (!db) return null;
+  const { oidc, smtp } = await startProviders(t);
+  return serviceOn(t, { db, oidc, smtp }, env, logger);
+}
+
+/**
+ * `count` instances of the service on one fresh PostgreSQL database, as
+ * behind a load balancer: each with its own connections, cache and change
+ * feed; one OIDC provider and one SMTP relay. `loggers[i]`: instance i's.
+ * Null where there is no PostgreSQL server.
+ */
+export async function createTestInstances(
+  t: Test,
+  count: number,
+  env: Record<string, string> = {},
+  loggers: FastifyBaseLogger[] = [],
+): Promise<{ instances: TestContext[]; databaseUrl: string } | null> {
+  const databaseUrl = await postgresUrl();
+  if (databaseUrl === null) return null;
+  const migrator = await openDatabase({ databaseUrl, dataDir: '' });
+  await applyMigrations(migrator);
+  await migrator.close();
+  const providers = await startProviders(t);
+  const instances: TestContext[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const db = await openDatabase({ databaseUrl, dataDir: '' });
+    instances.push(await serviceOn(t, { db, ...providers }, env, loggers[i]));
+  }
+  return { instances, databaseUrl };
+}
+
+/** The OIDC provider and SMTP relay the services of a test talk to, stopped when the test ends. */
+async function startProviders(t: Test): Promise<{ oidc: MockOidcProvider; smtp: TestSmtpServer }> {
   const oidc = await startOidcProvider();
   const smtp = await startSmtpServer();
+  t.teardown(async () => {
+    await oidc.close();
+    await smtp.close();
+  });
+  return { oidc, smtp };
+}
+
+/** The service on `db`, closed (with its database) when the test ends. */
+async function serviceOn(
+  t: Test,
+  { db, oidc, smtp }: { db: Database; oidc: MockOidcProvider; smtp: TestSmtpServer },
+  env: Record<string, string>,
+  logger: FastifyBaseLogger | undefined,
+): Promise<TestContext> {
   const config = loadConfig({
     OIDC_ISSUERS: oidc.issuer,
     ADMIN_ENTITLEMENTS: ADMIN_ENTITLEMENT,
@@ -148,12 +194,11 @@ export async function createTestContext(
     authenticator: new OidcVerifier({ issuers: config.oidcIssuers }),
     ...(logger ? { logger } : {}),
   });
+  // Registered after the providers' teardown, so run before it (tap runs teardowns in reverse).
   t.teardown(async () => {
     await app.close();
     await notifier.close();
     await db.close();
-    await oidc.close();
-    await smtp.close();
   });
   const token = (persona: Persona) =>
     oidc.token({
