@@ -195,10 +195,51 @@ const JOINS = Prisma.sql`
   JOIN sites s ON s.id = r.site_id
   JOIN flavors f ON f.id = r.flavor_id`;
 
-/** How many results match (for the page envelope's `total`). */
-export async function countResults(prisma: PrismaClient, where: ResultWhere): Promise<number> {
-  const [row] = await prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM results r ${where.sql}`;
+/**
+ * How many results match (for the page envelope's `total`). Visible results
+ * of a benchmark, site or flavor (or all of them) are summed from the counts
+ * that triggers keep (result_counts, migration result_counts): a few rows
+ * instead of every matching result, which took 360–400 ms at a million.
+ * Anything narrower is counted.
+ */
+export async function countResults(prisma: PrismaClient, criteria: ResultCriteria, where: ResultWhere): Promise<number> {
+  const [row] = kept(criteria)
+    ? await prisma.$queryRaw<{ total: number }[]>`
+        SELECT coalesce(sum(c.n), 0)::int AS total FROM result_counts c ${keptWhere(criteria)}`
+    : await prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM results r ${where.sql}`;
   return row?.total ?? 0;
+}
+
+/**
+ * Whether result_counts can still answer with each criterion as given:
+ * visible results, by benchmark, site and flavor alone. Declared for every
+ * criterion, so a new one fails the type check until it is decided here.
+ */
+const KEPT: { [K in keyof Required<ResultCriteria>]: (value: ResultCriteria[K]) => boolean } = {
+  includeHidden: (value) => !value,
+  uploader: (value) => value === undefined,
+  benchmarkId: () => true,
+  siteId: () => true,
+  flavorId: () => true,
+  tagIds: (value) => (value?.length ?? 0) === 0,
+  executed: (value) => value === undefined,
+  uploaded: (value) => value === undefined,
+  filters: (value) => (value?.length ?? 0) === 0,
+  terms: (value) => (value?.length ?? 0) === 0,
+};
+
+function kept(criteria: ResultCriteria): boolean {
+  return (Object.keys(KEPT) as (keyof ResultCriteria)[]).every((key) =>
+    (KEPT[key] as (value: ResultCriteria[typeof key]) => boolean)(criteria[key]),
+  );
+}
+
+function keptWhere(criteria: ResultCriteria): Prisma.Sql {
+  const conditions: Prisma.Sql[] = [];
+  if (criteria.benchmarkId) conditions.push(Prisma.sql`c.benchmark_id = ${criteria.benchmarkId}::uuid`);
+  if (criteria.siteId) conditions.push(Prisma.sql`c.site_id = ${criteria.siteId}::uuid`);
+  if (criteria.flavorId) conditions.push(Prisma.sql`c.flavor_id = ${criteria.flavorId}::uuid`);
+  return conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}` : Prisma.empty;
 }
 
 /** A timestamp as `Date.toISOString()` writes it (UTC, milliseconds), which is what every other response carries. */

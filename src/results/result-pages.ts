@@ -55,7 +55,7 @@ export class ResultPages {
       if (items.length < window.take && (items.length > 0 || window.skip === 0)) {
         return toPageText<Schemas['Result']>(query, items, window.skip + items.length);
       }
-      const count = () => countResults(this.db.prisma, where);
+      const count = () => countResults(this.db.prisma, criteria, where);
       if (!remembered) return toPageText<Schemas['Result']>(query, items, await count());
       const counted = await this.counts.getDated(JSON.stringify(criteria), count);
       countedAt = counted.at;
