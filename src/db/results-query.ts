@@ -265,60 +265,45 @@ function jsonObject(shape: Record<string, FieldKind>, alias: string): Prisma.Sql
 }
 
 /**
- * The API's JSON of the results chosen by `page` (a SELECT of result rows
- * with their position `n`), one text per result, in order. PostgreSQL writes
- * it: a page of 100 results embeds ~190 kB of benchmarks (with their JSON
- * Schemas), sites, flavors and tags, and hydrating that into objects only to
- * serialize it again was most of a list request's time (docs/PERFORMANCE.md).
- * Each benchmark, site and flavor is written once per page, not once per
- * result. The keys and formats come from the shapes in views.ts, which also
- * render an upload's answer (`toResult`).
+ * A result as read for a page: its own fields as JSON text (the keys and
+ * formats of RESULT_OWN_SHAPE in views.ts), and the ids of what it embeds —
+ * whose JSON, the same for every result that names them, is written once per
+ * catalog change (results/catalog-fragments.ts) rather than once per result.
  */
-async function resultItems(prisma: PrismaClient, page: Prisma.Sql): Promise<string[]> {
-  const rows = await prisma.$queryRaw<{ item: string }[]>`
-    WITH page AS MATERIALIZED (${page}),
-    benchmark_json AS MATERIALIZED (
-      SELECT b.id, ${jsonObject(BENCHMARK_SHAPE, 'b')} AS item
-      FROM benchmarks b WHERE b.id IN (SELECT benchmark_id FROM page)),
-    site_json AS MATERIALIZED (
-      SELECT s.id, ${jsonObject(SITE_SHAPE, 's')} AS item
-      FROM sites s WHERE s.id IN (SELECT site_id FROM page)),
-    flavor_json AS MATERIALIZED (
-      SELECT f.id, ${jsonObject(FLAVOR_SHAPE, 'f')} AS item
-      FROM flavors f WHERE f.id IN (SELECT flavor_id FROM page)),
-    tags_json AS MATERIALIZED (
-      SELECT p.id, json_agg(${jsonObject(TAG_SHAPE, 't')} ORDER BY t.name COLLATE "C") AS items
-      FROM page p JOIN result_tags rt ON rt.result_id = p.id JOIN tags t ON t.id = rt.tag_id
-      GROUP BY p.id)
-    SELECT json_build_object(
-      ${Prisma.join(jsonFields(RESULT_OWN_SHAPE, 'p'), ', ')},
-      'benchmark', b.item,
-      'site', s.item,
-      'flavor', f.item,
-      'tags', coalesce(t.items, '[]'::json)
-    )::text AS item
-    FROM page p
-    JOIN benchmark_json b ON b.id = p.benchmark_id
-    JOIN site_json s ON s.id = p.site_id
-    JOIN flavor_json f ON f.id = p.flavor_id
-    LEFT JOIN tags_json t ON t.id = p.id
-    ORDER BY p.n`;
-  return rows.map((row) => row.item);
+export interface ResultRow {
+  own: string;
+  benchmark_id: string;
+  site_id: string;
+  flavor_id: string;
+  /** In the order the API lists a result's tags: by name, byte-wise. */
+  tag_ids: string[];
 }
 
-/** One page of matching results, in order, as the JSON texts of their `Result`s. */
+/** The rows of the results chosen by `page` (a SELECT of result rows with their position `n`), in order. */
+function resultRows(prisma: PrismaClient, page: Prisma.Sql): Promise<ResultRow[]> {
+  return prisma.$queryRaw<ResultRow[]>`
+    WITH page AS MATERIALIZED (${page})
+    SELECT ${jsonObject(RESULT_OWN_SHAPE, 'p')}::text AS own,
+      p.benchmark_id::text AS benchmark_id, p.site_id::text AS site_id, p.flavor_id::text AS flavor_id,
+      ARRAY(SELECT rt.tag_id::text FROM result_tags rt JOIN tags t ON t.id = rt.tag_id
+            WHERE rt.result_id = p.id ORDER BY t.name COLLATE "C") AS tag_ids
+    FROM page p
+    ORDER BY p.n`;
+}
+
+/** One page of matching results, in order. */
 export function findResults(
   prisma: PrismaClient,
   where: ResultWhere,
   sort: ResultSortKey[],
   window: { skip: number; take: number },
-): Promise<string[]> {
+): Promise<ResultRow[]> {
   const joins = needsJoins(sort) ? JOINS : Prisma.empty;
   const order = orderClause(sort);
   // Choosing the page's ids reads only the ids up to the offset (from an
   // index alone, for the default orders), not every skipped row; the rows
   // are read, and numbered in the same order, for the page alone.
-  return resultItems(
+  return resultRows(
     prisma,
     Prisma.sql`
       SELECT r.id, r.json, r.execution_datetime, r.upload_datetime, r.benchmark_id, r.site_id, r.flavor_id,
@@ -330,15 +315,42 @@ export function findResults(
   );
 }
 
-/** The JSON text of one result, claimed (hidden) or not; undefined when there is none. */
-export async function findResult(prisma: PrismaClient, id: string): Promise<string | undefined> {
-  const [item] = await resultItems(
+/** One result, claimed (hidden) or not; undefined when there is none. */
+export async function findResult(prisma: PrismaClient, id: string): Promise<ResultRow | undefined> {
+  const [row] = await resultRows(
     prisma,
     Prisma.sql`
       SELECT r.id, r.json, r.execution_datetime, r.upload_datetime, r.benchmark_id, r.site_id, r.flavor_id, 1 AS n
       FROM results r WHERE r.id = ${id}::uuid`,
   );
-  return item;
+  return row;
+}
+
+/** The catalog entries results embed, by kind; each kind's JSON is its view's (views.ts). */
+export type CatalogKind = 'benchmark' | 'site' | 'flavor' | 'tag';
+
+const CATALOG_TABLES = {
+  benchmark: { table: Prisma.raw('benchmarks'), shape: BENCHMARK_SHAPE },
+  site: { table: Prisma.raw('sites'), shape: SITE_SHAPE },
+  flavor: { table: Prisma.raw('flavors'), shape: FLAVOR_SHAPE },
+  tag: { table: Prisma.raw('tags'), shape: TAG_SHAPE },
+} as const satisfies Record<CatalogKind, { table: Prisma.Sql; shape: Record<string, FieldKind> }>;
+
+/** The JSON text of the named catalog entries, as results embed them; a deleted one is absent. */
+export function findCatalogJson(
+  prisma: PrismaClient,
+  ids: Record<CatalogKind, string[]>,
+): Promise<{ kind: CatalogKind; id: string; item: string }[]> {
+  const parts = (Object.keys(CATALOG_TABLES) as CatalogKind[])
+    .filter((kind) => ids[kind].length > 0)
+    .map((kind) => {
+      const { table, shape } = CATALOG_TABLES[kind];
+      return Prisma.sql`
+        SELECT ${kind}::text AS kind, x.id::text AS id, ${jsonObject(shape, 'x')}::text AS item
+        FROM ${table} x WHERE x.id = ANY (${ids[kind]}::uuid[])`;
+    });
+  if (parts.length === 0) return Promise.resolve([]);
+  return prisma.$queryRaw`${Prisma.join(parts, ' UNION ALL ')}`;
 }
 
 /**

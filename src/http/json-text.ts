@@ -12,7 +12,8 @@ export class JsonText<T> {
 
   readonly bytes: Buffer;
 
-  constructor(text: string) {
-    this.bytes = Buffer.from(text, 'utf8');
+  /** `text`, or the concatenation of `parts` (each UTF-8 already). */
+  constructor(text: string | readonly Buffer[]) {
+    this.bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : Buffer.concat(text);
   }
 }

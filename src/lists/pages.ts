@@ -51,13 +51,23 @@ export function toPage<T>(query: PageQuery, items: T[], total: number): Page<T> 
 }
 
 /**
- * `toPage` for items that are JSON texts already: the page as JSON text, its
- * keys in the order the serializer writes every other list (the schema's).
+ * `toPage` for items that are JSON already, each given as the UTF-8 parts of
+ * its text: the page as JSON text, its keys in the order the serializer
+ * writes every other list (the schema's).
  */
-export function toPageText<T>(query: PageQuery, items: string[], total: number): JsonText<Page<T>> {
+export function toPageText<T>(query: PageQuery, items: readonly (readonly Buffer[])[], total: number): JsonText<Page<T>> {
   const { items: _, ...envelope } = toPage(query, [], total);
-  return new JsonText(`${JSON.stringify(envelope).slice(0, -1)},"items":[${items.join(',')}]}`);
+  const parts: Buffer[] = [Buffer.from(`${JSON.stringify(envelope).slice(0, -1)},"items":[`)];
+  for (const [index, item] of items.entries()) {
+    if (index > 0) parts.push(COMMA);
+    parts.push(...item);
+  }
+  parts.push(END);
+  return new JsonText(parts);
 }
+
+const COMMA = Buffer.from(',');
+const END = Buffer.from(']}');
 
 /** Counts and fetches one page; the two queries run concurrently. */
 export async function paginate<T>(

@@ -8,10 +8,12 @@
 import type { Schemas } from '../api-types.js';
 import type { ChangeFeed } from '../db/change-feed.js';
 import type { Database } from '../db/client.js';
-import { countResults, findResults, type ResultCriteria, resultWhere } from '../db/results-query.js';
-import type { JsonText } from '../http/json-text.js';
+import { countResults, findResult, findResults, type ResultCriteria, type ResultRow, resultWhere } from '../db/results-query.js';
+import type { CatalogFragments } from './catalog-fragments.js';
+import { JsonText } from '../http/json-text.js';
 import { type PageQuery, pageWindow, toPageText } from '../lists/pages.js';
 import { ReadCache, type WriteGeneration } from './page-cache.js';
+import { catalogIds, resultParts } from './result-json.js';
 import { parseResultSort } from './sorting.js';
 
 /** Pages remembered at once: at most this many bytes of JSON (~100 default pages). */
@@ -30,6 +32,7 @@ export class ResultPages {
     private readonly db: Database,
     generation: WriteGeneration,
     private readonly changes: ChangeFeed,
+    private readonly fragments: CatalogFragments,
     cacheMs: number,
   ) {
     this.counts = new ReadCache(generation, { ttlMs: cacheMs, maxEntries: 1000 });
@@ -47,16 +50,16 @@ export class ResultPages {
     const window = pageWindow(query);
     // A page is remembered no longer than the count it carries.
     let countedAt: number | undefined;
-    const load = async (remembered: boolean) => {
+    const load = async (trusted: boolean) => {
       const where = await resultWhere(this.db.prisma, criteria);
-      const items = await findResults(this.db.prisma, where, sort, window);
+      const items = await this.render(() => findResults(this.db.prisma, where, sort, window), trusted);
       // A page that is not full and not past the end tells the total itself:
       // narrow filters and searches then need no count at all.
       if (items.length < window.take && (items.length > 0 || window.skip === 0)) {
         return toPageText<Schemas['Result']>(query, items, window.skip + items.length);
       }
       const count = () => countResults(this.db.prisma, criteria, where);
-      if (!remembered) return toPageText<Schemas['Result']>(query, items, await count());
+      if (!trusted) return toPageText<Schemas['Result']>(query, items, await count());
       const counted = await this.counts.getDated(JSON.stringify(criteria), count);
       countedAt = counted.at;
       return toPageText<Schemas['Result']>(query, items, counted.value);
@@ -72,4 +75,32 @@ export class ResultPages {
       )
     ).value;
   }
+
+  /** One result, claimed (hidden) or not, as GET /results/{id} shows it; undefined when there is none. */
+  async find(id: string): Promise<JsonText<Schemas['Result']> | undefined> {
+    const trusted = await this.changes.sync();
+    const [item] = await this.render(async () => {
+      const row = await findResult(this.db.prisma, id);
+      return row ? [row] : [];
+    }, trusted);
+    return item && new JsonText(item);
+  }
+
+  /**
+   * The JSON parts of the results `read` returns, each with the catalog
+   * entries it embeds. An entry deleted between reading the rows and reading
+   * it took its results with it (a cascade), so the rows are read again.
+   */
+  private async render(read: () => Promise<ResultRow[]>, trusted: boolean): Promise<Buffer[][]> {
+    for (let attempt = 1; ; attempt += 1) {
+      const rows = await read();
+      const fragments = await this.fragments.lookup(catalogIds(rows), trusted);
+      const items = rows.map((row) => resultParts(row, fragments));
+      if (items.every((item) => item !== undefined)) return items;
+      if (attempt === MAX_READS) throw new Error('results kept naming deleted catalog entries');
+    }
+  }
 }
+
+/** How often a page is read again while catalog entries it names are being deleted. */
+const MAX_READS = 3;

@@ -7,9 +7,8 @@
 import { createHash } from 'node:crypto';
 import type { Schemas } from '../api-types.js';
 import type { Database } from '../db/client.js';
-import { findResult } from '../db/results-query.js';
 import { UnprocessableError } from '../errors.js';
-import { JsonText } from '../http/json-text.js';
+import type { JsonText } from '../http/json-text.js';
 
 /** The key a user sent with an upload, and a fingerprint of the upload it names. */
 export interface UploadKey {
@@ -47,6 +46,7 @@ export async function storedUpload(
   db: Database,
   user: { sub: string; iss: string },
   upload: UploadKey,
+  findResult: (id: string) => Promise<JsonText<Schemas['Result']> | undefined>,
 ): Promise<JsonText<Schemas['Result']> | undefined> {
   const stored = await db.prisma.uploadKey.findUnique({
     where: { uploader_sub_uploader_iss_key: { uploader_sub: user.sub, uploader_iss: user.iss, key: upload.key } },
@@ -58,6 +58,5 @@ export async function storedUpload(
       'header.idempotency-key': 'already used for a different request',
     });
   }
-  const result = await findResult(db.prisma, stored.result_id);
-  return result === undefined ? undefined : new JsonText(result);
+  return findResult(stored.result_id);
 }

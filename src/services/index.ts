@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import type { Database, FeedLog } from '../db/client.js';
 import type { Authorizer } from '../http/operations.js';
 import type { Notifier } from '../notifications/index.js';
+import { CatalogFragments } from '../results/catalog-fragments.js';
 import { ClaimWorkflow } from '../results/claims.js';
 import { ownerOrAdminOfResult } from '../results/ownership.js';
 import { WriteGeneration } from '../results/page-cache.js';
@@ -57,14 +58,31 @@ const UNSEEN_BY_RESULT_PAGES: ReadonlySet<OperationId> = new Set<OperationId>([
   'CreateTag',
 ]);
 
+/** The tables whose rows results embed (the change feed names the changed table). */
+const CATALOG_TABLES: ReadonlySet<string> = new Set(['benchmarks', 'sites', 'flavors', 'tags']);
+
 export function createServices({ db, config, notifier, log }: ServiceDependencies): Services {
   const images = config.imageRegistry ? new ImageRegistry({ url: config.imageRegistry }) : undefined;
   const claims = new ClaimWorkflow(db, notifier);
   const validator = new ResultValidator(config.validationTimeoutMs, config.validationThreads);
   const generation = new WriteGeneration();
-  // Any committed change, through this instance or another, makes remembered pages stale.
-  const changes = db.listenForChanges({ changed: () => generation.advance(), lost: () => generation.advance() }, log);
-  const pages = new ResultPages(db, generation, changes, config.resultsCacheMs);
+  const fragments = new CatalogFragments(db);
+  // Any committed change, through this instance or another, makes remembered pages stale;
+  // a change to the catalog, the catalog's JSON too.
+  const changes = db.listenForChanges(
+    {
+      changed: (table) => {
+        generation.advance();
+        if (CATALOG_TABLES.has(table)) fragments.forget();
+      },
+      lost: () => {
+        generation.advance();
+        fragments.forget();
+      },
+    },
+    log,
+  );
+  const pages = new ResultPages(db, generation, changes, fragments, config.resultsCacheMs);
   const registry: ServiceRegistry = {
     benchmarks: new BenchmarksService(db, notifier, images),
     sites: new SitesService(db, notifier),

@@ -6,9 +6,9 @@ import { isOwnerOrAdmin, requireUser } from '../auth/caller.js';
 import type { Database } from '../db/client.js';
 import { deleteOrExplain, writeOrExplain } from '../db/prisma-errors.js';
 import { insertResult } from '../db/result-insert.js';
-import { findResult, lockResult } from '../db/results-query.js';
+import { lockResult } from '../db/results-query.js';
 import { ConflictError, ForbiddenError, InvalidStateError, NotFoundError } from '../errors.js';
-import { JsonText } from '../http/json-text.js';
+import type { JsonText } from '../http/json-text.js';
 import { dateRange } from '../lists/dates.js';
 import type { ClaimWorkflow } from '../results/claims.js';
 import { listCriteria } from '../results/criteria.js';
@@ -37,9 +37,9 @@ export class ResultsService {
 
   async getResult({ params }: Input<'GetResult'>): Promise<JsonText<Schemas['Result']>> {
     // Claimed (hidden) results too: only lists and searches leave them out.
-    const result = await findResult(this.db.prisma, params.result_id);
+    const result = await this.pages.find(params.result_id);
     if (result === undefined) throw new NotFoundError('Result', params.result_id);
-    return new JsonText(result);
+    return result;
   }
 
   async createResult({ query, body, headers, caller }: Input<'CreateResult'>): Promise<Output<'CreateResult'>> {
@@ -52,7 +52,7 @@ export class ResultsService {
         ? undefined
         : uploadKey(key, { benchmark_id: query.benchmark_id, flavor_id: query.flavor_id, execution_datetime: executed, tagIds, body });
     // A retry of an upload already stored: its result, whatever changed since (a schema, an approval).
-    const replay = upload && (await storedUpload(this.db, user, upload));
+    const replay = upload && (await storedUpload(this.db, user, upload, (id) => this.pages.find(id)));
     if (replay) return replay;
     // Read once what the answer embeds; the insert then needs no second look.
     const [benchmark, flavor, tags] = await Promise.all([
@@ -88,7 +88,7 @@ export class ResultsService {
     );
     if (row) return toResult({ ...row, json: body, execution_datetime: executed }, { benchmark, site: flavor.site, flavor, tags });
     // The key was taken meanwhile: by a concurrent retry of this upload, which committed first.
-    const stored = upload && (await storedUpload(this.db, user, upload));
+    const stored = upload && (await storedUpload(this.db, user, upload, (id) => this.pages.find(id)));
     if (!stored) throw new ConflictError('The upload with this Idempotency-Key was deleted while this one was stored; send it again');
     return stored;
   }
