@@ -73,6 +73,8 @@ interface Query {
   body?: string;
   headers?: Record<string, string>;
   read: boolean;
+  /** Sent with `If-None-Match` naming the answer's current ETag, as a client that holds it would. */
+  conditional?: boolean;
 }
 
 interface CapturedSql {
@@ -180,8 +182,8 @@ try {
   const token = await oidc.token({ sub: bencher.sub, email: bencher.email }, { expiresIn: '2h' });
 
   // Two instances of the service on the same database: one as deployed (results pages and
-  // counts remembered for RESULTS_CACHE_MS, default 2 s), one with RESULTS_CACHE_MS=0, so
-  // every read query is measured both as clients asking it again see it and uncached.
+  // counts remembered until a change commits), one with RESULTS_CACHE_MS=0, so every read
+  // query is measured both as clients asking it again see it and uncached.
   const startService = async (env: Record<string, string>): Promise<string> => {
     const port = await freePort();
     const child = spawn(process.execPath, ['--import=tsx', 'src/server.ts'], {
@@ -213,6 +215,9 @@ try {
   };
   const queries: Query[] = [
     { name: 'GET /results (default page)', method: 'GET', paths: ['/results'], read: true },
+    { name: 'GET /results (default page), brotli', method: 'GET', paths: ['/results'], headers: { 'accept-encoding': 'br' }, read: true },
+    { name: 'GET /results (default page), gzip', method: 'GET', paths: ['/results'], headers: { 'accept-encoding': 'gzip' }, read: true },
+    { name: 'GET /results (default page), If-None-Match: 304', method: 'GET', paths: ['/results'], conditional: true, read: true },
     {
       // Deep pages: the offset is skipped in an index; few of these URLs repeat within RESULTS_CACHE_MS.
       name: 'GET /results?page=1…1000 (every page in turn)',
@@ -243,19 +248,28 @@ try {
   const rows: string[] = [];
   /** `sql`: p50 ms of the query's statements replayed on the database, and how many there are. */
   const measure = async (name: string, target: string, query: Query, sql?: { ms: number; statements: number }): Promise<void> => {
+    if (query.conditional) {
+      const etag = (await fetch(`${target}${query.paths[0]}`)).headers.get('etag') ?? '';
+      query = { ...query, headers: { ...query.headers, 'if-none-match': etag } };
+    }
     await load(target, query).catch(() => undefined); // warm-up: JIT, connection pool, caches
     const result = await load(target, query);
-    const failures = result.non2xx + result.errors + result.timeouts;
+    // 304s count as answered: what a client holding the page gets.
+    const answered = result['2xx'] + (result.statusCodeStats?.['304']?.count ?? 0);
+    const notOk = result.non2xx - (result.statusCodeStats?.['304']?.count ?? 0);
+    const failures = notOk + result.errors + result.timeouts;
     // Which answers the failures were (a 503 is the service shedding load, by design).
     const statuses = Object.entries(result.statusCodeStats ?? {})
-      .filter(([code]) => !code.startsWith('2'))
+      .filter(([code]) => !code.startsWith('2') && code !== '304')
       .map(([code, stat]) => `${code}×${stat.count}`);
     if (result.timeouts > 0) statuses.push(`timeout×${result.timeouts}`);
     if (result.errors > result.timeouts) statuses.push(`error×${result.errors - result.timeouts}`);
     const sqlMs = sql ? `${sql.ms.toFixed(2)} (${sql.statements} stmts)` : '—';
     const ratio = sql ? (result.latency.p50 / sql.ms).toFixed(1) : '—';
+    // What a client read per answer, headers included (autocannon counts every byte received).
+    const bytes = answered > 0 ? Math.round(result.throughput.total / answered / 1000) : 0;
     rows.push(
-      `| ${name} | ${result.latency.p50} | ${result.latency.p99} | ${Math.round(result.requests.average)} | ${failures}${statuses.length > 0 ? ` (${statuses.join(', ')})` : ''} | ${sqlMs} | ${ratio} |`,
+      `| ${name} | ${result.latency.p50} | ${result.latency.p99} | ${Math.round(result.requests.average)} | ${bytes} | ${failures}${statuses.length > 0 ? ` (${statuses.join(', ')})` : ''} | ${sqlMs} | ${ratio} |`,
     );
     console.error(`done: ${name}`);
   };
@@ -289,8 +303,8 @@ try {
     `\n${total} results in PostgreSQL after the run; ${CONNECTIONS} connections, ${DURATION} s per query (after a ${DURATION} s warm-up run);` +
       ' "uncached": a second instance with RESULTS_CACHE_MS=0\n',
   );
-  console.log('| query | p50 ms | p99 ms | req/s | failed | SQL p50 ms | API p50 ÷ SQL p50 |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| query | p50 ms | p99 ms | req/s | kB/answer | failed | SQL p50 ms | API p50 ÷ SQL p50 |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const row of rows) console.log(row);
   if (memoryRows.length > 0) {
     console.log(

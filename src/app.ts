@@ -8,6 +8,8 @@ import type { Database } from './db/client.js';
 import type { Notifier } from './notifications/index.js';
 import { securityHandlers, type Authenticator } from './auth/security.js';
 import { registerBodyParsers } from './http/body-parsers.js';
+import { registerCompression } from './http/compression.js';
+import { registerHttpCaching } from './http/http-caching.js';
 import { registerDocs } from './http/docs.js';
 import { errorBody, frameworkErrorHandler, registerErrorHandlers } from './http/error-handler.js';
 import { DatabaseUnavailableError } from './errors.js';
@@ -74,13 +76,15 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
     reply.header('x-request-id', request.id);
   });
   logRequests(app, config.slowRequestMs);
+  registerHttpCaching(app);
+  await registerCompression(app);
 
   await registerSecurityHeaders(app);
   await app.register(cors, {
     origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
     methods: ['GET', 'POST', 'PUT', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
-    exposedHeaders: ['X-Request-Id'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'If-None-Match', 'Idempotency-Key'],
+    exposedHeaders: ['X-Request-Id', 'ETag'],
     maxAge: 600,
   });
 

@@ -72,8 +72,16 @@ export type Tag = Prisma.TagModel
  */
 export type Result = Prisma.ResultModel
 /**
+ * Model ResultCount
+ * How many visible (not deleted) results each benchmark, site and flavor
+ * has, kept by triggers on results (migration result_counts), so that a
+ * list filtered by nothing else counts without reading the results. Each
+ * group has up to 16 rows (`slot`: the writing connection's, so concurrent
+ * uploads rarely wait for each other's row); its count is their sum.
+ */
+export type ResultCount = Prisma.ResultCountModel
+/**
  * Model UploadKey
- * Many-to-many between results and tags.
  * The `Idempotency-Key` an upload was sent with: a retry of the same upload
  * with the same key is answered with the stored result instead of storing it
  * twice. Remembered as long as the result exists.
@@ -81,7 +89,7 @@ export type Result = Prisma.ResultModel
 export type UploadKey = Prisma.UploadKeyModel
 /**
  * Model ResultTag
- * 
+ * Many-to-many between results and tags.
  */
 export type ResultTag = Prisma.ResultTagModel
 /**

@@ -15,7 +15,7 @@ import type { Caller } from '../auth/caller.js';
 import { NotImplementedError } from '../errors.js';
 import type { Admission } from './admission.js';
 import type { RateLimitHook } from './rate-limits.js';
-import { JsonText } from './json-text.js';
+import { JsonText, sendJsonText } from './json-text.js';
 import { indexOperations, type OpenApiDocument } from './spec.js';
 
 type ServiceMethod = (input: OperationInput) => Promise<unknown>;
@@ -174,7 +174,7 @@ export async function bindOperations(app: FastifyInstance, options: BindOptions)
           reply.code(status);
           if (status === 204) return reply.send();
           // JSON the database already wrote is sent as its bytes, not serialized again.
-          if (result instanceof JsonText) return reply.type('application/json; charset=utf-8').send(result.bytes);
+          if (result instanceof JsonText) return sendJsonText(request, reply, result);
           return result;
         },
       };

@@ -40,7 +40,8 @@ export class ResultPages {
       ttlMs: cacheMs,
       maxEntries: 1000,
       maxWeight: PAGE_CACHE_BYTES,
-      weigh: (page) => page.bytes.length,
+      // Its compressed copies, once asked for, add a tenth or so.
+      weigh: (page) => Math.round(page.bytes.length * 1.2),
     });
   }
 

@@ -403,6 +403,7 @@ export const ModelName = {
   Flavor: 'Flavor',
   Tag: 'Tag',
   Result: 'Result',
+  ResultCount: 'ResultCount',
   UploadKey: 'UploadKey',
   ResultTag: 'ResultTag',
   Claim: 'Claim',
@@ -422,7 +423,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "user" | "benchmark" | "site" | "flavor" | "tag" | "result" | "uploadKey" | "resultTag" | "claim" | "submit"
+    modelProps: "user" | "benchmark" | "site" | "flavor" | "tag" | "result" | "resultCount" | "uploadKey" | "resultTag" | "claim" | "submit"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -870,6 +871,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    ResultCount: {
+      payload: Prisma.$ResultCountPayload<ExtArgs>
+      fields: Prisma.ResultCountFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ResultCountFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ResultCountPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ResultCountFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ResultCountPayload>
+        }
+        findFirst: {
+          args: Prisma.ResultCountFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ResultCountPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ResultCountFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ResultCountPayload>
+        }
+        findMany: {
+          args: Prisma.ResultCountFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ResultCountPayload>[]
+        }
+        create: {
+          args: Prisma.ResultCountCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ResultCountPayload>
+        }
+        createMany: {
+          args: Prisma.ResultCountCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ResultCountCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ResultCountPayload>[]
+        }
+        delete: {
+          args: Prisma.ResultCountDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ResultCountPayload>
+        }
+        update: {
+          args: Prisma.ResultCountUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ResultCountPayload>
+        }
+        deleteMany: {
+          args: Prisma.ResultCountDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ResultCountUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ResultCountUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ResultCountPayload>[]
+        }
+        upsert: {
+          args: Prisma.ResultCountUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ResultCountPayload>
+        }
+        aggregate: {
+          args: Prisma.ResultCountAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateResultCount>
+        }
+        groupBy: {
+          args: Prisma.ResultCountGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ResultCountGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ResultCountCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ResultCountCountAggregateOutputType> | number
+        }
+      }
+    }
     UploadKey: {
       payload: Prisma.$UploadKeyPayload<ExtArgs>
       fields: Prisma.UploadKeyFieldRefs
@@ -1284,6 +1359,17 @@ export const ResultScalarFieldEnum = {
 export type ResultScalarFieldEnum = (typeof ResultScalarFieldEnum)[keyof typeof ResultScalarFieldEnum]
 
 
+export const ResultCountScalarFieldEnum = {
+  benchmark_id: 'benchmark_id',
+  site_id: 'site_id',
+  flavor_id: 'flavor_id',
+  slot: 'slot',
+  n: 'n'
+} as const
+
+export type ResultCountScalarFieldEnum = (typeof ResultCountScalarFieldEnum)[keyof typeof ResultCountScalarFieldEnum]
+
+
 export const UploadKeyScalarFieldEnum = {
   uploader_sub: 'uploader_sub',
   uploader_iss: 'uploader_iss',
@@ -1439,6 +1525,34 @@ export type BooleanFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel,
 
 
 /**
+ * Reference to a field of type 'Int'
+ */
+export type IntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Int'>
+    
+
+
+/**
+ * Reference to a field of type 'Int[]'
+ */
+export type ListIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Int[]'>
+    
+
+
+/**
+ * Reference to a field of type 'BigInt'
+ */
+export type BigIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'BigInt'>
+    
+
+
+/**
+ * Reference to a field of type 'BigInt[]'
+ */
+export type ListBigIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'BigInt[]'>
+    
+
+
+/**
  * Reference to a field of type 'ResourceType'
  */
 export type EnumResourceTypeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'ResourceType'>
@@ -1453,16 +1567,16 @@ export type ListEnumResourceTypeFieldRefInput<$PrismaModel> = FieldRefInputType<
 
 
 /**
- * Reference to a field of type 'Int'
+ * Reference to a field of type 'Float'
  */
-export type IntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Int'>
+export type FloatFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Float'>
     
 
 
 /**
- * Reference to a field of type 'Int[]'
+ * Reference to a field of type 'Float[]'
  */
-export type ListIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Int[]'>
+export type ListFloatFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Float[]'>
     
 
 /**
@@ -1622,6 +1736,7 @@ export type GlobalOmitConfig = {
   flavor?: Prisma.FlavorOmit
   tag?: Prisma.TagOmit
   result?: Prisma.ResultOmit
+  resultCount?: Prisma.ResultCountOmit
   uploadKey?: Prisma.UploadKeyOmit
   resultTag?: Prisma.ResultTagOmit
   claim?: Prisma.ClaimOmit

@@ -57,6 +57,7 @@ export const ModelName = {
   Flavor: 'Flavor',
   Tag: 'Tag',
   Result: 'Result',
+  ResultCount: 'ResultCount',
   UploadKey: 'UploadKey',
   ResultTag: 'ResultTag',
   Claim: 'Claim',
@@ -156,6 +157,17 @@ export const ResultScalarFieldEnum = {
 } as const
 
 export type ResultScalarFieldEnum = (typeof ResultScalarFieldEnum)[keyof typeof ResultScalarFieldEnum]
+
+
+export const ResultCountScalarFieldEnum = {
+  benchmark_id: 'benchmark_id',
+  site_id: 'site_id',
+  flavor_id: 'flavor_id',
+  slot: 'slot',
+  n: 'n'
+} as const
+
+export type ResultCountScalarFieldEnum = (typeof ResultCountScalarFieldEnum)[keyof typeof ResultCountScalarFieldEnum]
 
 
 export const UploadKeyScalarFieldEnum = {

@@ -14,7 +14,7 @@ import type * as Prisma from "../internal/prismaNamespace.js"
 
 /**
  * Model ResultTag
- * 
+ * Many-to-many between results and tags.
  */
 export type ResultTagModel = runtime.Types.Result.DefaultSelection<Prisma.$ResultTagPayload>
 

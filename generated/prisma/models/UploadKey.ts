@@ -14,7 +14,6 @@ import type * as Prisma from "../internal/prismaNamespace.js"
 
 /**
  * Model UploadKey
- * Many-to-many between results and tags.
  * The `Idempotency-Key` an upload was sent with: a retry of the same upload
  * with the same key is answered with the stored result instead of storing it
  * twice. Remembered as long as the result exists.
