@@ -228,7 +228,8 @@ const KEPT: { [K in keyof Required<ResultCriteria>]: (value: ResultCriteria[K]) 
   terms: (value) => (value?.length ?? 0) === 0,
 };
 
-function kept(criteria: ResultCriteria): boolean {
+/** Whether countResults sums kept counts for `criteria` rather than counting results. */
+export function kept(criteria: ResultCriteria): boolean {
   return (Object.keys(KEPT) as (keyof ResultCriteria)[]).every((key) =>
     (KEPT[key] as (value: ResultCriteria[typeof key]) => boolean)(criteria[key]),
   );
@@ -277,26 +278,40 @@ export interface ResultRow {
   flavor_id: string;
   /** In the order the API lists a result's tags: by name, byte-wise. */
   tag_ids: string[];
+  /** How many results match in all, when the page was asked to count them (findResults). */
+  total?: number;
 }
 
-/** The rows of the results chosen by `page` (a SELECT of result rows with their position `n`), in order. */
-function resultRows(prisma: PrismaClient, page: Prisma.Sql): Promise<ResultRow[]> {
+/**
+ * The rows of the results chosen by `page` (a SELECT of result rows with
+ * their position `n`), in order. `chosen`, if given, is a CTE that `page`
+ * reads its ids from; if it `counted`, its `total` column is answered on every row.
+ */
+function resultRows(prisma: PrismaClient, page: Prisma.Sql, chosen?: { sql: Prisma.Sql; counted: boolean }): Promise<ResultRow[]> {
   return prisma.$queryRaw<ResultRow[]>`
-    WITH page AS MATERIALIZED (${page})
+    WITH ${chosen ? Prisma.sql`chosen AS MATERIALIZED (${chosen.sql}),` : Prisma.empty}
+    page AS MATERIALIZED (${page})
     SELECT ${jsonObject(RESULT_OWN_SHAPE, 'p')}::text AS own,
       p.benchmark_id::text AS benchmark_id, p.site_id::text AS site_id, p.flavor_id::text AS flavor_id,
       ARRAY(SELECT rt.tag_id::text FROM result_tags rt JOIN tags t ON t.id = rt.tag_id
             WHERE rt.result_id = p.id ORDER BY t.name COLLATE "C") AS tag_ids
+      ${chosen?.counted ? Prisma.sql`, (SELECT c.total FROM chosen c LIMIT 1) AS total` : Prisma.empty}
     FROM page p
     ORDER BY p.n`;
 }
 
-/** One page of matching results, in order. */
+/**
+ * One page of matching results, in order. `counted`: also count every match
+ * in the same pass (`total` on each row): the filters that result_counts
+ * cannot answer — JSON paths, tags, dates, terms — then run over the matching
+ * results once, not once for the page and again for its count.
+ */
 export function findResults(
   prisma: PrismaClient,
   where: ResultWhere,
   sort: ResultSortKey[],
   window: { skip: number; take: number },
+  counted = false,
 ): Promise<ResultRow[]> {
   const joins = needsJoins(sort) ? JOINS : Prisma.empty;
   const order = orderClause(sort);
@@ -309,9 +324,14 @@ export function findResults(
       SELECT r.id, r.json, r.execution_datetime, r.upload_datetime, r.benchmark_id, r.site_id, r.flavor_id,
              row_number() OVER (${order}) AS n
       FROM results r ${joins}
-      WHERE r.id IN (
-        SELECT r.id FROM results r ${joins} ${where.sql} ${order}
-        LIMIT ${window.take} OFFSET ${Math.min(window.skip, MAX_OFFSET)})`,
+      WHERE r.id IN (SELECT c.id FROM chosen c)`,
+    {
+      sql: Prisma.sql`
+        SELECT r.id ${counted ? Prisma.sql`, count(*) OVER ()::int AS total` : Prisma.empty}
+        FROM results r ${joins} ${where.sql} ${order}
+        LIMIT ${window.take} OFFSET ${Math.min(window.skip, MAX_OFFSET)}`,
+      counted,
+    },
   );
 }
 

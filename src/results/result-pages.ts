@@ -8,7 +8,7 @@
 import type { Schemas } from '../api-types.js';
 import type { ChangeFeed } from '../db/change-feed.js';
 import type { Database } from '../db/client.js';
-import { countResults, findResult, findResults, type ResultCriteria, type ResultRow, resultWhere } from '../db/results-query.js';
+import { countResults, findResult, findResults, kept, type ResultCriteria, type ResultRow, resultWhere } from '../db/results-query.js';
 import type { CatalogFragments } from './catalog-fragments.js';
 import { JsonText } from '../http/json-text.js';
 import { type PageQuery, pageWindow, toPageText } from '../lists/pages.js';
@@ -53,12 +53,14 @@ export class ResultPages {
     let countedAt: number | undefined;
     const load = async (trusted: boolean) => {
       const where = await resultWhere(this.db.prisma, criteria);
-      const items = await this.render(() => findResults(this.db.prisma, where, sort, window), trusted);
+      // Counts the database does not keep are taken in the same pass as the page.
+      const { items, total } = await this.render(() => findResults(this.db.prisma, where, sort, window, !kept(criteria)), trusted);
       // A page that is not full and not past the end tells the total itself:
       // narrow filters and searches then need no count at all.
       if (items.length < window.take && (items.length > 0 || window.skip === 0)) {
         return toPageText<Schemas['Result']>(query, items, window.skip + items.length);
       }
+      if (total !== undefined) return toPageText<Schemas['Result']>(query, items, total);
       const count = () => countResults(this.db.prisma, criteria, where);
       if (!trusted) return toPageText<Schemas['Result']>(query, items, await count());
       const counted = await this.counts.getDated(JSON.stringify(criteria), count);
@@ -80,7 +82,9 @@ export class ResultPages {
   /** One result, claimed (hidden) or not, as GET /results/{id} shows it; undefined when there is none. */
   async find(id: string): Promise<JsonText<Schemas['Result']> | undefined> {
     const trusted = await this.changes.sync();
-    const [item] = await this.render(async () => {
+    const {
+      items: [item],
+    } = await this.render(async () => {
       const row = await findResult(this.db.prisma, id);
       return row ? [row] : [];
     }, trusted);
@@ -92,12 +96,12 @@ export class ResultPages {
    * entries it embeds. An entry deleted between reading the rows and reading
    * it took its results with it (a cascade), so the rows are read again.
    */
-  private async render(read: () => Promise<ResultRow[]>, trusted: boolean): Promise<Buffer[][]> {
+  private async render(read: () => Promise<ResultRow[]>, trusted: boolean): Promise<{ items: Buffer[][]; total?: number }> {
     for (let attempt = 1; ; attempt += 1) {
       const rows = await read();
       const fragments = await this.fragments.lookup(catalogIds(rows), trusted);
       const items = rows.map((row) => resultParts(row, fragments));
-      if (items.every((item) => item !== undefined)) return items;
+      if (items.every((item) => item !== undefined)) return rows[0]?.total === undefined ? { items } : { items, total: rows[0].total };
       if (attempt === MAX_READS) throw new Error('results kept naming deleted catalog entries');
     }
   }
