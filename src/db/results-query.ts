@@ -203,7 +203,7 @@ const JOINS = Prisma.sql`
  * Anything narrower is counted.
  */
 export async function countResults(prisma: PrismaClient, criteria: ResultCriteria, where: ResultWhere): Promise<number> {
-  const [row] = kept(criteria)
+  const [row] = countIsKept(criteria)
     ? await prisma.$queryRaw<{ total: number }[]>`
         SELECT coalesce(sum(c.n), 0)::int AS total FROM result_counts c ${keptWhere(criteria)}`
     : await prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM results r ${where.sql}`;
@@ -229,7 +229,7 @@ const KEPT: { [K in keyof Required<ResultCriteria>]: (value: ResultCriteria[K]) 
 };
 
 /** Whether countResults sums kept counts for `criteria` rather than counting results. */
-export function kept(criteria: ResultCriteria): boolean {
+export function countIsKept(criteria: ResultCriteria): boolean {
   return (Object.keys(KEPT) as (keyof ResultCriteria)[]).every((key) =>
     (KEPT[key] as (value: ResultCriteria[typeof key]) => boolean)(criteria[key]),
   );

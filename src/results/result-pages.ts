@@ -8,7 +8,15 @@
 import type { Schemas } from '../api-types.js';
 import type { ChangeFeed } from '../db/change-feed.js';
 import type { Database } from '../db/client.js';
-import { countResults, findResult, findResults, kept, type ResultCriteria, type ResultRow, resultWhere } from '../db/results-query.js';
+import {
+  countResults,
+  findResult,
+  findResults,
+  countIsKept,
+  type ResultCriteria,
+  type ResultRow,
+  resultWhere,
+} from '../db/results-query.js';
 import type { CatalogFragments } from './catalog-fragments.js';
 import { JsonText } from '../http/json-text.js';
 import { type PageQuery, pageWindow, toPageText } from '../lists/pages.js';
@@ -18,6 +26,9 @@ import { parseResultSort } from './sorting.js';
 
 /** Pages remembered at once: at most this many bytes of JSON (~100 default pages). */
 const PAGE_CACHE_BYTES = 20_000_000;
+
+/** How often a page is read again while catalog entries it names are being deleted. */
+const MAX_READS = 3;
 
 export class ResultPages {
   private readonly counts: ReadCache<number>;
@@ -54,7 +65,7 @@ export class ResultPages {
     const load = async (trusted: boolean) => {
       const where = await resultWhere(this.db.prisma, criteria);
       // Counts the database does not keep are taken in the same pass as the page.
-      const { items, total } = await this.render(() => findResults(this.db.prisma, where, sort, window, !kept(criteria)), trusted);
+      const { items, total } = await this.render(() => findResults(this.db.prisma, where, sort, window, !countIsKept(criteria)), trusted);
       // A page that is not full and not past the end tells the total itself:
       // narrow filters and searches then need no count at all.
       if (items.length < window.take && (items.length > 0 || window.skip === 0)) {
@@ -106,6 +117,3 @@ export class ResultPages {
     }
   }
 }
-
-/** How often a page is read again while catalog entries it names are being deleted. */
-const MAX_READS = 3;
