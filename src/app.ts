@@ -21,6 +21,7 @@ import { parseQueryString, refuseMalformedQueryStrings } from './http/query-stri
 import { clientErrorHandler, MAX_HEADER_SIZE, TIMEOUT_CHECK_INTERVAL_MS } from './http/client-errors.js';
 import { rateLimitHook } from './http/rate-limits.js';
 import { logRequests } from './http/request-log.js';
+import { registerMetrics } from './http/metrics.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import { loadSpec } from './http/spec.js';
 import { validatorCompiler } from './http/request-validation.js';
@@ -91,6 +92,7 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
   const spec = loadSpec();
   spec.servers = [{ url: config.apiPrefix || '/' }];
   const services = createServices({ db, config, notifier, log: app.log });
+  if (config.metricsToken) registerMetrics(app, config.metricsToken, { db, notifier, services: services.observe });
   // Registered before the operations' plugin, so it runs after it (onClose runs in reverse):
   // only once every running service call is done.
   app.addHook('onClose', () => services.close());

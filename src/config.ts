@@ -41,6 +41,8 @@ export interface Config {
   oidcIssuers: string[];
   oidcAudience?: string;
   adminEntitlements: string[];
+  /** The bearer token GET /metrics asks for (METRICS_TOKEN); unset: no /metrics. */
+  metricsToken?: string;
   /** '' or a path such as '/api/v1' (no trailing slash). */
   apiPrefix: string;
   logLevel: string;
@@ -280,6 +282,10 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const oidcIssuers = list(env.OIDC_ISSUERS).map((issuer) => httpUrl('OIDC_ISSUERS', issuer));
   const audience = env.OIDC_AUDIENCE?.trim() || undefined;
+  const metricsToken = env.METRICS_TOKEN?.trim() || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters (a random secret: openssl rand -hex 32)');
+  }
   const url = parseDatabaseUrl(env.DATABASE_URL);
   const mailConfig = mail(env);
   const imageRegistry = env.IMAGE_REGISTRY?.trim() ? httpUrl('IMAGE_REGISTRY', env.IMAGE_REGISTRY.trim()) : undefined;
@@ -290,6 +296,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: path.resolve(env.DATA_DIR?.trim() || './data'),
     oidcIssuers,
     ...(audience ? { oidcAudience: audience } : {}),
+    ...(metricsToken ? { metricsToken } : {}),
     adminEntitlements: list(env.ADMIN_ENTITLEMENTS),
     apiPrefix: apiPrefix(env),
     logLevel,

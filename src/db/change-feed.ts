@@ -27,6 +27,8 @@ export interface ChangeFeed {
    * remembered may be trusted.
    */
   sync(): Promise<boolean>;
+  /** Whether it hears changes now (for /metrics). */
+  readonly listening: boolean;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export interface ChangeFeed {
 export function pgliteChangeFeed(pglite: PGlite, handlers: ChangeHandlers): ChangeFeed {
   const listening = pglite.listen(CHANGES_CHANNEL, (table) => handlers.changed(table));
   return {
+    listening: true,
     sync: () =>
       listening.then(
         () => true,
@@ -67,7 +70,7 @@ const RETRY_DELAYS_MS = { first: 100, last: 5000 };
  */
 export class PgChangeFeed implements ChangeFeed {
   private client: pg.Client | undefined;
-  private listening = false;
+  listening = false;
   private closed = false;
   private retryMs = RETRY_DELAYS_MS.first;
   private retryTimer: NodeJS.Timeout | undefined;

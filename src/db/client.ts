@@ -30,11 +30,20 @@ export interface Database {
   migrationAdapter(): MigrationConnection;
   /** Cheap "SELECT 1"; throws when the database does not answer. */
   ping(): Promise<void>;
+  /** The connection pool's use (PostgreSQL); undefined for the embedded database, which has none. */
+  poolStats(): PoolStats | undefined;
   /** Starts listening for committed changes to the tables results pages show (change-feed.ts); close() the feed before the database. */
   listenForChanges(handlers: ChangeHandlers, log: FeedLog): ChangeFeed;
   close(): Promise<void>;
   /** Where engine and driver messages go. */
   log: (msg: string) => void;
+}
+
+export interface PoolStats {
+  /** Connections open, idle among them, and queries waiting for one. */
+  total: number;
+  idle: number;
+  waiting: number;
 }
 
 /** Where the change feed says that it stopped or started listening. */
@@ -177,6 +186,7 @@ async function openPostgres(raw: string, url: URL, log: (msg: string) => void, q
     async ping() {
       await pool.query('SELECT 1');
     },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     listenForChanges(handlers, feedLog) {
       return new PgChangeFeed(handlers, { connection: config, timeoutMs: queryTimeoutMs, log: feedLog });
     },
@@ -216,6 +226,7 @@ export async function openPglite(
     async ping() {
       await pglite.query('SELECT 1');
     },
+    poolStats: () => undefined,
     listenForChanges(handlers) {
       return pgliteChangeFeed(pglite, handlers);
     },

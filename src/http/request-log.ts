@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** The operation a request ran: its operationId, or the route for the few routes outside the spec. */
-function operationOf(request: FastifyRequest): string {
+export function operationOf(request: FastifyRequest): string {
   const schema = request.routeOptions.schema as { operationId?: unknown } | undefined;
   if (typeof schema?.operationId === 'string') return schema.operationId;
   return request.routeOptions.url ? `${request.method} ${request.routeOptions.url}` : 'no route';

@@ -25,6 +25,8 @@ export interface NotifierLogger {
 export interface Notifier {
   /** Queues the e-mails of one event and returns at once; never throws. */
   notify(event: NotificationEvent): void;
+  /** E-mails queued and not yet handed to the relay. */
+  pending(): number;
   /**
    * Stops taking messages, waits up to `closeTimeoutMs` for the queue to drain,
    * then abandons (and logs) what is left and closes the SMTP connections.
@@ -82,6 +84,7 @@ abstract class BaseNotifier implements Notifier {
   }
 
   protected abstract deliver(message: Message): void;
+  abstract pending(): number;
   abstract close(): Promise<void>;
 }
 
@@ -89,6 +92,10 @@ abstract class BaseNotifier implements Notifier {
 class LogNotifier extends BaseNotifier {
   protected deliver(message: Message): void {
     this.logger.info({ ...about(message), text: message.text }, 'notification logged, not sent: MAIL_SERVER is not set');
+  }
+
+  pending(): number {
+    return 0;
   }
 
   async close(): Promise<void> {}
@@ -144,6 +151,10 @@ class SmtpNotifier extends BaseNotifier {
 
   private get waiting(): number {
     return this.queue.length - this.head;
+  }
+
+  pending(): number {
+    return this.waiting;
   }
 
   protected deliver(message: Message): void {

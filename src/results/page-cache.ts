@@ -52,6 +52,9 @@ export class ReadCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
   private readonly inFlight = new Map<string, { generation: number; promise: Promise<{ value: V; at: number }> }>();
   private weight = 0;
+  /** Answers given from memory, and loaded (or shared with a running load), since the start. */
+  hits = 0;
+  misses = 0;
 
   constructor(
     private readonly generation: WriteGeneration,
@@ -70,7 +73,10 @@ export class ReadCache<V> {
    * never given for longer than the TTL after its oldest part.
    */
   getDated(key: string, load: () => Promise<V>, asOf?: () => number | undefined): Promise<{ value: V; at: number }> {
-    if (this.options.ttlMs <= 0) return load().then((value) => ({ value, at: performance.now() }));
+    if (this.options.ttlMs <= 0) {
+      this.misses += 1;
+      return load().then((value) => ({ value, at: performance.now() }));
+    }
     const generation = this.generation.value;
     const entry = this.entries.get(key);
     if (entry) {
@@ -78,10 +84,12 @@ export class ReadCache<V> {
         // Most recently used last: the Map's order is the eviction order.
         this.entries.delete(key);
         this.entries.set(key, entry);
+        this.hits += 1;
         return Promise.resolve({ value: entry.value, at: entry.at });
       }
       this.forget(key, entry);
     }
+    this.misses += 1;
     const running = this.inFlight.get(key);
     if (running?.generation === generation) return running.promise;
     const started = performance.now();

@@ -56,6 +56,14 @@ export class ResultPages {
     });
   }
 
+  /** How often pages and counts were answered from memory, and read from the database (/metrics). */
+  get stats(): { pages: { hits: number; misses: number }; counts: { hits: number; misses: number } } {
+    return {
+      pages: { hits: this.pages.hits, misses: this.pages.misses },
+      counts: { hits: this.counts.hits, misses: this.counts.misses },
+    };
+  }
+
   /** One page of results matching `criteria`, in the order `sort_by` asks. */
   async list(criteria: ResultCriteria, query: PageQuery & { sort_by?: string }): Promise<JsonText<Schemas['Results']>> {
     const sort = parseResultSort(query.sort_by);

@@ -30,6 +30,16 @@ export interface ServiceDependencies {
   log: FeedLog;
 }
 
+export interface ServiceMetrics {
+  resultsCache: ResultPages['stats'];
+  /** Times remembered pages were made stale: commits heard, and losses of the change feed. */
+  invalidations: number;
+  /** Whether the change feed hears other instances' commits (else the cache is bypassed). */
+  listening: boolean;
+  /** Result checks waiting for a validation thread. */
+  validationQueue: number;
+}
+
 export interface Services {
   registry: ServiceRegistry;
   /**
@@ -40,6 +50,8 @@ export interface Services {
   onWrite(operationId: OperationId): void;
   /** For the operation binding: who may act on the result an "owner or admin" operation names, decided before validation. */
   authorizers: Partial<Record<OperationId, Authorizer>>;
+  /** What /metrics reports of the services (http/metrics.ts). */
+  observe(): ServiceMetrics;
   /** Releases what services hold besides the database (validation threads); after the last request. */
   close(): Promise<void>;
 }
@@ -101,6 +113,12 @@ export function createServices({ db, config, notifier, log }: ServiceDependencie
       UpdateResult: ownerOrAdminOfResult(db, 'change its tags'),
       ListResultClaims: ownerOrAdminOfResult(db, 'read its claims'),
     },
+    observe: () => ({
+      resultsCache: pages.stats,
+      invalidations: generation.value,
+      listening: changes.listening,
+      validationQueue: validator.queued,
+    }),
     close: async () => {
       await changes.close();
       await validator.close();

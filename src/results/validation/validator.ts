@@ -73,6 +73,11 @@ export class ResultValidator {
   }
 
   /** Lets running checks finish, then stops the threads. */
+  /** Checks waiting for a thread. */
+  get queued(): number {
+    return this.pool.queueSize;
+  }
+
   close(): Promise<void> {
     return this.pool.close();
   }
