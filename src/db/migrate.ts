@@ -4,14 +4,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import type { MigrationList, SchemaFilter } from '@prisma/schema-engine-wasm/schema_engine_bg';
+import { fromRoot } from '../package-root.js';
 import type { Database } from './client.js';
 import { PgliteMigrationFactory } from './migration-adapters.js';
 import { withSchemaEngine, type SchemaFile } from './schema-engine.js';
 
-const PRISMA_DIR = fileURLToPath(new URL('../../prisma/', import.meta.url));
+const PRISMA_DIR = fromRoot('prisma/');
 export const DEFAULT_MIGRATIONS_DIR = path.join(PRISMA_DIR, 'migrations');
 export const DEFAULT_SCHEMA_PATH = path.join(PRISMA_DIR, 'schema.prisma');
 

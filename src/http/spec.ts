@@ -1,10 +1,10 @@
 // Loads openapi.yaml, the single source of the HTTP contract, and indexes its
 // operations by operationId for the route binding.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { fromRoot } from '../package-root.js';
 
-export const SPEC_PATH = fileURLToPath(new URL('../../openapi.yaml', import.meta.url));
+export const SPEC_PATH = fromRoot('openapi.yaml');
 
 export interface OpenApiOperation {
   operationId: string;

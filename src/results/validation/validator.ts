@@ -8,8 +8,9 @@ import { Piscina } from 'piscina';
 import { ResultInvalidError } from '../../errors.js';
 import type { ValidationOutcome, ValidationTask } from './worker.js';
 
-// The service runs from its TypeScript sources (tsx); worker threads inherit tsx's loader.
-const WORKER = new URL('./worker.ts', import.meta.url).href;
+// From the TypeScript sources (tsx, whose loader worker threads inherit) the
+// worker is worker.ts; compiled (npm run build), worker.js beside this file.
+const WORKER = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url).href;
 
 /** A flag the worker raises when it starts a task (see worker.ts). */
 function startFlag(): Int32Array {
