@@ -321,3 +321,22 @@ export function loadConfig(env: Env = process.env): Config {
     maxQueueWaitMs: integer(env, 'MAX_QUEUE_WAIT_MS', 30_000, 1, 600_000),
   };
 }
+
+/**
+ * `config` as it may be logged: every secret replaced by "***" (the
+ * database URL's password, the SMTP password, METRICS_TOKEN), so that an
+ * operator can see at debug level what the service runs with.
+ */
+export function maskedConfig(config: Config): Record<string, unknown> {
+  const masked: Record<string, unknown> = { ...config };
+  if (config.databaseUrl && config.databaseUrl !== 'memory://') {
+    const url = new URL(config.databaseUrl);
+    if (url.password !== '') url.password = '***';
+    // A query string may carry a password too (?password=…).
+    if (url.search !== '') url.search = '?***';
+    masked.databaseUrl = url.href;
+  }
+  if (config.mail?.auth) masked.mail = { ...config.mail, auth: { user: config.mail.auth.user, pass: '***' } };
+  if (config.metricsToken) masked.metricsToken = '***';
+  return masked;
+}

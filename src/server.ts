@@ -5,7 +5,7 @@ import closeWithGrace from 'close-with-grace';
 import { type Logger, pino } from 'pino';
 import { buildApp } from './app.js';
 import { OidcVerifier } from './auth/oidc.js';
-import { ConfigError, loadConfig, processEnvironment, type Config } from './config.js';
+import { ConfigError, loadConfig, maskedConfig, processEnvironment, type Config } from './config.js';
 import { type Database, DatabaseOpenError, openConfiguredDatabase } from './db/client.js';
 import { applyMigrations } from './db/migrate.js';
 import { createNotifier } from './notifications/index.js';
@@ -51,6 +51,7 @@ const logger = pino({
   redact: ['req.headers.authorization', 'headers.authorization'],
 });
 logger.info({ version }, 'starting');
+logger.debug({ config: maskedConfig(config) }, 'configuration');
 const db = await connect(config, logger);
 const notifier = createNotifier(config.mail, logger.child({ component: 'mail' }));
 const app = await buildApp({

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { ConfigError, loadConfig, processEnvironment } from '../src/config.js';
+import { ConfigError, loadConfig, maskedConfig, processEnvironment } from '../src/config.js';
 
 t.test('defaults', async (t) => {
   const config = loadConfig({});
@@ -202,4 +202,19 @@ t.test('.env.example holds only settings the service reads, all commented out', 
   t.notMatch(example, /^[A-Z]/m, 'nothing set by copying it');
   const source = readFileSync(new URL('../src/config.ts', import.meta.url), 'utf8');
   for (const name of names) t.ok(source.includes(`'${name}'`) || source.includes(`.${name}`), `${name} is read by src/config.ts`);
+});
+
+t.test('maskedConfig, which the service logs at debug level, hides every secret', async (t) => {
+  const config = loadConfig({
+    DATABASE_URL: 'postgresql://perf:db-secret-1@db.example.org:5432/perf?sslpassword=query-secret-2',
+    MAIL_SERVER: 'smtp.example.org',
+    MAIL_USERNAME: 'mailer',
+    MAIL_PASSWORD: 'mail-secret-3',
+    METRICS_TOKEN: 'metrics-secret-4-0123456789',
+  });
+  const text = JSON.stringify(maskedConfig(config));
+  for (const secret of ['db-secret-1', 'query-secret-2', 'mail-secret-3', 'metrics-secret-4']) t.notMatch(text, secret, secret);
+  t.match(text, /db\.example\.org:5432\/perf/, 'the rest of the URL');
+  t.match(text, /"user":"mailer"/);
+  t.equal(JSON.stringify(maskedConfig(loadConfig({ DATABASE_URL: 'memory://' }))).includes('memory://'), true);
 });
