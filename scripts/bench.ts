@@ -11,7 +11,6 @@
 // `npm test`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { PrismaPg } from '@prisma/adapter-pg';
 import autocannon from 'autocannon';
@@ -26,6 +25,7 @@ import { applyMigrations } from '../src/db/migrate.js';
 import { createNotifier } from '../src/notifications/index.js';
 import { startOidcProvider } from '../test/helpers/oidc-provider.js';
 import { startPostgres } from '../test/helpers/postgres.js';
+import { freePort } from '../test/helpers/processes.js';
 import { seedCatalog, seedResults } from './lib/sample-data.js';
 
 const { values } = parseArgs({
@@ -50,15 +50,6 @@ const REST_MS = 10_000;
 function residentMb(pid: number | undefined): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 function percentile(sorted: number[], p: number): number {

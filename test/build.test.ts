@@ -3,22 +3,12 @@
 // Node, no TypeScript loader — starts, migrates and serves, validation
 // worker threads included. The Dockerfile runs exactly these commands.
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import t from 'tap';
 import { ADMIN_ENTITLEMENT } from './helpers/app.js';
 import { startOidcProvider } from './helpers/oidc-provider.js';
-import { spawnTied } from './helpers/processes.js';
+import { freePort, spawnTied } from './helpers/processes.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 t.test('the Dockerfile builds with npm run build and starts node dist/src/server.js', async (t) => {
   const dockerfile = readFileSync(`${ROOT}Dockerfile`, 'utf8');

@@ -3,10 +3,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createServer } from 'node:net';
 import t from 'tap';
 import type { Test } from './helpers/app.js';
-import { spawnTied } from './helpers/processes.js';
+import { freePort, spawnTied } from './helpers/processes.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -40,15 +39,6 @@ function startServer(t: Test, env: Record<string, string>) {
     }
   };
   return { ...server, listening };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 const refusals: [string, Record<string, string>][] = [

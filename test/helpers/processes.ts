@@ -5,6 +5,7 @@
 // process is gone. setpriv execs the command: the child's pid is the command's.
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 
 const SETPRIV = '/usr/bin/setpriv';
 
@@ -21,4 +22,14 @@ export function spawnTied(owner: Owner, command: string, args: string[], options
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   return child;
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on now, for a server a test or the bench starts. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
 }
