@@ -57,8 +57,8 @@ eachDatabase(
         sample(text, 'eosc_perf_http_requests_total', 'operation="ListResults",method="GET",status="200"') ?? 0;
       const missing = (text: string) =>
         sample(text, 'eosc_perf_http_requests_total', 'operation="GetResult",method="GET",status="404"') ?? 0;
-      const invalidations = (text: string) => sample(text, 'eosc_perf_results_cache_invalidations') ?? 0;
-      const hits = (text: string) => sample(text, 'eosc_perf_results_cache_lookups', 'cache="pages",outcome="hit"') ?? 0;
+      const invalidations = (text: string) => sample(text, 'eosc_perf_results_cache_invalidations_total') ?? 0;
+      const hits = (text: string) => sample(text, 'eosc_perf_results_cache_lookups_total', 'cache="pages",outcome="hit"') ?? 0;
 
       for (let i = 0; i < 3; i += 1) t.equal((await app.inject({ url: `/results?benchmark_id=${w.benchmark.id}` })).statusCode, 200);
       t.equal((await app.inject({ url: '/results/00000000-0000-4000-8000-000000000000' })).statusCode, 404);

@@ -61,25 +61,32 @@ export function registerMetrics(app: FastifyInstance, token: string, sources: Me
       this.set({ state: 'waiting' }, stats.waiting);
     },
   });
-  new Gauge({
-    name: 'eosc_perf_results_cache_lookups',
-    help: 'Results pages and counts asked for since start: answered from memory (hit) or read (miss)',
+  // Counters whose totals the services keep: each scrape adds what was counted since the last.
+  const counted = new Map<string, number>();
+  const catchUp = (counter: Counter<string>, labels: Record<string, string>, total: number) => {
+    const key = JSON.stringify(labels);
+    counter.inc(labels, total - (counted.get(key) ?? 0));
+    counted.set(key, total);
+  };
+  new Counter({
+    name: 'eosc_perf_results_cache_lookups_total',
+    help: 'Results pages and counts asked for: answered from memory (hit) or read (miss)',
     labelNames: ['cache', 'outcome'],
     registers: [registry],
     collect() {
       const { resultsCache } = sources.services();
       for (const cache of ['pages', 'counts'] as const) {
-        this.set({ cache, outcome: 'hit' }, resultsCache[cache].hits);
-        this.set({ cache, outcome: 'miss' }, resultsCache[cache].misses);
+        catchUp(this, { cache, outcome: 'hit' }, resultsCache[cache].hits);
+        catchUp(this, { cache, outcome: 'miss' }, resultsCache[cache].misses);
       }
     },
   });
-  new Gauge({
-    name: 'eosc_perf_results_cache_invalidations',
-    help: 'Times remembered results pages were made stale since start (commits heard, change feed lost)',
+  new Counter({
+    name: 'eosc_perf_results_cache_invalidations_total',
+    help: 'Times remembered results pages were made stale (commits heard, change feed lost)',
     registers: [registry],
     collect() {
-      this.set(sources.services().invalidations);
+      catchUp(this, {}, sources.services().invalidations);
     },
   });
   new Gauge({
