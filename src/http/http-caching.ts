@@ -29,6 +29,11 @@ function isConditional(request: FastifyRequest, reply: FastifyReply): boolean {
   return (request.method === 'GET' || request.method === 'HEAD') && (reply.statusCode === 200 || reply.statusCode === 304);
 }
 
+/** Whether this successful GET is answered 304: the client holds the answer tagged `etag`. */
+export function answersNotModified(request: FastifyRequest, reply: FastifyReply, etag: string): boolean {
+  return reply.statusCode === 200 && isConditional(request, reply) && notModified(request, etag);
+}
+
 /** Sets Cache-Control and Vary on the answers to GETs (a 304 too). */
 export function cacheHeaders(request: FastifyRequest, reply: FastifyReply): void {
   reply.header('cache-control', request.headers.authorization === undefined ? 'no-cache' : 'private, no-cache');
@@ -50,7 +55,7 @@ export function registerHttpCaching(app: FastifyInstance): void {
       etag = entityTag(payload);
       reply.header('etag', etag);
     }
-    if (!notModified(request, etag)) return payload;
+    if (!answersNotModified(request, reply, etag)) return payload;
     reply.code(304);
     return '';
   });

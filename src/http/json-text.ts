@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { acceptedEncoding, COMPRESSION_THRESHOLD, compressBytes, type Encoding } from './compression.js';
-import { entityTag, notModified } from './http-caching.js';
+import { answersNotModified, entityTag } from './http-caching.js';
 
 /**
  * A response body that is already JSON, standing for a value of type T. The
@@ -48,10 +48,12 @@ export class JsonText<T> {
  */
 export async function sendJsonText(request: FastifyRequest, reply: FastifyReply, text: JsonText<unknown>): Promise<FastifyReply> {
   reply.type('application/json; charset=utf-8');
-  reply.header('vary', 'Authorization, Accept-Encoding');
+  // The caching hook (http-caching.ts) adds Authorization to it, and answers a GET's 304 too,
+  // but only after compressing: a client that holds the page gets its 304 before.
+  reply.header('vary', 'Accept-Encoding');
   if (reply.statusCode === 200) {
     reply.header('etag', text.etag);
-    if ((request.method === 'GET' || request.method === 'HEAD') && notModified(request, text.etag)) return reply.code(304).send();
+    if (answersNotModified(request, reply, text.etag)) return reply.code(304).send();
   }
   const encoding = text.bytes.length >= COMPRESSION_THRESHOLD ? acceptedEncoding(request) : undefined;
   if (encoding === undefined) return reply.send(text.bytes);
