@@ -31,7 +31,10 @@ t.test('npm run build, then node dist/src/server.js serves, migrates and validat
   const oidc = await startOidcProvider();
   t.teardown(() => oidc.close());
   const port = await freePort();
-  const server = spawnTied(t, process.execPath, ['dist/src/server.js'], {
+  // Through env -u: tap instruments a test's children for coverage (NODE_OPTIONS,
+  // NODE_V8_COVERAGE), and the compiled server's functions, mapped back onto src/, would
+  // count a second time, uncalled.
+  const server = spawnTied(t, '/usr/bin/env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', process.execPath, 'dist/src/server.js'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
