@@ -318,7 +318,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...timeouts(env),
     maxConcurrentRequests: integer(env, 'MAX_CONCURRENT_REQUESTS', 64, 0, 100_000),
     maxQueuedRequests: integer(env, 'MAX_QUEUED_REQUESTS', 1000, 0, 1_000_000),
-    maxQueueWaitMs: integer(env, 'MAX_QUEUE_WAIT_MS', 30_000, 1, 600_000),
+    maxQueueWaitMs: integer(env, 'MAX_QUEUE_WAIT_MS', 5_000, 1, 600_000),
   };
 }
 

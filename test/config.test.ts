@@ -20,7 +20,7 @@ t.test('defaults', async (t) => {
     validationTimeoutMs: 2000,
     validationThreads: 2,
     slowRequestMs: 1000,
-    maxQueueWaitMs: 30_000,
+    maxQueueWaitMs: 5_000,
     rateLimits: { reads: 0, writes: 0, windowMs: 60_000 },
     trustProxy: false,
     databaseTimeoutMs: 30_000,
