@@ -481,6 +481,79 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/results:stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * (Public) Statistics of a metric per site, flavor, benchmark or tag
+         * @description Answers *"on which site and flavor does my workload run best, and is the
+         *     difference real?"* from the results themselves. Takes every filter of
+         *     `GET /results` and a `metric`: a dot-separated path to a number inside
+         *     the results, such as `result.score`. The matching results are grouped by
+         *     `group_by` (default `flavor`), and each group's values at `metric` are
+         *     summarised: `n`, `mean`, `stddev`, `min`, `p25`, `median`, `p75`, `p95`,
+         *     `max`, a 95 % confidence interval of the median and one of the mean, and
+         *     the first and last execution date. `overall` summarises all matching
+         *     results together. Groups come best first: by median, highest first, or
+         *     lowest first with `better=lower` (for times). Anybody may call it,
+         *     without a token.
+         *
+         *     **Which results count.** Results hidden by a claim are left out, as in
+         *     lists. A result whose value at `metric` is not a JSON number (missing, a
+         *     string, `null`) does not take part: it is counted in `skipped`, never an
+         *     error. Groups with no number at all are not listed. With
+         *     `group_by=tag`, a result counts in the group of each of its tags (and in
+         *     none if it has no tag); `overall` counts it once.
+         *
+         *     **How the intervals are made.**
+         *     * `median_ci`: the distribution-free interval between two order
+         *       statistics of the group's values, `x(j)` and `x(n+1-j)`, with `j` the
+         *       largest rank for which a Binomial(n, ½) variable is below `j` with
+         *       probability at most 2.5 % — exact for up to 1 000 values; beyond, from
+         *       the normal approximation `floor(n/2 + ½ − 0.98·√n)`, which is the exact
+         *       rank or one rank wider. It assumes nothing about the shape of the
+         *       values (benchmark timings are rarely normal) and covers the median with
+         *       probability at least 95 %. Fewer than 6 values cannot reach 95 %:
+         *       `null`.
+         *     * `mean_ci`: Student's *t* interval, `mean ± t(0.975, n−1)·stddev/√n`;
+         *       `null` under 2 values.
+         *
+         *     **Comparing with a baseline.** Give `baseline` = the `id` of one group
+         *     of the answer (`404` if it is not among them) and every other group gets
+         *     a `comparison` with it:
+         *     * `median_ratio`: the group's median divided by the baseline's (above 1
+         *       means larger values), with a 95 % interval made from the two median
+         *       intervals on the log scale (the MOVER method of Zou & Donner, 2008);
+         *       `null` when a median or an interval bound is not positive or an
+         *       interval is missing.
+         *     * `p_value`: two-sided, of **Welch's *t*-test** that the two groups'
+         *       means are equal. Welch's test is chosen because it needs only each
+         *       group's `n`, mean and variance — PostgreSQL computes them in the same
+         *       pass, so comparing costs nothing at a million results — and because it
+         *       stays valid when the groups' spreads and sizes differ, as sites' do
+         *       (the Mann-Whitney U test, which needs every value of both groups
+         *       ranked together, tests stochastic ordering, not a difference of
+         *       medians, and loses its level when spreads differ). A small p-value
+         *       (say below 0.05) says the difference is unlikely to be chance; with a
+         *       few values, or very skewed ones, read it with care. `null` when a
+         *       group has fewer than 2 values or neither varies.
+         *
+         *     Everything is computed by PostgreSQL (`percentile_cont`, `stddev_samp`)
+         *     over the matching results; nothing is sampled.
+         */
+        get: operations["ResultStatistics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/results/{result_id}": {
         parameters: {
             query?: never;
@@ -1852,6 +1925,148 @@ export interface components {
             /** @description The tags of this page. */
             items: components["schemas"]["Tag"][];
         };
+        /** @description A 95 % confidence interval. */
+        Interval: {
+            /** @example 118.2 */
+            low: number;
+            /** @example 131 */
+            high: number;
+        };
+        /**
+         * @description The values of the metric in a set of results: how many, where they lie,
+         *     how they spread. `stddev` and the intervals are `null` where too few
+         *     values make them meaningless (see the operation's description).
+         */
+        MetricSummary: {
+            /**
+             * @description How many results have a number at the metric.
+             * @example 24
+             */
+            n: number;
+            /**
+             * @description How many matching results have no number at the metric.
+             * @example 1
+             */
+            skipped: number;
+            /** @example 124.7 */
+            mean: number;
+            /**
+             * @description The sample standard deviation (n − 1); `null` for one value.
+             * @example 9.3
+             */
+            stddev: number | null;
+            /** @example 108.4 */
+            min: number;
+            /**
+             * @description The 25th percentile, interpolated (`percentile_cont`), as are `median`, `p75` and `p95`.
+             * @example 118.9
+             */
+            p25: number;
+            /** @example 123.5 */
+            median: number;
+            /** @example 130.2 */
+            p75: number;
+            /** @example 141.8 */
+            p95: number;
+            /** @example 146 */
+            max: number;
+            /** @description 95 % distribution-free interval of the median; `null` under 6 values. */
+            median_ci: components["schemas"]["Interval"] | null;
+            /** @description 95 % Student's t interval of the mean; `null` under 2 values. */
+            mean_ci: components["schemas"]["Interval"] | null;
+            /**
+             * Format: date-time
+             * @description When the earliest of these results was executed.
+             * @example 2026-03-02T09:14:00.000Z
+             */
+            first_execution: string;
+            /**
+             * Format: date-time
+             * @description When the latest of these results was executed.
+             * @example 2026-11-28T17:40:12.000Z
+             */
+            last_execution: string;
+        };
+        /** @description A group compared with the baseline group. */
+        Comparison: {
+            /**
+             * @description This group's median divided by the baseline's; `null` when the baseline's median is 0.
+             * @example 1.18
+             */
+            median_ratio: number | null;
+            /**
+             * @description 95 % interval of the ratio (MOVER on the log scale); `null` when a
+             *     median interval is missing or a median or bound is not positive.
+             */
+            median_ratio_ci: components["schemas"]["Interval"] | null;
+            /**
+             * @description This group's mean minus the baseline's.
+             * @example 19.6
+             */
+            mean_difference: number;
+            /**
+             * @description Two-sided p-value of Welch's t-test that the means are equal; `null`
+             *     when a group has fewer than 2 values or neither varies.
+             * @example 0.0031
+             */
+            p_value: number | null;
+        };
+        /** @description One group's statistics, and its comparison with the baseline if one was given. */
+        GroupStatistics: {
+            /**
+             * Format: uuid
+             * @description The site's, flavor's, benchmark's or tag's id.
+             * @example 5b9d0c1e-6f2a-4a43-9f1e-1c2a6b0d8e11
+             */
+            id: string;
+            /**
+             * @description The site's name; `site / flavor` for a flavor;
+             *     `docker_image:docker_tag` for a benchmark; the tag's name.
+             * @example CESNET / hpc.8core-32ram
+             */
+            name: string;
+            /** @description Compared with the baseline; `null` without a baseline, and for the baseline itself. */
+            comparison: components["schemas"]["Comparison"] | null;
+        } & components["schemas"]["MetricSummary"];
+        /** @description The filters the statistics were computed over, as given. */
+        StatisticsQuery: {
+            /** Format: uuid */
+            benchmark_id?: string;
+            /** Format: uuid */
+            site_id?: string;
+            /** Format: uuid */
+            flavor_id?: string;
+            tags_ids?: string[];
+            execution_before?: string;
+            execution_after?: string;
+            upload_before?: string;
+            upload_after?: string;
+            filters?: string[];
+        };
+        /** @description Statistics of one metric over the matching results, per group and overall. */
+        Statistics: {
+            /** @example result.score */
+            metric: string;
+            /** @enum {string} */
+            group_by: "site" | "flavor" | "benchmark" | "tag";
+            /** @enum {string} */
+            better: "higher" | "lower";
+            /**
+             * Format: uuid
+             * @description The baseline group's id, if one was given.
+             */
+            baseline: string | null;
+            query: components["schemas"]["StatisticsQuery"];
+            /** @description All matching results together; `null` when none has a number at the metric. */
+            overall: components["schemas"]["MetricSummary"] | null;
+            /**
+             * @description How many matching results have no number at the metric.
+             * @example 1
+             */
+            skipped: number;
+            /** @description The groups, best first (by median; ties by name). */
+            groups: components["schemas"]["GroupStatistics"][];
+        };
         /** @description A page of results. */
         Results: components["schemas"]["Pagination"] & {
             /** @description The results of this page. */
@@ -2399,6 +2614,30 @@ export interface components {
          *     Example: `filters=machine.cpu.count > 4&filters=machine.cpu.count < 20`.
          */
         Filters: string[];
+        /**
+         * @description Where the number to summarise lies inside each result's JSON: keys
+         *     separated by dots, as in `filters`, e.g. `result.score` or
+         *     `machine.cpu.count`. Results holding no number there are counted in
+         *     `skipped`. Look at the benchmark's `json_schema` for its paths.
+         * @example result.score
+         */
+        Metric: string;
+        /**
+         * @description What a group is: `site`, `flavor` (its name says its site too:
+         *     `site / flavor`), `benchmark` or `tag`.
+         */
+        GroupBy: "site" | "flavor" | "benchmark" | "tag";
+        /**
+         * @description Which way is better, for the order of the groups (best first, by
+         *     median): `higher` for scores and rates, `lower` for times.
+         */
+        Better: "higher" | "lower";
+        /**
+         * @description The `id` of one group of the answer (a site, flavor, benchmark or tag id,
+         *     after `group_by`): every other group is then compared with it (ratio
+         *     of medians with its interval, and a p-value).
+         */
+        Baseline: string;
         /**
          * @description When the benchmark execution started: an ISO 8601 date-time that must
          *     include a timezone (`Z` or an offset) and must not be in the future.
@@ -3376,6 +3615,150 @@ export interface operations {
                 };
             };
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    ResultStatistics: {
+        parameters: {
+            query: {
+                /**
+                 * @description Where the number to summarise lies inside each result's JSON: keys
+                 *     separated by dots, as in `filters`, e.g. `result.score` or
+                 *     `machine.cpu.count`. Results holding no number there are counted in
+                 *     `skipped`. Look at the benchmark's `json_schema` for its paths.
+                 * @example result.score
+                 */
+                metric: components["parameters"]["Metric"];
+                /**
+                 * @description What a group is: `site`, `flavor` (its name says its site too:
+                 *     `site / flavor`), `benchmark` or `tag`.
+                 */
+                group_by?: components["parameters"]["GroupBy"];
+                /**
+                 * @description Which way is better, for the order of the groups (best first, by
+                 *     median): `higher` for scores and rates, `lower` for times.
+                 */
+                better?: components["parameters"]["Better"];
+                /**
+                 * @description The `id` of one group of the answer (a site, flavor, benchmark or tag id,
+                 *     after `group_by`): every other group is then compared with it (ratio
+                 *     of medians with its interval, and a p-value).
+                 */
+                baseline?: components["parameters"]["Baseline"];
+                /** @description Only results of this benchmark. */
+                benchmark_id?: components["parameters"]["BenchmarkIdQuery"];
+                /** @description Only results obtained on this site (on any of its flavors). */
+                site_id?: components["parameters"]["SiteIdQuery"];
+                /** @description Only results obtained on this flavor. */
+                flavor_id?: components["parameters"]["FlavorIdQuery"];
+                /**
+                 * @description Tag ids. Repeat the parameter for several tags: both
+                 *     `tags_ids=a&tags_ids=b` and `tags_ids[]=a&tags_ids[]=b` are accepted. When
+                 *     listing, a result must carry every one of these tags; when uploading, the
+                 *     result is tagged with them (each must exist).
+                 *     Example: `tags_ids=92f7443d-1991-4bee-8b58-a4189c586a08&tags_ids=08156712-4607-469d-903a-d3033b44ab9d`.
+                 */
+                tags_ids?: components["parameters"]["TagsIds"];
+                /**
+                 * @description Only results whose benchmark execution started before this date or
+                 *     date-time (ISO 8601; UTC when no timezone is given).
+                 *     Example: `execution_before=2023-01-01`.
+                 */
+                execution_before?: components["parameters"]["ExecutionBefore"];
+                /**
+                 * @description Only results whose benchmark execution started after this date or
+                 *     date-time (ISO 8601; UTC when no timezone is given).
+                 *     Example: `execution_after=2000-01-01`.
+                 */
+                execution_after?: components["parameters"]["ExecutionAfter"];
+                /**
+                 * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
+                 *     timezone is given).
+                 *     Example: `upload_before=2023-01-01`.
+                 */
+                upload_before?: components["parameters"]["UploadBefore"];
+                /**
+                 * @description Only items uploaded after this date or date-time (ISO 8601; UTC when no
+                 *     timezone is given).
+                 *     Example: `upload_after=2022-01-01T00:00:00Z`.
+                 */
+                upload_after?: components["parameters"]["UploadAfter"];
+                /**
+                 * @description Conditions on values inside the result's JSON, all of which must hold.
+                 *     Each is `<path> <operator> <value>`, three parts separated by single
+                 *     spaces (`%20`, or `+`, in a URL):
+                 *
+                 *     * `<path>`: keys separated by dots, e.g. `machine.cpu.count`;
+                 *     * `<operator>`: `==` (equals), `>`, `<`, `>=` or `<=`;
+                 *     * `<value>`: compared as a number when it parses as one, as a boolean
+                 *       when it is `true` or `false` (any case), as text otherwise.
+                 *
+                 *     A result whose value at the path is missing or of another type does not
+                 *     match. Examples: `machine.cpu.count > 4`, `result.score <= 150.5`,
+                 *     `units == Seconds`. URL-encoded:
+                 *     `filters=machine.cpu.count%20%3E%204&filters=machine.cpu.count%20%3C%2020`.
+                 *     Both `filters=…&filters=…` and `filters[]=…&filters[]=…` are accepted. A
+                 *     malformed filter or an unknown operator is a `422` explaining why.
+                 *     Example: `filters=machine.cpu.count > 4&filters=machine.cpu.count < 20`.
+                 */
+                filters?: components["parameters"]["Filters"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statistics of `metric`, per group and over all matching results. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Statistics"];
+                };
+            };
+            /**
+             * @description `baseline` names no group of the answer: no such site, flavor,
+             *     benchmark or tag, or none of its matching results has a number at
+             *     `metric`.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 404,
+                     *       "status": "Not Found",
+                     *       "error_code": "not_found",
+                     *       "message": "Baseline group 1cc7814e-131f-4002-803a-434a287cf135 not found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A malformed `metric`, filter, date or id, or an unknown parameter. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 422,
+                     *       "status": "Unprocessable Entity",
+                     *       "error_code": "invalid_request",
+                     *       "message": "metric: \"result..score\" is not a path: dot-separated keys, none empty, at most 32; e.g. metric=result.score",
+                     *       "errors": {
+                     *         "query.metric": "dot-separated keys, none empty, at most 32"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
         };
     };

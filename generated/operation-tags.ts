@@ -23,6 +23,7 @@ export const operationTags = {
   ListResults: 'results',
   CreateResult: 'results',
   SearchResults: 'results',
+  ResultStatistics: 'results',
   GetResult: 'results',
   DeleteResult: 'results',
   ClaimReport: 'results',

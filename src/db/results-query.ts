@@ -244,7 +244,7 @@ function keptWhere(criteria: ResultCriteria): Prisma.Sql {
 }
 
 /** A timestamp as `Date.toISOString()` writes it (UTC, milliseconds), which is what every other response carries. */
-function isoText(column: Prisma.Sql): Prisma.Sql {
+export function isoText(column: Prisma.Sql): Prisma.Sql {
   return Prisma.sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 }
 

@@ -13,6 +13,7 @@ import { dateRange } from '../lists/dates.js';
 import type { ClaimWorkflow } from '../results/claims.js';
 import { listCriteria } from '../results/criteria.js';
 import { parseExecutionDatetime } from '../results/execution-date.js';
+import { groupStatistics } from '../results/group-statistics.js';
 import type { ResultPages } from '../results/result-pages.js';
 import { storedUpload, uploadKey } from '../results/upload-keys.js';
 import type { ResultValidator } from '../results/validation/validator.js';
@@ -33,6 +34,10 @@ export class ResultsService {
   searchResults({ query }: Input<'SearchResults'>): Promise<JsonText<Schemas['Results']>> {
     const uploaded = dateRange('upload', query.upload_before, query.upload_after);
     return this.pages.list({ terms: query.terms ?? [], ...(uploaded ? { uploaded } : {}) }, query);
+  }
+
+  resultStatistics({ query }: Input<'ResultStatistics'>): Promise<Schemas['Statistics']> {
+    return groupStatistics(this.db, query);
   }
 
   async getResult({ params }: Input<'GetResult'>): Promise<JsonText<Schemas['Result']>> {

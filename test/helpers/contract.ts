@@ -16,6 +16,8 @@ export type Result = Schemas['Result'];
 export type User = Schemas['User'];
 export type Claim = Schemas['Claim'];
 export type Submit = Schemas['Submit'];
+export type Statistics = Schemas['Statistics'];
+export type MetricSummary = Schemas['MetricSummary'];
 export type Pagination = Schemas['Pagination'];
 /** Every `error_code` the spec lists (the type check fails if one is missed or invented). */
 export const ERROR_CODES: readonly string[] = Object.keys({

@@ -1,0 +1,86 @@
+// GET /results:stats: the metric's statistics per group of the matching
+// results, best first, each compared with a baseline group if one is named.
+// PostgreSQL aggregates (db/result-stats.ts); the intervals and tests are
+// computed here from those aggregates (results/statistics.ts).
+import type { QueryOf, Schemas } from '../api-types.js';
+import type { Database } from '../db/client.js';
+import { resultStats, type StatsRow } from '../db/result-stats.js';
+import { resultWhere } from '../db/results-query.js';
+import { NotFoundError, UnprocessableError } from '../errors.js';
+import { listCriteria } from './criteria.js';
+import { MAX_PATH_DEPTH, parseJsonPath } from './json-path.js';
+import { compare, HALF_Z, meanInterval, medianLowRanks } from './statistics.js';
+
+export type StatisticsQuery = QueryOf<'ResultStatistics'>;
+type Summary = Schemas['MetricSummary'];
+type Group = Schemas['GroupStatistics'];
+
+function metricPath(metric: string): string[] {
+  const path = parseJsonPath(metric);
+  if (path) return path;
+  const reason = `dot-separated keys, none empty, at most ${MAX_PATH_DEPTH}`;
+  throw new UnprocessableError(`metric: "${metric.slice(0, 100)}" is not a path: ${reason}; e.g. metric=result.score`, {
+    'query.metric': reason,
+  });
+}
+
+/** A group's row as the answer shows it; undefined for a set with no number (only the overall row can be one). */
+function summary(row: StatsRow): Summary | undefined {
+  const { n, mean, min, max, quantiles, first_execution, last_execution } = row;
+  if (n === 0 || mean === null || min === null || max === null || !quantiles || !first_execution || !last_execution) return undefined;
+  const [p25, median, p75, p95] = quantiles as [number, number, number, number];
+  return {
+    n,
+    skipped: row.skipped,
+    mean,
+    stddev: row.stddev,
+    min,
+    p25,
+    median,
+    p75,
+    p95,
+    max,
+    median_ci: row.median_low === null || row.median_high === null ? null : { low: row.median_low, high: row.median_high },
+    mean_ci: meanInterval(n, mean, row.stddev),
+    first_execution,
+    last_execution,
+  };
+}
+
+/** The filters as the client gave them, for the answer to echo. */
+function echoedQuery(query: StatisticsQuery): Schemas['StatisticsQuery'] {
+  const { metric: _metric, group_by: _groupBy, better: _better, baseline: _baseline, ...filters } = query;
+  return filters;
+}
+
+export async function groupStatistics(db: Database, query: StatisticsQuery): Promise<Schemas['Statistics']> {
+  const path = metricPath(query.metric);
+  const criteria = listCriteria(query);
+  const groupBy = query.group_by ?? 'flavor';
+  const better = query.better ?? 'higher';
+  const where = await resultWhere(db.prisma, criteria);
+  const rows = await resultStats(db.prisma, where, path, groupBy, { table: medianLowRanks(), halfZ: HALF_Z });
+  const everything = rows.find((row) => row.id === null);
+  const groups: Group[] = [];
+  for (const row of rows) {
+    const stats = row.id === null ? undefined : summary(row);
+    if (stats && row.id !== null) groups.push({ id: row.id, name: row.name ?? '', comparison: null, ...stats });
+  }
+  const sign = better === 'higher' ? -1 : 1;
+  groups.sort((a, b) => sign * (a.median - b.median) || (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1));
+  if (query.baseline !== undefined) {
+    const base = groups.find((group) => group.id === query.baseline);
+    if (!base) throw new NotFoundError('Baseline group', query.baseline);
+    for (const group of groups) if (group !== base) group.comparison = compare(group, base);
+  }
+  return {
+    metric: query.metric,
+    group_by: groupBy,
+    better,
+    baseline: query.baseline ?? null,
+    query: echoedQuery(query),
+    skipped: everything?.skipped ?? 0,
+    overall: everything ? (summary(everything) ?? null) : null,
+    groups,
+  };
+}
