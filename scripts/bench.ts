@@ -234,6 +234,19 @@ try {
       ],
       read: true,
     },
+    {
+      // Aggregated by PostgreSQL over every result of the benchmark (not remembered by either instance).
+      name: 'GET /results:stats one benchmark, per flavor, with a baseline',
+      method: 'GET',
+      paths: [`/results:stats?benchmark_id=${cray.id}&metric=result.score&group_by=flavor&better=lower&baseline=${flavor.id}`],
+      read: true,
+    },
+    {
+      name: 'GET /results:stats one benchmark, per site',
+      method: 'GET',
+      paths: [`/results:stats?benchmark_id=${cray.id}&metric=result.score&group_by=site`],
+      read: true,
+    },
     { name: 'GET /results:search (2 terms)', method: 'GET', paths: ['/results:search?terms=c-ray&terms=KIT'], read: true },
     { name: 'GET /results/{id}', method: 'GET', paths: ids.map((id) => `/results/${id}`), read: true },
     {

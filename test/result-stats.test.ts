@@ -260,6 +260,16 @@ eachDatabase(t, async (t, ctx: TestContext) => {
     t.same(ci(bigger.id), { low: j, high: 1501 - j }, `n = 1500, approximated: x(${j}), x(${1501 - j})`);
   });
 
+  t.test('200: a remembered answer is forgotten when a result is uploaded', async (t) => {
+    const fresh = await fx.world({}, { flavorName: 'fresh' });
+    const query = `benchmark_id=${fresh.benchmark.id}&metric=x`;
+    await fx.upload(fresh, { x: 1 });
+    t.equal((await stats(t, query)).overall?.n, 1);
+    t.equal((await stats(t, query)).overall?.n, 1, 'asked again');
+    await fx.upload(fresh, { x: 2 });
+    t.equal((await stats(t, query)).overall?.n, 2, 'the upload is counted at once');
+  });
+
   t.test('404: a baseline that is not one of the groups', async (t) => {
     for (const baseline of [UNKNOWN_ID, siteB.id, other.flavor.id]) {
       const body = assertError(t, await app.inject({ url: `/results:stats?${scoped}&metric=extra&baseline=${baseline}` }), 404);

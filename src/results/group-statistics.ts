@@ -1,14 +1,18 @@
 // GET /results:stats: the metric's statistics per group of the matching
 // results, best first, each compared with a baseline group if one is named.
 // PostgreSQL aggregates (db/result-stats.ts); the intervals and tests are
-// computed here from those aggregates (results/statistics.ts).
+// computed here from those aggregates (results/statistics.ts). Answers are
+// remembered like result pages (page-cache.ts): an aggregate over a
+// benchmark's results costs the database far more than a page.
 import type { QueryOf, Schemas } from '../api-types.js';
+import type { ChangeFeed } from '../db/change-feed.js';
 import type { Database } from '../db/client.js';
 import { resultStats, type StatsRow } from '../db/result-stats.js';
-import { resultWhere } from '../db/results-query.js';
+import { type ResultCriteria, resultWhere } from '../db/results-query.js';
 import { NotFoundError, UnprocessableError } from '../errors.js';
 import { listCriteria } from './criteria.js';
 import { MAX_PATH_DEPTH, parseJsonPath } from './json-path.js';
+import { ReadCache, type WriteGeneration } from './page-cache.js';
 import { compare, HALF_Z, meanInterval, medianLowRanks } from './statistics.js';
 
 export type StatisticsQuery = QueryOf<'ResultStatistics'>;
@@ -53,9 +57,37 @@ function echoedQuery(query: StatisticsQuery): Schemas['StatisticsQuery'] {
   return filters;
 }
 
-export async function groupStatistics(db: Database, query: StatisticsQuery): Promise<Schemas['Statistics']> {
-  const path = metricPath(query.metric);
-  const criteria = listCriteria(query);
+export class GroupStatistics {
+  private readonly answers: ReadCache<Schemas['Statistics']>;
+
+  /** Remembered for `cacheMs`, forgotten when `generation` moves, used only once `changes` caught up. */
+  constructor(
+    private readonly db: Database,
+    generation: WriteGeneration,
+    private readonly changes: ChangeFeed,
+    cacheMs: number,
+  ) {
+    this.answers = new ReadCache(generation, {
+      ttlMs: cacheMs,
+      maxEntries: 200,
+      // About 600 bytes of JSON per group: at most ~10 MB remembered.
+      maxWeight: 10_000_000,
+      weigh: (answer) => 1000 + 600 * answer.groups.length,
+    });
+  }
+
+  /** The answer of GET /results:stats for `query`; 422 and 404 as the spec says. */
+  async get(query: StatisticsQuery): Promise<Schemas['Statistics']> {
+    const path = metricPath(query.metric);
+    const criteria = listCriteria(query);
+    const load = () => statistics(this.db, query, path, criteria);
+    if (!(await this.changes.sync())) return load();
+    // The query as given, not the criteria: the answer echoes its filters as the client wrote them.
+    return this.answers.get(JSON.stringify(query), load);
+  }
+}
+
+async function statistics(db: Database, query: StatisticsQuery, path: string[], criteria: ResultCriteria): Promise<Schemas['Statistics']> {
   const groupBy = query.group_by ?? 'flavor';
   const better = query.better ?? 'higher';
   const where = await resultWhere(db.prisma, criteria);

@@ -10,6 +10,7 @@ import type { Authorizer } from '../http/operations.js';
 import type { Notifier } from '../notifications/index.js';
 import { CatalogFragments } from '../results/catalog-fragments.js';
 import { ClaimWorkflow } from '../results/claims.js';
+import { GroupStatistics } from '../results/group-statistics.js';
 import { ownerOrAdminOfResult } from '../results/ownership.js';
 import { WriteGeneration } from '../results/page-cache.js';
 import { ResultPages } from '../results/result-pages.js';
@@ -100,7 +101,7 @@ export function createServices({ db, config, notifier, log }: ServiceDependencie
     sites: new SitesService(db, notifier),
     flavors: new FlavorsService(db, notifier),
     tags: new TagsService(db),
-    results: new ResultsService(db, pages, claims, validator),
+    results: new ResultsService(db, pages, claims, validator, new GroupStatistics(db, generation, changes, config.resultsCacheMs)),
     reports: new ReportsService(db, claims),
     users: new UsersService(db, notifier, pages, claims),
   };

@@ -13,7 +13,7 @@ import { dateRange } from '../lists/dates.js';
 import type { ClaimWorkflow } from '../results/claims.js';
 import { listCriteria } from '../results/criteria.js';
 import { parseExecutionDatetime } from '../results/execution-date.js';
-import { groupStatistics } from '../results/group-statistics.js';
+import type { GroupStatistics } from '../results/group-statistics.js';
 import type { ResultPages } from '../results/result-pages.js';
 import { storedUpload, uploadKey } from '../results/upload-keys.js';
 import type { ResultValidator } from '../results/validation/validator.js';
@@ -25,6 +25,7 @@ export class ResultsService {
     private readonly pages: ResultPages,
     private readonly claims: ClaimWorkflow,
     private readonly validator: ResultValidator,
+    private readonly statistics: GroupStatistics,
   ) {}
 
   listResults({ query }: Input<'ListResults'>): Promise<JsonText<Schemas['Results']>> {
@@ -37,7 +38,7 @@ export class ResultsService {
   }
 
   resultStatistics({ query }: Input<'ResultStatistics'>): Promise<Schemas['Statistics']> {
-    return groupStatistics(this.db, query);
+    return this.statistics.get(query);
   }
 
   async getResult({ params }: Input<'GetResult'>): Promise<JsonText<Schemas['Result']>> {
