@@ -554,6 +554,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/results:export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * (Public) Download every matching result as CSV or NDJSON
+         * @description Downloads **every** result matching the filters of `GET /results`, in
+         *     the order of `sort_by` — the whole set, not a page — for a spreadsheet
+         *     (`format=csv`) or a notebook (`format=ndjson`). Without `format`, the
+         *     `Accept` header chooses (`text/csv` or `application/x-ndjson`); CSV
+         *     otherwise. Results hidden by a claim are left out, as in lists. Anybody
+         *     may call it, without a token.
+         *
+         *     * **NDJSON**: one `Result` object (as `GET /results/{result_id}`
+         *       answers it) per line, each ended by `\n`.
+         *     * **CSV** (RFC 4180: fields quoted where needed, lines ended by CRLF):
+         *       one header row, then one row per result with the fixed columns `id`,
+         *       `execution_datetime`, `upload_datetime`, `benchmark`
+         *       (`docker_image:docker_tag`), `site`, `flavor`, `tags` (the tags'
+         *       names separated by `;`), then one column per `columns` path holding
+         *       the string, number or boolean found there — empty for anything else
+         *       (missing, `null`, an object or an array).
+         *
+         *     The answer streams: rows are written as the database produces them, so
+         *     the first arrive at once whatever the size, and a client that
+         *     disconnects stops the query; one that stops reading for 60 s is
+         *     disconnected. A few exports run at once per instance; one more is
+         *     answered `503` with `Retry-After`. In `pandas`:
+         *     `pd.read_csv(f"{API}/results:export?benchmark_id={id}&columns=result.score")`.
+         */
+        get: operations["ExportResults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/results/{result_id}": {
         parameters: {
             query?: never;
@@ -2639,6 +2681,17 @@ export interface components {
          */
         Baseline: string;
         /**
+         * @description `csv` or `ndjson`. Without it, the `Accept` header chooses
+         *     (`text/csv`, `application/x-ndjson`); CSV otherwise.
+         */
+        ExportFormat: "csv" | "ndjson";
+        /**
+         * @description CSV only: paths inside the results to add as columns after the fixed
+         *     ones, keys separated by dots, e.g.
+         *     `columns=result.score&columns=machine.cpu.count`.
+         */
+        ExportColumns: string[];
+        /**
          * @description When the benchmark execution started: an ISO 8601 date-time that must
          *     include a timezone (`Z` or an offset) and must not be in the future.
          *     Write `+` as `%2B` in a URL.
@@ -3760,6 +3813,138 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+        };
+    };
+    ExportResults: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `csv` or `ndjson`. Without it, the `Accept` header chooses
+                 *     (`text/csv`, `application/x-ndjson`); CSV otherwise.
+                 */
+                format?: components["parameters"]["ExportFormat"];
+                /**
+                 * @description CSV only: paths inside the results to add as columns after the fixed
+                 *     ones, keys separated by dots, e.g.
+                 *     `columns=result.score&columns=machine.cpu.count`.
+                 */
+                columns?: components["parameters"]["ExportColumns"];
+                /** @description Only results of this benchmark. */
+                benchmark_id?: components["parameters"]["BenchmarkIdQuery"];
+                /** @description Only results obtained on this site (on any of its flavors). */
+                site_id?: components["parameters"]["SiteIdQuery"];
+                /** @description Only results obtained on this flavor. */
+                flavor_id?: components["parameters"]["FlavorIdQuery"];
+                /**
+                 * @description Tag ids. Repeat the parameter for several tags: both
+                 *     `tags_ids=a&tags_ids=b` and `tags_ids[]=a&tags_ids[]=b` are accepted. When
+                 *     listing, a result must carry every one of these tags; when uploading, the
+                 *     result is tagged with them (each must exist).
+                 *     Example: `tags_ids=92f7443d-1991-4bee-8b58-a4189c586a08&tags_ids=08156712-4607-469d-903a-d3033b44ab9d`.
+                 */
+                tags_ids?: components["parameters"]["TagsIds"];
+                /**
+                 * @description Only results whose benchmark execution started before this date or
+                 *     date-time (ISO 8601; UTC when no timezone is given).
+                 *     Example: `execution_before=2023-01-01`.
+                 */
+                execution_before?: components["parameters"]["ExecutionBefore"];
+                /**
+                 * @description Only results whose benchmark execution started after this date or
+                 *     date-time (ISO 8601; UTC when no timezone is given).
+                 *     Example: `execution_after=2000-01-01`.
+                 */
+                execution_after?: components["parameters"]["ExecutionAfter"];
+                /**
+                 * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
+                 *     timezone is given).
+                 *     Example: `upload_before=2023-01-01`.
+                 */
+                upload_before?: components["parameters"]["UploadBefore"];
+                /**
+                 * @description Only items uploaded after this date or date-time (ISO 8601; UTC when no
+                 *     timezone is given).
+                 *     Example: `upload_after=2022-01-01T00:00:00Z`.
+                 */
+                upload_after?: components["parameters"]["UploadAfter"];
+                /**
+                 * @description Conditions on values inside the result's JSON, all of which must hold.
+                 *     Each is `<path> <operator> <value>`, three parts separated by single
+                 *     spaces (`%20`, or `+`, in a URL):
+                 *
+                 *     * `<path>`: keys separated by dots, e.g. `machine.cpu.count`;
+                 *     * `<operator>`: `==` (equals), `>`, `<`, `>=` or `<=`;
+                 *     * `<value>`: compared as a number when it parses as one, as a boolean
+                 *       when it is `true` or `false` (any case), as text otherwise.
+                 *
+                 *     A result whose value at the path is missing or of another type does not
+                 *     match. Examples: `machine.cpu.count > 4`, `result.score <= 150.5`,
+                 *     `units == Seconds`. URL-encoded:
+                 *     `filters=machine.cpu.count%20%3E%204&filters=machine.cpu.count%20%3C%2020`.
+                 *     Both `filters=…&filters=…` and `filters[]=…&filters[]=…` are accepted. A
+                 *     malformed filter or an unknown operator is a `422` explaining why.
+                 *     Example: `filters=machine.cpu.count > 4&filters=machine.cpu.count < 20`.
+                 */
+                filters?: components["parameters"]["Filters"];
+                /**
+                 * @description Order of the items: a comma-separated list, without spaces, of fields
+                 *     each preceded by `+` (ascending) or `-` (descending); write `+` as `%2B`
+                 *     in a URL.
+                 *
+                 *     Fields: `id`, `upload_datetime`, `execution_datetime`, `benchmark_id`,
+                 *     `benchmark_name`, `site_id`, `site_name`, `site_address`, `flavor_id`,
+                 *     `flavor_name`, and `json.<dot.path>` for a value inside the result's JSON
+                 *     (e.g. `-json.result.score`).
+                 *     Default: `+execution_datetime`.
+                 *     Example: `sort_by=-json.machine.cpu.count,+execution_datetime`.
+                 */
+                sort_by?: components["parameters"]["ResultSortBy"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description The matching results, as an attachment (`Content-Disposition:
+             *     attachment; filename="results-<date>.csv"` or `.ndjson`).
+             */
+            200: {
+                headers: {
+                    /** @description `attachment; filename="results-2026-12-02T10-00-00Z.csv"` */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id,execution_datetime,upload_datetime,benchmark,site,flavor,tags,result.score
+                     *     2d0f1f3e-8f3c-4a55-9a53-0c1b7e3f4b11,2026-03-02T09:14:00.000Z,2026-03-02T09:20:31.412Z,thechristophe/openbench-c-ray:latest,CESNET,hpc.8core-32ram,gpu;ssd,123.4
+                     */
+                    "text/csv": string;
+                    /** @example {"id":"2d0f1f3e-8f3c-4a55-9a53-0c1b7e3f4b11","upload_datetime":"2026-03-02T09:20:31.412Z","execution_datetime":"2026-03-02T09:14:00.000Z","json":{"result":{"score":123.4}},"benchmark":{},"site":{},"flavor":{},"tags":[]} */
+                    "application/x-ndjson": string;
+                };
+            };
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            /** @description As many exports as this instance runs at once are running; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 503,
+                     *       "status": "Service Unavailable",
+                     *       "error_code": "unavailable",
+                     *       "message": "4 exports are running on this instance, the most it runs at once; retry shortly"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     GetResult: {

@@ -24,6 +24,7 @@ export const operationTags = {
   CreateResult: 'results',
   SearchResults: 'results',
   ResultStatistics: 'results',
+  ExportResults: 'results',
   GetResult: 'results',
   DeleteResult: 'results',
   ClaimReport: 'results',

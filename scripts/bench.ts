@@ -4,7 +4,9 @@
 // `npm start` would), drives it with autocannon and prints, per query, p50/p99
 // latency and requests/s. For each read query it also replays the exact SQL
 // the service issued for one such request, directly on the database, and
-// prints API time ÷ SQL time. With --memory-phases N, it then drives the
+// prints API time ÷ SQL time. It then exports every result (GET /results:export,
+// CSV and NDJSON) and prints rows/s and the resident memory while it streams.
+// With --memory-phases N, it then drives the
 // cached instance through N identical load phases of mixed reads and prints
 // its resident memory at the end of each and after a rest: growth that goes on
 // phase after phase is a leak, a plateau is a bound being filled. Not part of
@@ -299,6 +301,36 @@ try {
   }
   for (const query of chosen.filter((candidate) => !candidate.read)) await measure(query.name, base, query);
 
+  // Exports of every result: time, rows/s and the instance's resident memory while it streams.
+  const exportRows: string[] = [];
+  for (const [name, path] of [
+    ['CSV, 2 JSON columns', '/results:export?columns=result.score&columns=machine.cpu.count'],
+    ['NDJSON', '/results:export?format=ndjson'],
+  ] as const) {
+    if (!`GET /results:export ${name}`.includes(values.only ?? '')) continue;
+    const pid = servers[1]?.pid;
+    const before = residentMb(pid);
+    let peak = before;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, residentMb(pid));
+    }, 100);
+    const started = performance.now();
+    const response = await fetch(`${uncachedBase}${path}`, { headers: { 'accept-encoding': 'identity' } });
+    let bytes = 0;
+    let lines = 0;
+    for await (const chunk of response.body ?? []) {
+      bytes += chunk.length;
+      for (const byte of chunk) if (byte === 10) lines += 1;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    clearInterval(sampler);
+    const rowsExported = name === 'NDJSON' ? lines : lines - 1;
+    exportRows.push(
+      `| ${name} | ${rowsExported} | ${Math.round(bytes / 1e6)} | ${seconds.toFixed(1)} | ${Math.round(rowsExported / seconds)} | ${before} | ${peak} |`,
+    );
+    console.error(`done: export ${name}`);
+  }
+
   // Every read query's paths in turn, on the instance as deployed (cache on).
   const mixed: Query = { name: 'mixed reads', method: 'GET', paths: queries.filter((q) => q.read).flatMap((q) => q.paths), read: true };
   const memoryRows: string[] = [];
@@ -321,6 +353,12 @@ try {
   console.log('| query | p50 ms | p99 ms | req/s | kB/answer | failed | SQL p50 ms | API p50 ÷ SQL p50 |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const row of rows) console.log(row);
+  if (exportRows.length > 0) {
+    console.log('\nGET /results:export of every result, one client, uncompressed, on the uncached instance\n');
+    console.log('| export | rows | MB | s | rows/s | RSS before, MB | RSS peak, MB |');
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const row of exportRows) console.log(row);
+  }
   if (memoryRows.length > 0) {
     console.log(
       `\nResident memory of the instance as deployed, ${MEMORY_PHASES} phases of ${DURATION} s of mixed reads, ${REST_MS / 1000} s rest after each\n`,

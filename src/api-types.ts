@@ -6,6 +6,7 @@
 import type { components, operations } from '../generated/openapi.js';
 import type { operationTags } from '../generated/operation-tags.js';
 import type { Caller } from './auth/caller.js';
+import type { Download } from './http/download.js';
 import type { JsonText } from './http/json-text.js';
 
 export type Schemas = components['schemas'];
@@ -42,19 +43,23 @@ type SuccessBody<Responses> = Responses extends { 200: { content: { 'application
   ? Body
   : Responses extends { 201: { content: { 'application/json': infer Body } } }
     ? Body
-    : undefined;
+    : Responses extends { 200: { content: Record<string, unknown> } }
+      ? Download
+      : undefined;
 
 /**
  * What the service method of `Op` resolves to: the success body (as a value,
- * or as JSON text already written, see http/json-text.ts), or nothing for a
- * 204.
+ * or as JSON text already written, see http/json-text.ts), a Download for an
+ * answer in another media type (http/download.ts), or nothing for a 204.
  */
 export type Output<Op extends OperationId> =
   SuccessBody<operations[Op]['responses']> extends infer Body
     ? [Body] extends [undefined]
       ? // biome-ignore lint/suspicious/noConfusingVoidType: a 204's method is `async (): Promise<void>`, which `undefined` would refuse.
         void
-      : Body | JsonText<Body>
+      : [Body] extends [Download]
+        ? Download
+        : Body | JsonText<Body>
     : never;
 
 /** `ListResults` → `listResults`: the service method of an operation. */

@@ -74,6 +74,7 @@ GET /users/self/claims ListUserClaims user
 // Operations beyond the reference, in the same form.
 const BEYOND = `
 GET /results:stats ResultStatistics public
+GET /results:export ExportResults public
 `
   .trim()
   .split('\n')

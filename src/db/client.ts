@@ -7,7 +7,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { PrismaClient } from '../../generated/prisma/client.js';
+import { type Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import { type Config, ConfigError, parseDatabaseUrl } from '../config.js';
 import { type ChangeFeed, type ChangeHandlers, PgChangeFeed, pgliteChangeFeed } from './change-feed.js';
 import { DataDirLockedError, lockDataDir } from './data-dir-lock.js';
@@ -32,6 +32,14 @@ export interface Database {
   ping(): Promise<void>;
   /** The connection pool's use (PostgreSQL); undefined for the embedded database, which has none. */
   poolStats(): PoolStats | undefined;
+  /**
+   * The rows of `query` in batches of up to `size`, read through a cursor as
+   * they are consumed, so a large result set never sits in the service's
+   * memory. Stopping early (`return()`, a client gone) closes the cursor and
+   * so stops the query. Every column should be text (or text[]): both drivers
+   * then give the same values.
+   */
+  readInBatches<Row>(query: Prisma.Sql, size: number): AsyncGenerator<Row[]>;
   /** Starts listening for committed changes to the tables results pages show (change-feed.ts); close() the feed before the database. */
   listenForChanges(handlers: ChangeHandlers, log: FeedLog): ChangeFeed;
   close(): Promise<void>;
@@ -81,6 +89,13 @@ const CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 /** How much longer than the server's statement_timeout the client waits for an answer. */
 const CLIENT_TIMEOUT_GRACE_MS = 1000;
+/**
+ * How long a cursor's transaction may wait for its reader between batches (a
+ * download client that stopped reading) before the server ends it.
+ */
+const CURSOR_IDLE_MS = 60_000;
+/** The `application_name` of a cursor's connection, as pg_stat_activity shows it. */
+export const CURSOR_APPLICATION_NAME = 'eosc-perf-api export';
 
 /**
  * The embedded database runs inside the service's process, so its buffer
@@ -187,6 +202,33 @@ async function openPostgres(raw: string, url: URL, log: (msg: string) => void, q
       await pool.query('SELECT 1');
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    // A connection of its own, outside the pool: a long download must not hold
+    // one of the pool's connections from every other request. Each FETCH is a
+    // statement bounded by statement_timeout; a reader that stops reading is
+    // cut off by idle_in_transaction_session_timeout.
+    async *readInBatches<Row>(query: Prisma.Sql, size: number): AsyncGenerator<Row[]> {
+      const client = new pg.Client({
+        ...config,
+        application_name: CURSOR_APPLICATION_NAME,
+        statement_timeout: queryTimeoutMs,
+        idle_in_transaction_session_timeout: CURSOR_IDLE_MS,
+        query_timeout: queryTimeoutMs + CLIENT_TIMEOUT_GRACE_MS,
+      });
+      client.on('error', (err) => log(`postgresql cursor connection: ${scrub(err.message)}`));
+      try {
+        await client.connect();
+        await client.query('BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ');
+        await client.query(`DECLARE export_rows NO SCROLL CURSOR FOR ${query.text}`, query.values);
+        for (;;) {
+          const { rows } = await client.query<Row & pg.QueryResultRow>(`FETCH ${size} FROM export_rows`);
+          if (rows.length === 0) return;
+          yield rows;
+        }
+      } finally {
+        // Ending the session ends its transaction and cursor.
+        await client.end().catch(() => {});
+      }
+    },
     listenForChanges(handlers, feedLog) {
       return new PgChangeFeed(handlers, { connection: config, timeoutMs: queryTimeoutMs, log: feedLog });
     },
@@ -214,6 +256,8 @@ export async function openPglite(
 ): Promise<Database> {
   await pglite.waitReady;
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  /** Names cursors uniquely in the one session. */
+  let cursors = 0;
   let closing: Promise<void> | undefined;
   return {
     kind: 'pglite',
@@ -227,6 +271,23 @@ export async function openPglite(
       await pglite.query('SELECT 1');
     },
     poolStats: () => undefined,
+    // One session serves every request: a cursor WITH HOLD outlives its own
+    // statement, so other requests' queries run between its batches. (It is
+    // computed whole when declared, inside PGlite's memory or data directory.)
+    async *readInBatches<Row>(query: Prisma.Sql, size: number): AsyncGenerator<Row[]> {
+      cursors += 1;
+      const name = `rows_${cursors}`;
+      await pglite.query(`DECLARE ${name} NO SCROLL CURSOR WITH HOLD FOR ${query.text}`, query.values);
+      try {
+        for (;;) {
+          const { rows } = await pglite.query<Row>(`FETCH ${size} FROM ${name}`);
+          if (rows.length === 0) return;
+          yield rows;
+        }
+      } finally {
+        await pglite.query(`CLOSE ${name}`).catch(() => {});
+      }
+    },
     listenForChanges(handlers) {
       return pgliteChangeFeed(pglite, handlers);
     },

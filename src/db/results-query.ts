@@ -162,7 +162,7 @@ export async function resultWhere(prisma: PrismaClient, criteria: ResultCriteria
   return { sql: conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}` : Prisma.empty };
 }
 
-function orderClause(sort: ResultSortKey[]): Prisma.Sql {
+export function orderClause(sort: ResultSortKey[]): Prisma.Sql {
   const parts: Prisma.Sql[] = [];
   for (const key of sort) {
     const direction = DIRECTIONS[key.direction];
@@ -180,7 +180,7 @@ function orderClause(sort: ResultSortKey[]): Prisma.Sql {
   return Prisma.sql`ORDER BY ${Prisma.join(parts, ', ')}`;
 }
 
-function needsJoins(sort: ResultSortKey[]): boolean {
+export function needsJoins(sort: ResultSortKey[]): boolean {
   return sort.some((key) => 'column' in key && COLUMNS[key.column].joins);
 }
 
@@ -190,7 +190,7 @@ function needsJoins(sort: ResultSortKey[]): boolean {
  */
 const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 
-const JOINS = Prisma.sql`
+export const JOINS = Prisma.sql`
   JOIN benchmarks b ON b.id = r.benchmark_id
   JOIN sites s ON s.id = r.site_id
   JOIN flavors f ON f.id = r.flavor_id`;
@@ -261,7 +261,7 @@ function jsonFields(shape: Record<string, FieldKind>, alias: string): Prisma.Sql
   });
 }
 
-function jsonObject(shape: Record<string, FieldKind>, alias: string): Prisma.Sql {
+export function jsonObject(shape: Record<string, FieldKind>, alias: string): Prisma.Sql {
   return Prisma.sql`json_build_object(${Prisma.join(jsonFields(shape, alias), ', ')})`;
 }
 
@@ -282,6 +282,12 @@ export interface ResultRow {
   total?: number;
 }
 
+/** The ids of a result's tags, in the order the API lists them: by name, byte-wise. */
+export function tagIdsOf(resultId: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`ARRAY(SELECT rt.tag_id::text FROM result_tags rt JOIN tags t ON t.id = rt.tag_id
+            WHERE rt.result_id = ${resultId} ORDER BY t.name COLLATE "C")`;
+}
+
 /**
  * The rows of the results chosen by `page` (a SELECT of result rows with
  * their position `n`), in order. `chosen`, if given, is a CTE that `page`
@@ -293,8 +299,7 @@ function resultRows(prisma: PrismaClient, page: Prisma.Sql, chosen?: { sql: Pris
     page AS MATERIALIZED (${page})
     SELECT ${jsonObject(RESULT_OWN_SHAPE, 'p')}::text AS own,
       p.benchmark_id::text AS benchmark_id, p.site_id::text AS site_id, p.flavor_id::text AS flavor_id,
-      ARRAY(SELECT rt.tag_id::text FROM result_tags rt JOIN tags t ON t.id = rt.tag_id
-            WHERE rt.result_id = p.id ORDER BY t.name COLLATE "C") AS tag_ids
+      ${tagIdsOf(Prisma.raw('p.id'))} AS tag_ids
       ${chosen?.counted ? Prisma.sql`, (SELECT c.total FROM chosen c LIMIT 1) AS total` : Prisma.empty}
     FROM page p
     ORDER BY p.n`;

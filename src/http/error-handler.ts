@@ -138,6 +138,8 @@ export function registerErrorHandlers(app: FastifyInstance): void {
     if (answer) {
       // 5xx, and the database safety nets: a service should have said this itself.
       if (answer.statusCode >= 500 || isDatabaseError(error)) request.log.warn({ err: error }, answer.message);
+      // Every 503 is "try again": say when.
+      if (answer.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
       return reply.code(answer.statusCode).send(errorBody(answer));
     }
     request.log.error({ err: error }, 'unhandled error');

@@ -15,6 +15,7 @@ import type { Caller } from '../auth/caller.js';
 import { NotImplementedError } from '../errors.js';
 import type { Admission } from './admission.js';
 import type { RateLimitHook } from './rate-limits.js';
+import { Download, sendDownload } from './download.js';
 import { JsonText, sendJsonText } from './json-text.js';
 import { indexOperations, type OpenApiDocument } from './spec.js';
 
@@ -175,6 +176,7 @@ export async function bindOperations(app: FastifyInstance, options: BindOptions)
           if (status === 204) return reply.send();
           // JSON the database already wrote is sent as its bytes, not serialized again.
           if (result instanceof JsonText) return sendJsonText(request, reply, result);
+          if (result instanceof Download) return sendDownload(reply, result);
           return result;
         },
       };

@@ -11,6 +11,7 @@ import type { Notifier } from '../notifications/index.js';
 import { CatalogFragments } from '../results/catalog-fragments.js';
 import { ClaimWorkflow } from '../results/claims.js';
 import { GroupStatistics } from '../results/group-statistics.js';
+import { ResultExports } from '../results/result-export.js';
 import { ownerOrAdminOfResult } from '../results/ownership.js';
 import { WriteGeneration } from '../results/page-cache.js';
 import { ResultPages } from '../results/result-pages.js';
@@ -101,7 +102,14 @@ export function createServices({ db, config, notifier, log }: ServiceDependencie
     sites: new SitesService(db, notifier),
     flavors: new FlavorsService(db, notifier),
     tags: new TagsService(db),
-    results: new ResultsService(db, pages, claims, validator, new GroupStatistics(db, generation, changes, config.resultsCacheMs)),
+    results: new ResultsService(
+      db,
+      pages,
+      claims,
+      validator,
+      new GroupStatistics(db, generation, changes, config.resultsCacheMs),
+      new ResultExports(db, changes, fragments),
+    ),
     reports: new ReportsService(db, claims),
     users: new UsersService(db, notifier, pages, claims),
   };

@@ -8,12 +8,14 @@ import { deleteOrExplain, writeOrExplain } from '../db/prisma-errors.js';
 import { insertResult } from '../db/result-insert.js';
 import { lockResult } from '../db/results-query.js';
 import { ConflictError, ForbiddenError, InvalidStateError, NotFoundError } from '../errors.js';
+import type { Download } from '../http/download.js';
 import type { JsonText } from '../http/json-text.js';
 import { dateRange } from '../lists/dates.js';
 import type { ClaimWorkflow } from '../results/claims.js';
 import { listCriteria } from '../results/criteria.js';
 import { parseExecutionDatetime } from '../results/execution-date.js';
 import type { GroupStatistics } from '../results/group-statistics.js';
+import type { ResultExports } from '../results/result-export.js';
 import type { ResultPages } from '../results/result-pages.js';
 import { storedUpload, uploadKey } from '../results/upload-keys.js';
 import type { ResultValidator } from '../results/validation/validator.js';
@@ -26,6 +28,7 @@ export class ResultsService {
     private readonly claims: ClaimWorkflow,
     private readonly validator: ResultValidator,
     private readonly statistics: GroupStatistics,
+    private readonly exports: ResultExports,
   ) {}
 
   listResults({ query }: Input<'ListResults'>): Promise<JsonText<Schemas['Results']>> {
@@ -39,6 +42,12 @@ export class ResultsService {
 
   resultStatistics({ query }: Input<'ResultStatistics'>): Promise<Schemas['Statistics']> {
     return this.statistics.get(query);
+  }
+
+  exportResults({ query, headers }: Input<'ExportResults'>): Promise<Download> {
+    // Accept is not a parameter a spec may declare, so it is read as it came.
+    const accept = (headers as Record<string, string | string[] | undefined>).accept;
+    return this.exports.start(query, typeof accept === 'string' ? accept : undefined);
   }
 
   async getResult({ params }: Input<'GetResult'>): Promise<JsonText<Schemas['Result']>> {
