@@ -9,24 +9,15 @@ import type { ChangeFeed } from '../db/change-feed.js';
 import type { Database } from '../db/client.js';
 import { resultStats, type StatsRow } from '../db/result-stats.js';
 import { type ResultCriteria, resultWhere } from '../db/results-query.js';
-import { NotFoundError, UnprocessableError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
 import { listCriteria } from './criteria.js';
-import { MAX_PATH_DEPTH, parseJsonPath } from './json-path.js';
+import { queryJsonPath } from './json-path.js';
 import { ReadCache, type WriteGeneration } from './page-cache.js';
 import { compare, HALF_Z, meanInterval, medianLowRanks } from './statistics.js';
 
 export type StatisticsQuery = QueryOf<'ResultStatistics'>;
 type Summary = Schemas['MetricSummary'];
 type Group = Schemas['GroupStatistics'];
-
-function metricPath(metric: string): string[] {
-  const path = parseJsonPath(metric);
-  if (path) return path;
-  const reason = `dot-separated keys, none empty, at most ${MAX_PATH_DEPTH}`;
-  throw new UnprocessableError(`metric: "${metric.slice(0, 100)}" is not a path: ${reason}; e.g. metric=result.score`, {
-    'query.metric': reason,
-  });
-}
 
 /** A group's row as the answer shows it; undefined for a set with no number (only the overall row can be one). */
 function summary(row: StatsRow): Summary | undefined {
@@ -78,7 +69,7 @@ export class GroupStatistics {
 
   /** The answer of GET /results:stats for `query`; 422 and 404 as the spec says. */
   async get(query: StatisticsQuery): Promise<Schemas['Statistics']> {
-    const path = metricPath(query.metric);
+    const path = queryJsonPath('metric', query.metric);
     const criteria = listCriteria(query);
     const load = () => statistics(this.db, query, path, criteria);
     if (!(await this.changes.sync())) return load();

@@ -9,11 +9,11 @@ import type { ChangeFeed } from '../db/change-feed.js';
 import type { Database } from '../db/client.js';
 import { type ExportCsvRow, type ExportJsonRow, exportCsvQuery, exportJsonQuery } from '../db/result-export-query.js';
 import { resultWhere } from '../db/results-query.js';
-import { ServiceUnavailableError, UnprocessableError } from '../errors.js';
+import { ServiceUnavailableError } from '../errors.js';
 import { Download, streamOf } from '../http/download.js';
 import type { CatalogFragments } from './catalog-fragments.js';
 import { listCriteria } from './criteria.js';
-import { MAX_PATH_DEPTH, parseJsonPath } from './json-path.js';
+import { queryJsonPath } from './json-path.js';
 import { catalogIds, resultParts } from './result-json.js';
 import { parseResultSort } from './sorting.js';
 
@@ -28,15 +28,6 @@ const BATCH_ROWS = 500;
 export const MAX_EXPORTS = 4;
 
 const FIXED_COLUMNS = ['id', 'execution_datetime', 'upload_datetime', 'benchmark', 'site', 'flavor', 'tags'];
-
-function columnPath(column: string): string[] {
-  const path = parseJsonPath(column);
-  if (path) return path;
-  const reason = `dot-separated keys, none empty, at most ${MAX_PATH_DEPTH}`;
-  throw new UnprocessableError(`columns: "${column.slice(0, 100)}" is not a path: ${reason}; e.g. columns=result.score`, {
-    'query.columns': reason,
-  });
-}
 
 /** `format`, else the client's Accept header, else CSV. */
 function chosenFormat(query: ExportQuery, accept: string | undefined): Format {
@@ -72,7 +63,7 @@ export class ResultExports {
     const format = chosenFormat(query, accept);
     const criteria = listCriteria(query);
     const sort = parseResultSort(query.sort_by);
-    const columns = (query.columns ?? []).map(columnPath);
+    const columns = (query.columns ?? []).map((column) => queryJsonPath('columns', column));
     if (this.running >= MAX_EXPORTS) {
       throw new ServiceUnavailableError(`${MAX_EXPORTS} exports are running on this instance, the most it runs at once; retry shortly`);
     }
