@@ -3908,7 +3908,9 @@ export interface operations {
         responses: {
             /**
              * @description The matching results, as an attachment (`Content-Disposition:
-             *     attachment; filename="results-<date>.csv"` or `.ndjson`).
+             *     attachment; filename="results-<date>.csv"` or `.ndjson`). (The
+             *     NDJSON example is shortened: each line holds the whole `Result`,
+             *     with its benchmark, site, flavor and tags.)
              */
             200: {
                 headers: {

@@ -49,11 +49,6 @@ export class ResultExports {
     private readonly fragments: CatalogFragments,
   ) {}
 
-  /** Exports running now. */
-  get active(): number {
-    return this.running;
-  }
-
   /**
    * The export `query` asks for. Its first batch is read before answering,
    * so that a bad query or an unavailable database is still an error status,
