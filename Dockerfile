@@ -10,8 +10,9 @@ COPY generated ./generated
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --ignore-scripts && npm cache clean --force
 
-# Runtime stage: compiled code, production dependencies, the spec and the migrations,
-# as a non-root user; plain `node`, no TypeScript loader in the process.
+# Runtime stage: compiled code, production dependencies, the spec, the migrations and
+# the explorer page's files, as a non-root user; plain `node`, no TypeScript loader in
+# the process.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production PORT=5000 HOST=0.0.0.0 DATA_DIR=/data
 WORKDIR /app
@@ -19,6 +20,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json openapi.yaml ./
 COPY prisma ./prisma
+COPY web ./web
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 5000

@@ -11,6 +11,7 @@ import { registerBodyParsers } from './http/body-parsers.js';
 import { registerCompression } from './http/compression.js';
 import { registerHttpCaching } from './http/http-caching.js';
 import { registerDocs } from './http/docs.js';
+import { registerExplorer } from './http/explorer.js';
 import { errorBody, frameworkErrorHandler, registerErrorHandlers } from './http/error-handler.js';
 import { DatabaseUnavailableError } from './errors.js';
 import { refuseUnstorableValues } from './http/storable-values.js';
@@ -100,6 +101,7 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
   await app.register(
     async (api) => {
       await registerDocs(api, spec, config.apiPrefix);
+      await registerExplorer(api, spec.info.title, config.apiPrefix);
       api.get('/healthz', async (_request, reply) => {
         try {
           await db.ping();

@@ -15,6 +15,7 @@ t.test('the Dockerfile builds with npm run build and starts node dist/src/server
   t.match(dockerfile, /RUN npm run build/);
   t.match(dockerfile, /CMD \["node", "dist\/src\/server\.js"\]/);
   t.notMatch(dockerfile, /tsx/, 'no TypeScript loader in the image');
+  t.match(dockerfile, /COPY web \.\/web/, "the explorer page's files are in the image");
   t.equal(JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')).scripts['start:dist'], 'node dist/src/server.js');
 });
 
@@ -60,6 +61,7 @@ t.test('npm run build, then node dist/src/server.js serves, migrates and validat
   const base = `http://127.0.0.1:${port}`;
   const health = await fetch(`${base}/healthz`);
   t.equal(health.status, 200);
+  t.equal((await fetch(`${base}/explore/explore.js`)).status, 200, 'the explorer page is served from the package root');
   const admin = {
     authorization: `Bearer ${await oidc.token({ sub: 'built-admin', email: 'admin@example.org', eduperson_entitlement: [ADMIN_ENTITLEMENT] })}`,
   };

@@ -389,4 +389,8 @@ t.test('API_PREFIX moves every route', async (t) => {
   const registered = await ctx.app.inject({ method: 'POST', url: '/api/v1/users:register', headers: await ctx.auth(user) });
   t.equal(registered.statusCode, 201);
   t.equal((await ctx.app.inject({ url: '/api/v1/' })).statusCode, 200, 'Swagger UI under the prefix');
+  const explorer = await ctx.app.inject({ url: '/api/v1/explore' });
+  t.match(explorer.body, 'data-api="/api/v1"', 'the explorer calls the API under the prefix');
+  t.match(explorer.body, 'src="/api/v1/explore/explore.js"');
+  t.equal((await ctx.app.inject({ url: '/api/v1/explore/explore.js' })).statusCode, 200, 'and loads its assets from there');
 });
