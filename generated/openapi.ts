@@ -744,6 +744,239 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * (Public) Filters and lists benchmark runs
+         * @description Returns one page of the runs asked for, newest first by default, with
+         *     their status: what is queued at each site, what is running, what
+         *     completed (with the id of the result it produced) and what failed and
+         *     why. Anybody may call it, without a token, like results: a run shows
+         *     what was asked and where, never who asked (see your own with
+         *     `GET /users/self/runs`) nor which identity ran it.
+         */
+        get: operations["ListRuns"];
+        put?: never;
+        /**
+         * (Users) Asks for a benchmark to be run on a flavor
+         * @description Queues a run of a benchmark on a flavor: a runner of the flavor's site
+         *     takes it (`POST /sites/{site_id}/runs:take`), runs the benchmark's
+         *     container with these `parameters` and sends back its output, which is
+         *     stored as an ordinary result (uploaded in your name, with these tags)
+         *     once it passes the benchmark's JSON Schema. You are told by e-mail when
+         *     it completes or fails; follow it meanwhile with `GET /runs/{run_id}`.
+         *
+         *     The benchmark and the flavor must be approved (`422` otherwise), every
+         *     tag must exist (`404`), and `parameters` must satisfy the benchmark's
+         *     `parameters_schema` (a `422` with `error_code: parameters_invalid`
+         *     naming the failing JSON path); a benchmark without one takes only `{}`.
+         *     Whether a runner is polling the site right now is shown by
+         *     `GET /sites/{site_id}/runs:queue`. Only registered users may call it.
+         */
+        post: operations["CreateRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The run's id.
+                 * @example 3f1c2b9e-8d4a-4e6f-9a7b-2c5d8e1f0a3b
+                 */
+                run_id: components["parameters"]["RunId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * (Public) Retrieves one run
+         * @description Returns a run and where it stands. A running run whose runner stopped
+         *     sending heartbeats is put back in the queue (or failed, after
+         *     `RUN_MAX_ATTEMPTS` attempts) as soon as its lease expires, so what this
+         *     answers is current. Anybody may call it, without a token.
+         */
+        get: operations["GetRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/runs/{run_id}:cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The run's id.
+                 * @example 3f1c2b9e-8d4a-4e6f-9a7b-2c5d8e1f0a3b
+                 */
+                run_id: components["parameters"]["RunId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * (Owner or Admin) Cancels a run
+         * @description Cancels a queued or running run: it becomes `cancelled` at once. A
+         *     runner that holds it learns so at its next heartbeat and stops; what it
+         *     sends afterwards is refused. Only the user who asked for the run, or an
+         *     administrator, may call it (`403` for anyone else, `404` for an unknown
+         *     run); a run that has already finished is a `422`.
+         */
+        post: operations["CancelRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/runs/{run_id}:heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The run's id.
+                 * @example 3f1c2b9e-8d4a-4e6f-9a7b-2c5d8e1f0a3b
+                 */
+                run_id: components["parameters"]["RunId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * (Runner) Says a run is still going, with its latest output
+         * @description Sent by the runner that holds a run, at least every
+         *     `lease_seconds / 3`: it extends the lease to `RUN_LEASE_SECONDS` from
+         *     now and appends `log` to the run's log (which keeps the last 65 536
+         *     characters). The answer says whether the run was cancelled meanwhile:
+         *     if so, stop it and send nothing more. Only a runner of the run's site
+         *     may call it (`403`); a run that is not running, or whose lease this
+         *     runner lost (it expired, and the run went back to the queue), is a
+         *     `422`.
+         */
+        post: operations["HeartbeatRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/runs/{run_id}:complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The run's id.
+                 * @example 3f1c2b9e-8d4a-4e6f-9a7b-2c5d8e1f0a3b
+                 */
+                run_id: components["parameters"]["RunId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * (Runner) Sends the output of a run
+         * @description Sent by the runner that holds a run when its container finished: the
+         *     output (`result`) is checked against the benchmark's JSON Schema and,
+         *     in the same transaction that completes the run, stored exactly as
+         *     `POST /results` would store it — uploaded in the name of the user who
+         *     asked for the run, on the run's benchmark and flavor, with the run's
+         *     tags (those that still exist). The run is then `completed` and names
+         *     the result (`result_id`).
+         *
+         *     Output that fails the schema (or cannot be checked in time) is not
+         *     stored: the run is `failed` with the validation message as its
+         *     `failure_reason`, and the answer is still `200` with that run — the
+         *     runner has done its part either way. Only a runner of the run's site
+         *     may call it (`403`); a run that is not running, or whose lease this
+         *     runner lost, is a `422` and nothing is stored.
+         */
+        post: operations["CompleteRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/runs/{run_id}:fail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The run's id.
+                 * @example 3f1c2b9e-8d4a-4e6f-9a7b-2c5d8e1f0a3b
+                 */
+                run_id: components["parameters"]["RunId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * (Runner) Says a run could not be done
+         * @description Sent by the runner that holds a run when it could not run it (the
+         *     image could not be pulled, the container exited with an error, its
+         *     output was not JSON): the run is `failed` with `reason`. With
+         *     `requeue: true` the failure is the runner's own (it is shutting down,
+         *     say): the run goes back to the queue for another attempt instead,
+         *     until `RUN_MAX_ATTEMPTS`. Only a runner of the run's site may call it
+         *     (`403`); a run that is not running, or whose lease this runner lost, is
+         *     a `422`.
+         */
+        post: operations["FailRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/runs/{run_id}/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The run's id.
+                 * @example 3f1c2b9e-8d4a-4e6f-9a7b-2c5d8e1f0a3b
+                 */
+                run_id: components["parameters"]["RunId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * (Public) Reads what the runner reported of a run
+         * @description The output the runner sent with its heartbeats, as plain text: the
+         *     last 65 536 characters of it. Empty until the run started. Anybody may
+         *     call it, without a token, like the run itself.
+         */
+        get: operations["GetRunLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sites": {
         parameters: {
             query?: never;
@@ -953,6 +1186,110 @@ export interface paths {
         get: operations["SearchFlavor"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sites/{site_id}/runners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The site's id.
+                 * @example 17fb17c9-107c-4571-ab1e-120299878342
+                 */
+                site_id: components["parameters"]["SiteId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * (Admins) Lists who may run work for a site
+         * @description The registered users designated as runners of a site: each may take the
+         *     site's queued runs and report on them. Only administrators may call it.
+         */
+        get: operations["ListSiteRunners"];
+        /**
+         * (Admins) Sets who may run work for a site
+         * @description Replaces the runners of a site with the given identities (an empty
+         *     list removes them all). Each must be a registered user (`422`
+         *     otherwise): a runner authenticates with an ordinary bearer token of
+         *     that identity, typically a service account of the site. A runner keeps
+         *     when it last polled. Only administrators may call it.
+         */
+        put: operations["UpdateSiteRunners"];
+        post?: never;
+        /**
+         * (Admins) Removes every runner of a site
+         * @description The site takes no more work until runners are set again; runs its
+         *     runners hold go back to the queue when their leases expire. Only
+         *     administrators may call it.
+         */
+        delete: operations["DeleteSiteRunners"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sites/{site_id}/runs:queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The site's id.
+                 * @example 17fb17c9-107c-4571-ab1e-120299878342
+                 */
+                site_id: components["parameters"]["SiteId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * (Public) Shows a site's queue of runs and whether a runner serves it
+         * @description How many runs wait and run at a site, how many runners it has, and when
+         *     one last asked for work: a site whose runners have not polled within
+         *     `RUN_LEASE_SECONDS` is shown as not `available`, so asking for a run
+         *     there will wait. Anybody may call it, without a token.
+         */
+        get: operations["GetRunQueue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sites/{site_id}/runs:take": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The site's id.
+                 * @example 17fb17c9-107c-4571-ab1e-120299878342
+                 */
+                site_id: components["parameters"]["SiteId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * (Runner) Takes the site's oldest queued run
+         * @description Called by a runner of the site, in a polling loop: takes the oldest
+         *     queued run of the site — atomically, so that runners polling at once
+         *     never take the same run — and answers everything needed to run it:
+         *     the container image, the parameters and the lease. `204` when nothing
+         *     waits; poll again later, backing off. The runner then sends heartbeats
+         *     (`POST /runs/{run_id}:heartbeat`) before the lease expires and finally
+         *     `:complete` or `:fail`. A run whose lease expires goes back to the
+         *     queue. Only a registered user designated as a runner of this site may
+         *     call it (`403` otherwise, `404` for an unknown site); the body is empty.
+         */
+        post: operations["TakeRun"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1246,6 +1583,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/self/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * (Users) Returns the runs you asked for
+         * @description Returns one page of the runs the caller asked for, with the same
+         *     filters and sorting as `GET /runs`. Only registered users may call it.
+         */
+        get: operations["ListUserRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1346,6 +1704,26 @@ export interface components {
              * @enum {string}
              */
             status: "approved" | "on_review";
+            /**
+             * @description JSON Schema of the parameters a run of this benchmark may be given
+             *     (`POST /runs`). Absent when the benchmark takes no parameters.
+             * @example {
+             *       "$schema": "https://json-schema.org/draft/2020-12/schema",
+             *       "type": "object",
+             *       "additionalProperties": false,
+             *       "properties": {
+             *         "threads": {
+             *           "type": "integer",
+             *           "minimum": 1,
+             *           "maximum": 256,
+             *           "description": "Rendering threads"
+             *         }
+             *       }
+             *     }
+             */
+            parameters_schema?: {
+                [key: string]: unknown;
+            };
         };
         /** @description A new benchmark. */
         CreateBenchmark: {
@@ -1417,6 +1795,27 @@ export interface components {
              * @example A free description for the community
              */
             description?: string;
+            /**
+             * @description JSON Schema (draft-07, 2019-09 or 2020-12, as `json_schema`) of the
+             *     parameters a run of this benchmark may be given (`POST /runs`);
+             *     optional: without it a run takes no parameters (`{}`).
+             * @example {
+             *       "$schema": "https://json-schema.org/draft/2020-12/schema",
+             *       "type": "object",
+             *       "additionalProperties": false,
+             *       "properties": {
+             *         "threads": {
+             *           "type": "integer",
+             *           "minimum": 1,
+             *           "maximum": 256,
+             *           "description": "Rendering threads"
+             *         }
+             *       }
+             *     }
+             */
+            parameters_schema?: {
+                [key: string]: unknown;
+            };
         };
         /**
          * @description The new content of a benchmark. `id`, `upload_datetime` and `status` are
@@ -1492,6 +1891,26 @@ export interface components {
              * @example Compare cpu perf with multithreaded raytracing
              */
             description?: string;
+            /**
+             * @description JSON Schema of the parameters a run may be given: absent to keep the
+             *     benchmark's, `null` to remove it (runs then take no parameters).
+             * @example {
+             *       "$schema": "https://json-schema.org/draft/2020-12/schema",
+             *       "type": "object",
+             *       "additionalProperties": false,
+             *       "properties": {
+             *         "threads": {
+             *           "type": "integer",
+             *           "minimum": 1,
+             *           "maximum": 256,
+             *           "description": "Rendering threads"
+             *         }
+             *       }
+             *     }
+             */
+            parameters_schema?: {
+                [key: string]: unknown;
+            } | null;
         };
         /** @description A site, the cloud or HPC provider where benchmarks run. */
         Site: {
@@ -2130,6 +2549,306 @@ export interface components {
             items: components["schemas"]["Submit"][];
         };
         /**
+         * @description A request to run a benchmark on a flavor, and how it went. Its status
+         *     moves `queued` → `running` (a runner took it) → `completed` (its
+         *     output is stored as `result_id`), `failed` (`failure_reason` says why)
+         *     or `cancelled`. A running run whose runner goes silent past its lease
+         *     goes back to `queued` for another attempt, and fails after
+         *     `RUN_MAX_ATTEMPTS`.
+         */
+        Run: {
+            /**
+             * Format: uuid
+             * @description The run's unique id.
+             * @example 3f1c2b9e-8d4a-4e6f-9a7b-2c5d8e1f0a3b
+             */
+            id: string;
+            /**
+             * @description Where the run stands.
+             * @example running
+             * @enum {string}
+             */
+            status: "queued" | "running" | "completed" | "failed" | "cancelled";
+            /**
+             * Format: uuid
+             * @description The benchmark to run.
+             * @example 1cc7814e-131f-4002-803a-434a287cf135
+             */
+            benchmark_id: string;
+            /**
+             * Format: uuid
+             * @description The flavor's site, whose runners take the run.
+             * @example 17fb17c9-107c-4571-ab1e-120299878342
+             */
+            site_id: string;
+            /**
+             * Format: uuid
+             * @description The flavor to run it on.
+             * @example 4b0a2d63-5b55-4b6a-8d1f-7f1e3e2c9a10
+             */
+            flavor_id: string;
+            /**
+             * @description The parameters of the run, as the benchmark's `parameters_schema` allows.
+             * @example {
+             *       "threads": 8
+             *     }
+             */
+            parameters: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description The tags the result will carry.
+             * @example [
+             *       "92f7443d-1991-4bee-8b58-a4189c586a08"
+             *     ]
+             */
+            tags_ids: string[];
+            /**
+             * Format: date-time
+             * @description When the run was asked for (UTC).
+             * @example 2026-12-03T09:00:00.000Z
+             */
+            submit_datetime: string;
+            /**
+             * Format: date-time
+             * @description When a runner last took it; `null` until then.
+             * @example 2026-12-03T09:00:05.120Z
+             */
+            start_datetime: string | null;
+            /**
+             * Format: date-time
+             * @description When its runner last said it was still going.
+             * @example 2026-12-03T09:01:05.300Z
+             */
+            heartbeat_datetime: string | null;
+            /**
+             * Format: date-time
+             * @description When it completed, failed or was cancelled; `null` before.
+             * @example null
+             */
+            finish_datetime: string | null;
+            /**
+             * Format: date-time
+             * @description While running: when the run goes back to the queue unless its
+             *     runner sends a heartbeat first. `null` otherwise.
+             * @example 2026-12-03T09:03:05.300Z
+             */
+            lease_deadline: string | null;
+            /**
+             * @description How many times a runner took it.
+             * @example 1
+             */
+            attempts: number;
+            /**
+             * @description Why it failed; `null` unless `failed`.
+             * @example null
+             */
+            failure_reason: string | null;
+            /**
+             * Format: uuid
+             * @description The result it produced, once `completed` (`null` again if that result is deleted).
+             * @example null
+             */
+            result_id: string | null;
+        };
+        /** @description What to run, where, with which parameters. */
+        CreateRun: {
+            /**
+             * Format: uuid
+             * @description An approved benchmark.
+             * @example 1cc7814e-131f-4002-803a-434a287cf135
+             */
+            benchmark_id: string;
+            /**
+             * Format: uuid
+             * @description An approved flavor; its site's runners will take the run.
+             * @example 4b0a2d63-5b55-4b6a-8d1f-7f1e3e2c9a10
+             */
+            flavor_id: string;
+            /**
+             * @description Parameters for the benchmark's container, which must satisfy its
+             *     `parameters_schema`; default `{}`.
+             * @example {
+             *       "threads": 8
+             *     }
+             */
+            parameters?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description Existing tags the result will carry.
+             * @example [
+             *       "92f7443d-1991-4bee-8b58-a4189c586a08"
+             *     ]
+             */
+            tags_ids?: string[];
+        };
+        /** @description A run taken by a runner, with what running it needs. */
+        RunAssignment: {
+            run: components["schemas"]["Run"];
+            /**
+             * @description The benchmark's container image.
+             * @example thechristophe/openbench-c-ray
+             */
+            docker_image: string;
+            /**
+             * @description The image's tag.
+             * @example latest
+             */
+            docker_tag: string;
+            /**
+             * @description How long the lease lasts from each heartbeat (`RUN_LEASE_SECONDS`);
+             *     send one at least every third of it.
+             * @example 120
+             */
+            lease_seconds: number;
+        };
+        /** @description A runner's news of a run it holds. */
+        RunHeartbeat: {
+            /**
+             * @description Output to append to the run's log since the last heartbeat (optional).
+             * @example Rendering 3840x2160, 16 rays per pixel…
+             */
+            log?: string;
+        };
+        /** @description The answer to a heartbeat. */
+        RunLease: {
+            /**
+             * @description `cancelled` when the run was cancelled: stop it.
+             * @example running
+             * @enum {string}
+             */
+            status: "running" | "cancelled";
+            /**
+             * @description Whether the run was cancelled; stop it and send nothing more.
+             * @example false
+             */
+            cancelled: boolean;
+            /**
+             * Format: date-time
+             * @description The extended lease; `null` once cancelled.
+             * @example 2026-12-03T09:03:05.300Z
+             */
+            lease_deadline: string | null;
+        };
+        /** @description The output of a run's container. */
+        CompleteRun: {
+            /**
+             * Format: date-time
+             * @description When the container started: an ISO 8601 date-time with a timezone,
+             *     not in the future.
+             * @example 2026-12-03T09:00:06.000Z
+             */
+            execution_datetime: string;
+            result: components["schemas"]["ResultJson"];
+        };
+        /** @description Why a run could not be done. */
+        FailRun: {
+            /**
+             * @description What went wrong, for the person who asked for the run.
+             * @example the container exited with status 137 (killed: out of memory?)
+             */
+            reason: string;
+            /**
+             * @description `true` when the failure is the runner's, not the run's (it is
+             *     stopping): the run goes back to the queue, until
+             *     `RUN_MAX_ATTEMPTS`.
+             * @default false
+             * @example false
+             */
+            requeue: boolean;
+        };
+        /** @description A page of runs. */
+        Runs: components["schemas"]["Pagination"] & {
+            /** @description The runs of this page. */
+            items: components["schemas"]["Run"][];
+        };
+        /** @description A registered user's OIDC identity. */
+        RunnerIdentity: {
+            /**
+             * @description The OIDC subject.
+             * @example 7a3e0c5b-runner@egi.eu
+             */
+            sub: string;
+            /**
+             * @description The OIDC issuer.
+             * @example https://aai.egi.eu/auth/realms/egi
+             */
+            iss: string;
+        };
+        /** @description The complete new list of a site's runners. */
+        UpdateSiteRunners: {
+            /** @description Registered users' identities; an empty list removes every runner. */
+            runners: components["schemas"]["RunnerIdentity"][];
+        };
+        /** @description A registered user who may take and run a site's runs. */
+        SiteRunner: {
+            /** @example 7a3e0c5b-runner@egi.eu */
+            sub: string;
+            /** @example https://aai.egi.eu/auth/realms/egi */
+            iss: string;
+            /**
+             * @description The user's e-mail address.
+             * @example runner@site.example.org
+             */
+            email: string;
+            /**
+             * Format: date-time
+             * @description When it was made a runner of the site.
+             * @example 2026-12-01T08:00:00.000Z
+             */
+            designation_datetime: string;
+            /**
+             * Format: date-time
+             * @description When it last asked the site's queue for work; `null` if never.
+             * @example 2026-12-03T09:00:05.120Z
+             */
+            last_poll_datetime: string | null;
+        };
+        /** @description A site's runners. */
+        SiteRunners: {
+            /**
+             * Format: uuid
+             * @example 17fb17c9-107c-4571-ab1e-120299878342
+             */
+            site_id: string;
+            runners: components["schemas"]["SiteRunner"][];
+        };
+        /** @description A site's queue of runs, and whether a runner serves it. */
+        RunQueue: {
+            /**
+             * Format: uuid
+             * @example 17fb17c9-107c-4571-ab1e-120299878342
+             */
+            site_id: string;
+            /**
+             * @description Runs waiting to be taken.
+             * @example 3
+             */
+            queued: number;
+            /**
+             * @description Runs a runner holds.
+             * @example 1
+             */
+            running: number;
+            /**
+             * @description How many runners the site has.
+             * @example 2
+             */
+            runners: number;
+            /**
+             * Format: date-time
+             * @description When one of its runners last asked for work; `null` if never.
+             * @example 2026-12-03T09:00:05.120Z
+             */
+            last_poll_datetime: string | null;
+            /**
+             * @description Whether a runner asked for work within the last `RUN_LEASE_SECONDS`.
+             * @example true
+             */
+            available: boolean;
+        };
+        /**
          * @description The body of every error response.
          * @example {
          *       "code": 422,
@@ -2189,16 +2908,17 @@ export interface components {
          *     | `too_many_requests` | 429 | this client (its user, or its IP address without a token) sent more requests than the service's rate limit allows; wait the seconds `Retry-After` says |
          *     | `headers_too_large` | 431 | the request line and headers are larger than the service reads (256 KiB) |
          *     | `invalid_request` | 422 | a parameter or body field is not acceptable; `errors` names it |
-         *     | `invalid_state` | 422 | what the request names is not in a state that allows it (not approved yet, already approved) |
+         *     | `invalid_state` | 422 | what the request names is not in a state that allows it (not approved yet, already approved; a run already finished, or whose lease the runner lost) |
          *     | `invalid_json_schema` | 422 | a benchmark's `json_schema` is not a JSON Schema results can be checked with |
          *     | `result_invalid` | 422 | a result does not match its benchmark's JSON Schema, or could not be checked in time; `errors` names the JSON paths |
+         *     | `parameters_invalid` | 422 | a run's parameters do not match its benchmark's `parameters_schema`, or could not be checked in time; `errors` names the JSON paths |
          *     | `internal` | 500 | an unexpected error; it has been logged |
          *     | `not_implemented` | 501 | an operation this version does not implement |
          *     | `unavailable` | 503 | the database, the identity provider or the container registry did not answer; try again later |
          * @example invalid_request
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "invalid_json" | "invalid_encoding" | "unauthorized" | "forbidden" | "not_found" | "no_such_operation" | "request_timeout" | "conflict" | "body_too_large" | "unsupported_media_type" | "too_many_requests" | "headers_too_large" | "invalid_request" | "invalid_state" | "invalid_json_schema" | "result_invalid" | "internal" | "not_implemented" | "unavailable";
+        ErrorCode: "bad_request" | "invalid_json" | "invalid_encoding" | "unauthorized" | "forbidden" | "not_found" | "no_such_operation" | "request_timeout" | "conflict" | "body_too_large" | "unsupported_media_type" | "too_many_requests" | "headers_too_large" | "invalid_request" | "invalid_state" | "invalid_json_schema" | "result_invalid" | "parameters_invalid" | "internal" | "not_implemented" | "unavailable";
     };
     responses: {
         /** @description The request body is not valid JSON. */
@@ -2429,6 +3149,11 @@ export interface components {
          * @example d5ca59a4-d7e6-45ad-9887-9a60fbf094ea
          */
         ReportId: string;
+        /**
+         * @description The run's id.
+         * @example 3f1c2b9e-8d4a-4e6f-9a7b-2c5d8e1f0a3b
+         */
+        RunId: string;
         /** @description The page to return, 1-based (a page past the last one is empty). */
         Page: number;
         /** @description The number of items per page, at most 100. */
@@ -2517,6 +3242,15 @@ export interface components {
          */
         UserSortBy: string;
         /**
+         * @description Order of the items: a comma-separated list, without spaces, of fields
+         *     each preceded by `+` (ascending) or `-` (descending); write `+` as `%2B`
+         *     in a URL.
+         *     Fields: `id`, `status`, `submit_datetime`, `start_datetime`,
+         *     `finish_datetime`. Default: `-submit_datetime` (newest first).
+         *     Example: `sort_by=%2Bsubmit_datetime`.
+         */
+        RunSortBy: string;
+        /**
          * @description Only items uploaded before this date or date-time (ISO 8601; UTC when no
          *     timezone is given).
          *     Example: `upload_before=2023-01-01`.
@@ -2551,6 +3285,23 @@ export interface components {
          *     A refused claim is deleted, so it is in neither.
          */
         ClaimStatus: "on_review" | "approved";
+        /**
+         * @description Only runs in this status: `queued`, `running`, `completed`, `failed`
+         *     or `cancelled`. Without it, runs in every status.
+         */
+        RunStatusQuery: "queued" | "running" | "completed" | "failed" | "cancelled";
+        /**
+         * @description Only runs asked for before this date or date-time (ISO 8601; UTC when
+         *     no timezone is given).
+         *     Example: `submit_before=2027-01-01`.
+         */
+        SubmitBefore: components["schemas"]["DateOrDateTime"];
+        /**
+         * @description Only runs asked for after this date or date-time (ISO 8601; UTC when
+         *     no timezone is given).
+         *     Example: `submit_after=2026-12-01`.
+         */
+        SubmitAfter: components["schemas"]["DateOrDateTime"];
         /**
          * @description Only benchmarks with exactly this container image name.
          *     Example: `docker_image=thechristophe/openbench-c-ray`.
@@ -4177,6 +4928,328 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
+    ListRuns: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only runs in this status: `queued`, `running`, `completed`, `failed`
+                 *     or `cancelled`. Without it, runs in every status.
+                 */
+                status?: components["parameters"]["RunStatusQuery"];
+                /** @description Only results of this benchmark. */
+                benchmark_id?: components["parameters"]["BenchmarkIdQuery"];
+                /** @description Only results obtained on this site (on any of its flavors). */
+                site_id?: components["parameters"]["SiteIdQuery"];
+                /** @description Only results obtained on this flavor. */
+                flavor_id?: components["parameters"]["FlavorIdQuery"];
+                /**
+                 * @description Only runs asked for before this date or date-time (ISO 8601; UTC when
+                 *     no timezone is given).
+                 *     Example: `submit_before=2027-01-01`.
+                 */
+                submit_before?: components["parameters"]["SubmitBefore"];
+                /**
+                 * @description Only runs asked for after this date or date-time (ISO 8601; UTC when
+                 *     no timezone is given).
+                 *     Example: `submit_after=2026-12-01`.
+                 */
+                submit_after?: components["parameters"]["SubmitAfter"];
+                /** @description The page to return, 1-based (a page past the last one is empty). */
+                page?: components["parameters"]["Page"];
+                /** @description The number of items per page, at most 100. */
+                per_page?: components["parameters"]["PerPage"];
+                /**
+                 * @description Order of the items: a comma-separated list, without spaces, of fields
+                 *     each preceded by `+` (ascending) or `-` (descending); write `+` as `%2B`
+                 *     in a URL.
+                 *     Fields: `id`, `status`, `submit_datetime`, `start_datetime`,
+                 *     `finish_datetime`. Default: `-submit_datetime` (newest first).
+                 *     Example: `sort_by=%2Bsubmit_datetime`.
+                 */
+                sort_by?: components["parameters"]["RunSortBy"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of runs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Runs"];
+                };
+            };
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    CreateRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateRun"];
+            };
+        };
+        responses: {
+            /** @description The queued run. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /**
+             * @description The benchmark or the flavor is not approved (`invalid_state`), the
+             *     parameters do not match the benchmark's `parameters_schema`
+             *     (`parameters_invalid`), or a field is malformed (`invalid_request`).
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 422,
+                     *       "status": "Unprocessable Entity",
+                     *       "error_code": "parameters_invalid",
+                     *       "message": "The parameters do not match the benchmark's parameters_schema: at /threads: must be integer (#/properties/threads/type)",
+                     *       "errors": {
+                     *         "body.parameters/threads": "must be integer (#/properties/threads/type)"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    GetRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The run's id.
+                 * @example 3f1c2b9e-8d4a-4e6f-9a7b-2c5d8e1f0a3b
+                 */
+                run_id: components["parameters"]["RunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    CancelRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The run's id.
+                 * @example 3f1c2b9e-8d4a-4e6f-9a7b-2c5d8e1f0a3b
+                 */
+                run_id: components["parameters"]["RunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cancelled run. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    HeartbeatRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The run's id.
+                 * @example 3f1c2b9e-8d4a-4e6f-9a7b-2c5d8e1f0a3b
+                 */
+                run_id: components["parameters"]["RunId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunHeartbeat"];
+            };
+        };
+        responses: {
+            /** @description The lease, extended; or the news that the run was cancelled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunLease"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    CompleteRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The run's id.
+                 * @example 3f1c2b9e-8d4a-4e6f-9a7b-2c5d8e1f0a3b
+                 */
+                run_id: components["parameters"]["RunId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CompleteRun"];
+            };
+        };
+        responses: {
+            /** @description The run, `completed` with its `result_id`, or `failed` when the output did not pass the schema. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    FailRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The run's id.
+                 * @example 3f1c2b9e-8d4a-4e6f-9a7b-2c5d8e1f0a3b
+                 */
+                run_id: components["parameters"]["RunId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FailRun"];
+            };
+        };
+        responses: {
+            /** @description The run, `failed` (or `queued` again). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    GetRunLog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The run's id.
+                 * @example 3f1c2b9e-8d4a-4e6f-9a7b-2c5d8e1f0a3b
+                 */
+                run_id: components["parameters"]["RunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run's log. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example Unable to find image 'thechristophe/openbench-c-ray:latest' locally
+                     *     latest: Pulling from thechristophe/openbench-c-ray
+                     *     Rendering 3840x2160, 16 rays per pixel…
+                     */
+                    "text/plain": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
     ListSites: {
         parameters: {
             query?: {
@@ -4667,6 +5740,171 @@ export interface operations {
                     "application/json": components["schemas"]["Flavors"];
                 };
             };
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    ListSiteRunners: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The site's id.
+                 * @example 17fb17c9-107c-4571-ab1e-120299878342
+                 */
+                site_id: components["parameters"]["SiteId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The site's runners. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteRunners"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    UpdateSiteRunners: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The site's id.
+                 * @example 17fb17c9-107c-4571-ab1e-120299878342
+                 */
+                site_id: components["parameters"]["SiteId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateSiteRunners"];
+            };
+        };
+        responses: {
+            /** @description The site's runners, as now stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteRunners"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    DeleteSiteRunners: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The site's id.
+                 * @example 17fb17c9-107c-4571-ab1e-120299878342
+                 */
+                site_id: components["parameters"]["SiteId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The site has no runner. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    GetRunQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The site's id.
+                 * @example 17fb17c9-107c-4571-ab1e-120299878342
+                 */
+                site_id: components["parameters"]["SiteId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The site's queue. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunQueue"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    TakeRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The site's id.
+                 * @example 17fb17c9-107c-4571-ab1e-120299878342
+                 */
+                site_id: components["parameters"]["SiteId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run taken, with what running it needs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunAssignment"];
+                };
+            };
+            /** @description No run waits at this site. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
@@ -5352,6 +6590,67 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Claims"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    ListUserRuns: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only runs in this status: `queued`, `running`, `completed`, `failed`
+                 *     or `cancelled`. Without it, runs in every status.
+                 */
+                status?: components["parameters"]["RunStatusQuery"];
+                /** @description Only results of this benchmark. */
+                benchmark_id?: components["parameters"]["BenchmarkIdQuery"];
+                /** @description Only results obtained on this site (on any of its flavors). */
+                site_id?: components["parameters"]["SiteIdQuery"];
+                /** @description Only results obtained on this flavor. */
+                flavor_id?: components["parameters"]["FlavorIdQuery"];
+                /**
+                 * @description Only runs asked for before this date or date-time (ISO 8601; UTC when
+                 *     no timezone is given).
+                 *     Example: `submit_before=2027-01-01`.
+                 */
+                submit_before?: components["parameters"]["SubmitBefore"];
+                /**
+                 * @description Only runs asked for after this date or date-time (ISO 8601; UTC when
+                 *     no timezone is given).
+                 *     Example: `submit_after=2026-12-01`.
+                 */
+                submit_after?: components["parameters"]["SubmitAfter"];
+                /** @description The page to return, 1-based (a page past the last one is empty). */
+                page?: components["parameters"]["Page"];
+                /** @description The number of items per page, at most 100. */
+                per_page?: components["parameters"]["PerPage"];
+                /**
+                 * @description Order of the items: a comma-separated list, without spaces, of fields
+                 *     each preceded by `+` (ascending) or `-` (descending); write `+` as `%2B`
+                 *     in a URL.
+                 *     Fields: `id`, `status`, `submit_datetime`, `start_datetime`,
+                 *     `finish_datetime`. Default: `-submit_datetime` (newest first).
+                 *     Example: `sort_by=%2Bsubmit_datetime`.
+                 */
+                sort_by?: components["parameters"]["RunSortBy"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the caller's runs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Runs"];
                 };
             };
             401: components["responses"]["Unauthorized"];

@@ -8,6 +8,7 @@ import type { operationTags } from '../generated/operation-tags.js';
 import type { Caller } from './auth/caller.js';
 import type { Download } from './http/download.js';
 import type { JsonText } from './http/json-text.js';
+import type { NoContent } from './http/no-content.js';
 
 export type Schemas = components['schemas'];
 export type OperationId = keyof operations;
@@ -47,10 +48,14 @@ type SuccessBody<Responses> = Responses extends { 200: { content: { 'application
       ? Download
       : undefined;
 
+/** NoContent where an operation with a success body may also answer 204. */
+type MaybeNoContent<Responses> = Responses extends { 204: unknown } ? NoContent : never;
+
 /**
  * What the service method of `Op` resolves to: the success body (as a value,
  * or as JSON text already written, see http/json-text.ts), a Download for an
- * answer in another media type (http/download.ts), or nothing for a 204.
+ * answer in another media type (http/download.ts), or nothing for a 204 —
+ * or NO_CONTENT, where the spec allows both a body and a 204.
  */
 export type Output<Op extends OperationId> =
   SuccessBody<operations[Op]['responses']> extends infer Body
@@ -59,7 +64,7 @@ export type Output<Op extends OperationId> =
         void
       : [Body] extends [Download]
         ? Download
-        : Body | JsonText<Body>
+        : Body | JsonText<Body> | MaybeNoContent<operations[Op]['responses']>
     : never;
 
 /** `ListResults` → `listResults`: the service method of an operation. */

@@ -79,6 +79,10 @@ export interface Config {
   maxQueuedRequests: number;
   /** Longest a request waits for a turn before it is refused with a 503, ms (MAX_QUEUE_WAIT_MS). */
   maxQueueWaitMs: number;
+  /** How long a runner holds a run without a heartbeat before it goes back to the queue, s (RUN_LEASE_SECONDS). */
+  runLeaseSeconds: number;
+  /** Runners may take a run this many times; a lease lost after the last fails it (RUN_MAX_ATTEMPTS). */
+  runMaxAttempts: number;
 }
 
 export class ConfigError extends Error {
@@ -319,6 +323,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxConcurrentRequests: integer(env, 'MAX_CONCURRENT_REQUESTS', 64, 0, 100_000),
     maxQueuedRequests: integer(env, 'MAX_QUEUED_REQUESTS', 1000, 0, 1_000_000),
     maxQueueWaitMs: integer(env, 'MAX_QUEUE_WAIT_MS', 5_000, 1, 600_000),
+    runLeaseSeconds: integer(env, 'RUN_LEASE_SECONDS', 120, 1, 86_400),
+    runMaxAttempts: integer(env, 'RUN_MAX_ATTEMPTS', 3, 1, 100),
   };
 }
 

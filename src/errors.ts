@@ -29,6 +29,7 @@ export const ERROR_STATUS = {
   invalid_state: 422,
   invalid_json_schema: 422,
   result_invalid: 422,
+  parameters_invalid: 422,
   internal: 500,
   not_implemented: 501,
   unavailable: 503,
@@ -178,6 +179,13 @@ export class InvalidJsonSchemaError extends ApiError {
 export class ResultInvalidError extends ApiError {
   constructor(message: string, errors?: ErrorDetails) {
     super('result_invalid', message, errors);
+  }
+}
+
+/** 422: a run's parameters do not match its benchmark's `parameters_schema` (or could not be checked in time). */
+export class ParametersInvalidError extends ApiError {
+  constructor(message: string, errors?: ErrorDetails) {
+    super('parameters_invalid', message, errors);
   }
 }
 

@@ -9,9 +9,14 @@
 import type { Benchmark as BenchmarkRow, Flavor as FlavorRow, Prisma, Site as SiteRow, Tag as TagRow } from '../generated/prisma/client.js';
 import type { Schemas } from './api-types.js';
 import type { RegisteredUser } from './auth/caller.js';
+import type { RunRow } from './db/run-queue.js';
 
-/** `value`: the column as stored; `timestamp`: an ISO 8601 text in UTC with milliseconds (`Date.toISOString()`). */
-export type FieldKind = 'value' | 'timestamp';
+/**
+ * `value`: the column as stored; `timestamp`: an ISO 8601 text in UTC with
+ * milliseconds (`Date.toISOString()`); `optional`: the column as stored, the
+ * key left out when it is null (only as a shape's last key).
+ */
+export type FieldKind = 'value' | 'timestamp' | 'optional';
 
 /** Every key of schema `T`, in the schema's order (an object literal keeps it), with its kind. */
 export type Shape<T> = { readonly [K in keyof T]-?: FieldKind };
@@ -25,6 +30,7 @@ export const BENCHMARK_SHAPE = {
   json_schema: 'value',
   description: 'value',
   status: 'value',
+  parameters_schema: 'optional',
 } as const satisfies Shape<Schemas['Benchmark']>;
 
 export const SITE_SHAPE = {
@@ -59,6 +65,7 @@ function render<T>(shape: Shape<T>, row: { [K in keyof T]: unknown }): T {
   const view: Record<string, unknown> = {};
   for (const [key, kind] of Object.entries(shape) as [keyof T & string, FieldKind][]) {
     const value = row[key];
+    if (kind === 'optional' && value === null) continue;
     view[key] = kind === 'timestamp' ? (value as Date).toISOString() : value;
   }
   return view as T;
@@ -159,5 +166,30 @@ export function toResult(
     site: toSite(context.site),
     flavor: toFlavor(context.flavor),
     tags: context.tags.map(toTag).sort(byName),
+  };
+}
+
+function isoOrNull(value: Date | null): string | null {
+  return value === null ? null : value.toISOString();
+}
+
+/** A run as the API shows it: never who asked for it, nor which identity runs it. */
+export function toRun(row: RunRow): Schemas['Run'] {
+  return {
+    id: row.id,
+    status: row.status,
+    benchmark_id: row.benchmark_id,
+    site_id: row.site_id,
+    flavor_id: row.flavor_id,
+    parameters: row.parameters as Schemas['Run']['parameters'],
+    tags_ids: row.tags_ids,
+    submit_datetime: row.submit_datetime.toISOString(),
+    start_datetime: isoOrNull(row.start_datetime),
+    heartbeat_datetime: isoOrNull(row.heartbeat_datetime),
+    finish_datetime: isoOrNull(row.finish_datetime),
+    lease_deadline: isoOrNull(row.lease_deadline),
+    attempts: row.attempts,
+    failure_reason: row.failure_reason,
+    result_id: row.result_id,
   };
 }

@@ -21,6 +21,8 @@ t.test('defaults', async (t) => {
     validationThreads: 2,
     slowRequestMs: 1000,
     maxQueueWaitMs: 5_000,
+    runLeaseSeconds: 120,
+    runMaxAttempts: 3,
     rateLimits: { reads: 0, writes: 0, windowMs: 60_000 },
     trustProxy: false,
     databaseTimeoutMs: 30_000,
@@ -51,6 +53,7 @@ t.test('values are read and normalised', async (t) => {
   });
   t.equal(loadConfig({ DATABASE_URL: 'memory://' }).databaseUrl, 'memory://');
   t.equal(loadConfig({ RESULTS_CACHE_MS: '0' }).resultsCacheMs, 0, '0 turns the results cache off');
+  t.match(loadConfig({ RUN_LEASE_SECONDS: '30', RUN_MAX_ATTEMPTS: '1' }), { runLeaseSeconds: 30, runMaxAttempts: 1 });
   t.match(loadConfig({}), { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000 }, 'timeout defaults');
   t.match(
     loadConfig({ REQUEST_TIMEOUT_MS: '5000' }),
@@ -72,6 +75,8 @@ const bad: [string, Record<string, string>, RegExp][] = [
   ['VALIDATION_TIMEOUT_MS', { VALIDATION_TIMEOUT_MS: '0' }, /^VALIDATION_TIMEOUT_MS: must be between 10 and 600000/],
   ['VALIDATION_THREADS', { VALIDATION_THREADS: '0' }, /^VALIDATION_THREADS: must be between 1 and 64/],
   ['SLOW_REQUEST_MS', { SLOW_REQUEST_MS: 'slow' }, /^SLOW_REQUEST_MS: must be an integer/],
+  ['RUN_LEASE_SECONDS', { RUN_LEASE_SECONDS: '0' }, /^RUN_LEASE_SECONDS: must be between 1 and 86400/],
+  ['RUN_MAX_ATTEMPTS', { RUN_MAX_ATTEMPTS: 'many' }, /^RUN_MAX_ATTEMPTS: must be an integer/],
   ['RATE_LIMIT_WRITES', { RATE_LIMIT_WRITES: '-5' }, /^RATE_LIMIT_WRITES: must be an integer/],
   ['TRUST_PROXY', { TRUST_PROXY: 'proxy.example.org' }, /^TRUST_PROXY: "proxy.example.org" is not an IP address/],
   ['DATABASE_TIMEOUT_MS', { DATABASE_TIMEOUT_MS: '5s' }, /^DATABASE_TIMEOUT_MS: must be an integer/],

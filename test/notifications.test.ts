@@ -63,6 +63,7 @@ const SITE = '22222222-2222-4222-8222-222222222222';
 const FLAVOR = '33333333-3333-4333-8333-333333333333';
 const RESULT = '44444444-4444-4444-8444-444444444444';
 const CLAIM = '55555555-5555-4555-8555-555555555555';
+const RUN = '66666666-6666-4666-8666-666666666666';
 const SECRET_MESSAGE = 'the numbers are copied from my run, see ticket 4711';
 
 const events = {
@@ -77,6 +78,22 @@ const events = {
   claimApproved: { type: 'claim_approved', claimId: CLAIM, resultId: RESULT, claimer: bob },
   claimRejected: { type: 'claim_rejected', claimId: CLAIM, resultId: RESULT, claimer: bob },
   emailUpdated: { type: 'email_updated', user: { ...alice, email: 'alice.new@example.org' } },
+  runCompleted: {
+    type: 'run_completed',
+    runId: RUN,
+    resultId: RESULT,
+    benchmark: 'c-ray:latest',
+    flavor: 'CESNET / hpc.8',
+    requester: alice,
+  },
+  runFailed: {
+    type: 'run_failed',
+    runId: RUN,
+    reason: 'the container exited with status 137',
+    benchmark: 'c-ray:latest',
+    flavor: 'CESNET / hpc.8',
+    requester: alice,
+  },
 } satisfies Record<string, NotificationEvent>;
 
 /** notify() must come back at once whatever the relay does. */
@@ -164,6 +181,17 @@ t.test('messages: each event, its recipients, subject and content', async (t) =>
   const [updated] = messagesFor(events.emailUpdated, ctx);
   t.match(updated, { to: 'alice.new@example.org', subject: 'Your EOSC Performance e-mail address was changed' });
   t.match(updated?.text, 'is now alice.new@example.org');
+
+  const [completed] = messagesFor(events.runCompleted, ctx);
+  t.match(completed, { audience: 'user', to: alice.email, subject: 'Your run of c-ray:latest completed' });
+  t.match(completed?.text, `GET /results/${RESULT}`, 'the result');
+  t.match(completed?.text, `GET /runs/${RUN}/log`, 'the log');
+  t.match(completed?.text, 'on CESNET / hpc.8');
+
+  const [failed] = messagesFor(events.runFailed, ctx);
+  t.match(failed, { audience: 'user', to: alice.email, subject: 'Your run of c-ray:latest failed' });
+  t.match(failed?.text, '> the container exited with status 137', 'the reason, quoted');
+  t.match(failed?.text, `GET /runs/${RUN}`);
 });
 
 t.test('messages: links under PUBLIC_URL, support unset, hostile names', async (t) => {
@@ -230,6 +258,8 @@ t.test('every event is delivered over SMTP: envelope, headers, body', async (t) 
   t.ok(find('claim_approved', bob.email));
   t.ok(find('claim_rejected', bob.email));
   t.match(find('email_updated', 'alice.new@example.org')?.text, 'is now alice.new@example.org');
+  t.match(find('run_completed', alice.email)?.text, `https://perf.example.org/results/${RESULT}`);
+  t.match(find('run_failed', alice.email)?.subject, 'Your run of c-ray:latest failed');
 });
 
 t.test('without MAIL_SERVER each notification is logged at info level, not sent', async (t) => {

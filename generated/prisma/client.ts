@@ -103,3 +103,15 @@ export type Claim = Prisma.ClaimModel
  * (the one named by resource_type); deleting the resource deletes its submit.
  */
 export type Submit = Prisma.SubmitModel
+/**
+ * Model Run
+ * A request to run a benchmark on a flavor (POST /runs), taken from its
+ * site's queue by one of the site's runners. Timestamps are kept to the
+ * millisecond, the precision the API shows (as results' upload_datetime).
+ */
+export type Run = Prisma.RunModel
+/**
+ * Model SiteRunner
+ * A registered user who may take and run a site's runs (PUT /sites/{site_id}/runners).
+ */
+export type SiteRunner = Prisma.SiteRunnerModel

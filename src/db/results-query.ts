@@ -261,8 +261,16 @@ function jsonFields(shape: Record<string, FieldKind>, alias: string): Prisma.Sql
   });
 }
 
+/** The shape's JSON object; an `optional` last key is left out where its column is null. */
 export function jsonObject(shape: Record<string, FieldKind>, alias: string): Prisma.Sql {
-  return Prisma.sql`json_build_object(${Prisma.join(jsonFields(shape, alias), ', ')})`;
+  const entries = Object.entries(shape);
+  const last = entries.at(-1);
+  if (entries.slice(0, -1).some(([, kind]) => kind === 'optional')) throw new Error('an optional key must be the last of its shape');
+  if (last?.[1] !== 'optional') return Prisma.sql`json_build_object(${Prisma.join(jsonFields(shape, alias), ', ')})`;
+  const always = Object.fromEntries(entries.slice(0, -1));
+  const column = Prisma.raw(`${alias}.${last[0]}`);
+  return Prisma.sql`CASE WHEN ${column} IS NULL THEN json_build_object(${Prisma.join(jsonFields(always, alias), ', ')})
+    ELSE json_build_object(${Prisma.join(jsonFields(shape, alias), ', ')}) END`;
 }
 
 /**

@@ -17,6 +17,8 @@ export class Download {
     /** The name a browser saves it under: letters, digits, `.`, `-` and `_` only (no quoting needed). */
     readonly filename: string,
     readonly body: Readable,
+    /** `attachment`: saved as a file; `inline`: shown, as a log is. */
+    readonly disposition: 'attachment' | 'inline' = 'attachment',
   ) {}
 }
 
@@ -46,6 +48,6 @@ export function streamOf(chunks: AsyncIterable<Buffer>, stalledMs = STALLED_DOWN
 export function sendDownload(reply: FastifyReply, download: Download): FastifyReply {
   return reply
     .header('content-type', download.contentType)
-    .header('content-disposition', `attachment; filename="${download.filename}"`)
+    .header('content-disposition', `${download.disposition}; filename="${download.filename}"`)
     .send(download.body);
 }

@@ -17,6 +17,7 @@ import type { Admission } from './admission.js';
 import type { RateLimitHook } from './rate-limits.js';
 import { Download, sendDownload } from './download.js';
 import { JsonText, sendJsonText } from './json-text.js';
+import { NoContent } from './no-content.js';
 import { indexOperations, type OpenApiDocument } from './spec.js';
 
 type ServiceMethod = (input: OperationInput) => Promise<unknown>;
@@ -172,6 +173,7 @@ export async function bindOperations(app: FastifyInstance, options: BindOptions)
             running.delete(work);
             onWrite?.(operationId as OperationId);
           }
+          if (result instanceof NoContent) return reply.code(204).send();
           reply.code(status);
           if (status === 204) return reply.send();
           // JSON the database already wrote is sent as its bytes, not serialized again.

@@ -33,6 +33,10 @@ export type NotificationEvent =
   /** An administrator refused a claim (it was deleted): to the claimer. */
   | { type: 'claim_rejected'; claimId: string; resultId: string; claimer: Recipient }
   /** A user's e-mail address changed: to the new address. */
-  | { type: 'email_updated'; user: UserRef };
+  | { type: 'email_updated'; user: UserRef }
+  /** A run asked for completed and its result is stored: to the requester. */
+  | { type: 'run_completed'; runId: string; resultId: string; benchmark: string; flavor: string; requester: Recipient }
+  /** A run asked for failed (the runner's reason, its output refused, or its runner lost): to the requester. */
+  | { type: 'run_failed'; runId: string; reason: string; benchmark: string; flavor: string; requester: Recipient };
 
 export type NotificationType = NotificationEvent['type'];

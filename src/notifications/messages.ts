@@ -243,6 +243,42 @@ export function messagesFor(event: NotificationEvent, ctx: MessageContext = {}):
         ),
       ];
 
+    case 'run_completed':
+      return [
+        toUser(
+          event.requester.email,
+          `Your run of ${oneLine(event.benchmark, 80)} completed`,
+          body(
+            'Hello,',
+            `the run ${event.runId} of ${oneLine(event.benchmark)} on ${oneLine(event.flavor)} that you asked for completed, ` +
+              "and its output passed the benchmark's JSON Schema. It is stored as a result uploaded in your name.",
+            [
+              `- the result: ${view(ctx, `/results/${id(event.resultId)}`)}`,
+              `- the run and its log: ${view(ctx, `/runs/${id(event.runId)}`)}, ${view(ctx, `/runs/${id(event.runId)}/log`)}`,
+            ].join('\n'),
+            supportLine(ctx),
+          ),
+        ),
+      ];
+
+    case 'run_failed':
+      return [
+        toUser(
+          event.requester.email,
+          `Your run of ${oneLine(event.benchmark, 80)} failed`,
+          body(
+            'Hello,',
+            `the run ${event.runId} of ${oneLine(event.benchmark)} on ${oneLine(event.flavor)} that you asked for failed:`,
+            quote(event.reason),
+            [
+              `- the run and its log: ${view(ctx, `/runs/${id(event.runId)}`)}, ${view(ctx, `/runs/${id(event.runId)}/log`)}`,
+              `- ask again: ${call(ctx, 'POST', '/runs')}`,
+            ].join('\n'),
+            supportLine(ctx),
+          ),
+        ),
+      ];
+
     case 'email_updated':
       return [
         toUser(

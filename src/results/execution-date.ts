@@ -14,7 +14,7 @@ const LEAP_SECOND = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:)60/;
  * counts as the next second) and answers a 422, never a 500, for anything
  * still unreadable or lying in the future.
  */
-export function parseExecutionDatetime(text: string): Date {
+export function parseExecutionDatetime(text: string, field = 'query.execution_datetime'): Date {
   let iso = readableOffset(text.trim());
   const leap = LEAP_SECOND.test(iso);
   if (leap) iso = iso.replace(LEAP_SECOND, (_, minute: string) => `${minute}59`);
@@ -22,14 +22,12 @@ export function parseExecutionDatetime(text: string): Date {
   if (Number.isNaN(parsed.getTime())) {
     throw new UnprocessableError(
       `execution_datetime: "${text.slice(0, 64)}" is not a date-time with a timezone, e.g. 2022-01-01T10:00:00Z`,
-      {
-        'query.execution_datetime': 'invalid date-time',
-      },
+      { [field]: 'invalid date-time' },
     );
   }
   const date = leap ? new Date(parsed.getTime() + 1000) : parsed;
   if (date.getTime() > Date.now() + CLOCK_SKEW_MS) {
-    throw new UnprocessableError('execution_datetime lies in the future', { 'query.execution_datetime': 'in the future' });
+    throw new UnprocessableError('execution_datetime lies in the future', { [field]: 'in the future' });
   }
   return date;
 }

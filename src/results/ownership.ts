@@ -3,10 +3,9 @@
 // request is validated, like every role (docs/CONTRACT.md §2): a stranger is
 // told 403 whatever they send, and an unknown result is a 404.
 import { type Caller, isOwnerOrAdmin, requireUser } from '../auth/caller.js';
+import { pathId } from '../auth/path-ids.js';
 import type { Database } from '../db/client.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** 404 for an unknown result, 403 unless the caller uploaded it or is an administrator. */
 async function assertOwnerOrAdmin(db: Database, resultId: string, caller: Caller | undefined, doing: string): Promise<void> {
@@ -22,8 +21,7 @@ async function assertOwnerOrAdmin(db: Database, resultId: string, caller: Caller
  */
 export function ownerOrAdminOfResult(db: Database, doing: string) {
   return async ({ params, caller }: { params: unknown; caller?: Caller }): Promise<void> => {
-    const resultId = (params as { result_id?: unknown }).result_id;
-    if (typeof resultId !== 'string' || !UUID.test(resultId)) return;
-    await assertOwnerOrAdmin(db, resultId, caller, doing);
+    const resultId = pathId(params, 'result_id');
+    if (resultId) await assertOwnerOrAdmin(db, resultId, caller, doing);
   };
 }

@@ -1,6 +1,6 @@
 // The `benchmarks` tag: container images with the JSON Schema of their
 // results, uploaded by users and reviewed by administrators.
-import type { Prisma } from '../../generated/prisma/client.js';
+import { Prisma } from '../../generated/prisma/client.js';
 import type { Input, QueryOf, Schemas } from '../api-types.js';
 import { requireUser, userRef } from '../auth/caller.js';
 import type { ImageRegistry } from '../catalog/image-registry.js';
@@ -29,15 +29,29 @@ const review: Reviewable = {
   submitOf: (id) => ({ benchmark_id: id }),
 };
 
-/** What a client sets on a benchmark, from a create or update body (read-only fields ignored). */
+/**
+ * What a client sets on a benchmark, from a create or update body (read-only
+ * fields ignored). An absent `parameters_schema` is left as it is; `null`
+ * (update only) removes it.
+ */
 function editableFields(body: Schemas['CreateBenchmark'] | Schemas['UpdateBenchmark']) {
+  const parameters = body.parameters_schema;
   return {
     docker_image: body.docker_image,
     docker_tag: body.docker_tag,
     json_schema: body.json_schema as Prisma.InputJsonObject,
     url: body.url ?? null,
     description: body.description ?? '',
+    ...(parameters === undefined
+      ? {}
+      : { parameters_schema: parameters === null ? Prisma.DbNull : (parameters as Prisma.InputJsonObject) }),
   };
+}
+
+/** Both schemas a body may carry: a 422 unless results and run parameters can be checked with them. */
+function assertSchemas(body: Schemas['CreateBenchmark'] | Schemas['UpdateBenchmark']): void {
+  assertBenchmarkSchema(body.json_schema);
+  if (body.parameters_schema) assertBenchmarkSchema(body.parameters_schema, 'parameters_schema');
 }
 
 function duplicate(image: string, tag: string): ConflictError {
@@ -87,7 +101,7 @@ export class BenchmarksService {
 
   async createBenchmark({ body, caller }: Input<'CreateBenchmark'>): Promise<Schemas['Benchmark']> {
     const { user } = requireUser(caller);
-    assertBenchmarkSchema(body.json_schema);
+    assertSchemas(body);
     await this.registry?.assertImageExists(body.docker_image, body.docker_tag);
     const row = await writeOrExplain(
       () =>
@@ -108,7 +122,7 @@ export class BenchmarksService {
   }
 
   async updateBenchmark({ params, body }: Input<'UpdateBenchmark'>): Promise<void> {
-    assertBenchmarkSchema(body.json_schema);
+    assertSchemas(body);
     await this.registry?.assertImageExists(body.docker_image, body.docker_tag);
     await writeOrExplain(() => this.db.prisma.benchmark.update({ where: { id: params.benchmark_id }, data: editableFields(body) }), {
       notFound: () => notFound(params.benchmark_id),

@@ -16,10 +16,15 @@ import { ownerOrAdminOfResult } from '../results/ownership.js';
 import { WriteGeneration } from '../results/page-cache.js';
 import { ResultPages } from '../results/result-pages.js';
 import { ResultValidator } from '../results/validation/validator.js';
+import { requesterOrAdmin, runnerOfRun, runnerOfSite } from '../runs/authorization.js';
+import { RunLeases } from '../runs/leases.js';
+import { RunOutcomes } from '../runs/outcomes.js';
+import { RunLists } from '../runs/run-lists.js';
 import { BenchmarksService } from './benchmarks.js';
 import { FlavorsService } from './flavors.js';
 import { ReportsService } from './reports.js';
 import { ResultsService } from './results.js';
+import { RunsService } from './runs.js';
 import { SitesService } from './sites.js';
 import { TagsService } from './tags.js';
 import { UsersService } from './users.js';
@@ -70,6 +75,14 @@ const UNSEEN_BY_RESULT_PAGES: ReadonlySet<OperationId> = new Set<OperationId>([
   'CreateSite',
   'AddFlavor',
   'CreateTag',
+  // A run's own changes; only completing one stores a result.
+  'CreateRun',
+  'CancelRun',
+  'TakeRun',
+  'HeartbeatRun',
+  'FailRun',
+  'UpdateSiteRunners',
+  'DeleteSiteRunners',
 ]);
 
 /** The tables whose rows results embed (the change feed names the changed table). */
@@ -97,6 +110,10 @@ export function createServices({ db, config, notifier, log }: ServiceDependencie
     log,
   );
   const pages = new ResultPages(db, generation, changes, fragments, config.resultsCacheMs);
+  const outcomes = new RunOutcomes(db, notifier, log);
+  const leases = new RunLeases(db, outcomes, config.runLeaseSeconds, config.runMaxAttempts);
+  leases.start((error) => log.warn(`sweeping expired run leases failed (tried again later): ${String(error)}`));
+  const runLists = new RunLists(db, leases);
   const registry: ServiceRegistry = {
     benchmarks: new BenchmarksService(db, notifier, images),
     sites: new SitesService(db, notifier),
@@ -111,7 +128,8 @@ export function createServices({ db, config, notifier, log }: ServiceDependencie
       new ResultExports(db, changes, fragments),
     ),
     reports: new ReportsService(db, claims),
-    users: new UsersService(db, notifier, pages, claims),
+    users: new UsersService(db, notifier, pages, claims, runLists),
+    runs: new RunsService(db, validator, leases, runLists, outcomes),
   };
   return {
     registry,
@@ -121,6 +139,11 @@ export function createServices({ db, config, notifier, log }: ServiceDependencie
     authorizers: {
       UpdateResult: ownerOrAdminOfResult(db, 'change its tags'),
       ListResultClaims: ownerOrAdminOfResult(db, 'read its claims'),
+      CancelRun: requesterOrAdmin(db),
+      TakeRun: runnerOfSite(db),
+      HeartbeatRun: runnerOfRun(db),
+      CompleteRun: runnerOfRun(db),
+      FailRun: runnerOfRun(db),
     },
     observe: () => ({
       resultsCache: pages.stats,
@@ -129,6 +152,7 @@ export function createServices({ db, config, notifier, log }: ServiceDependencie
       validationQueue: validator.queued,
     }),
     close: async () => {
+      leases.stop();
       await changes.close();
       await validator.close();
     },

@@ -15,6 +15,7 @@ import type { ClaimWorkflow } from '../results/claims.js';
 import { listCriteria } from '../results/criteria.js';
 import type { ResultPages } from '../results/result-pages.js';
 import { toUser } from '../views.js';
+import type { RunLists } from '../runs/run-lists.js';
 
 const SORT_FIELDS = ['sub', 'iss', 'email', 'registration_datetime'] as const;
 
@@ -38,12 +39,18 @@ export class UsersService {
     private readonly notifier: Notifier,
     private readonly results: ResultPages,
     private readonly claims: ClaimWorkflow,
+    private readonly runs: RunLists,
   ) {}
 
   listUserResults({ query, caller }: Input<'ListUserResults'>): Promise<JsonText<Schemas['Results']>> {
     const { user } = requireUser(caller);
     // The caller's own results, claimed (hidden) ones included.
     return this.results.list({ ...listCriteria(query), includeHidden: true, uploader: user }, query);
+  }
+
+  listUserRuns({ query, caller }: Input<'ListUserRuns'>): Promise<Schemas['Runs']> {
+    const { user } = requireUser(caller);
+    return this.runs.list(query, user);
   }
 
   listUserClaims({ query, caller }: Input<'ListUserClaims'>): Promise<Schemas['Claims']> {

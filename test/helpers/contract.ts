@@ -19,6 +19,12 @@ export type Submit = Schemas['Submit'];
 export type Statistics = Schemas['Statistics'];
 export type MetricSummary = Schemas['MetricSummary'];
 export type Pagination = Schemas['Pagination'];
+export type Run = Schemas['Run'];
+export type Runs = Schemas['Runs'];
+export type RunAssignment = Schemas['RunAssignment'];
+export type RunLease = Schemas['RunLease'];
+export type RunQueue = Schemas['RunQueue'];
+export type SiteRunners = Schemas['SiteRunners'];
 /** Every `error_code` the spec lists (the type check fails if one is missed or invented). */
 export const ERROR_CODES: readonly string[] = Object.keys({
   bad_request: 0,
@@ -38,6 +44,7 @@ export const ERROR_CODES: readonly string[] = Object.keys({
   invalid_state: 0,
   invalid_json_schema: 0,
   result_invalid: 0,
+  parameters_invalid: 0,
   internal: 0,
   not_implemented: 0,
   unavailable: 0,
@@ -80,7 +87,8 @@ export const PAGE_KEYS = keysOf<Page<unknown>>()([
   'prev_num',
   'total',
 ]);
-export const BENCHMARK_KEYS = keysOf<Benchmark>()([
+/** Without `parameters_schema`, which a benchmark has only when it was given one. */
+export const BENCHMARK_KEYS = keysOf<Omit<Benchmark, 'parameters_schema'>>()([
   'description',
   'docker_image',
   'docker_tag',
@@ -96,4 +104,21 @@ export const TAG_KEYS = keysOf<Tag>()(['description', 'id', 'name']);
 export const RESULT_KEYS = keysOf<Result>()(['benchmark', 'execution_datetime', 'flavor', 'id', 'json', 'site', 'tags', 'upload_datetime']);
 export const USER_KEYS = keysOf<User>()(['email', 'iss', 'registration_datetime', 'sub']);
 export const CLAIM_KEYS = keysOf<Claim>()(['id', 'message', 'resource_id', 'resource_type', 'status', 'upload_datetime', 'uploader']);
+export const RUN_KEYS = keysOf<Run>()([
+  'attempts',
+  'benchmark_id',
+  'failure_reason',
+  'finish_datetime',
+  'flavor_id',
+  'heartbeat_datetime',
+  'id',
+  'lease_deadline',
+  'parameters',
+  'result_id',
+  'site_id',
+  'start_datetime',
+  'status',
+  'submit_datetime',
+  'tags_ids',
+]);
 export const SUBMIT_KEYS = keysOf<Submit>()(['id', 'resource_id', 'resource_type', 'upload_datetime', 'uploader']);

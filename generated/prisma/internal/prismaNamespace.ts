@@ -407,7 +407,9 @@ export const ModelName = {
   UploadKey: 'UploadKey',
   ResultTag: 'ResultTag',
   Claim: 'Claim',
-  Submit: 'Submit'
+  Submit: 'Submit',
+  Run: 'Run',
+  SiteRunner: 'SiteRunner'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -423,7 +425,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "user" | "benchmark" | "site" | "flavor" | "tag" | "result" | "resultCount" | "uploadKey" | "resultTag" | "claim" | "submit"
+    modelProps: "user" | "benchmark" | "site" | "flavor" | "tag" | "result" | "resultCount" | "uploadKey" | "resultTag" | "claim" | "submit" | "run" | "siteRunner"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -1241,6 +1243,154 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    Run: {
+      payload: Prisma.$RunPayload<ExtArgs>
+      fields: Prisma.RunFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.RunFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RunPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.RunFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RunPayload>
+        }
+        findFirst: {
+          args: Prisma.RunFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RunPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.RunFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RunPayload>
+        }
+        findMany: {
+          args: Prisma.RunFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RunPayload>[]
+        }
+        create: {
+          args: Prisma.RunCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RunPayload>
+        }
+        createMany: {
+          args: Prisma.RunCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.RunCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RunPayload>[]
+        }
+        delete: {
+          args: Prisma.RunDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RunPayload>
+        }
+        update: {
+          args: Prisma.RunUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RunPayload>
+        }
+        deleteMany: {
+          args: Prisma.RunDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.RunUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.RunUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RunPayload>[]
+        }
+        upsert: {
+          args: Prisma.RunUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RunPayload>
+        }
+        aggregate: {
+          args: Prisma.RunAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateRun>
+        }
+        groupBy: {
+          args: Prisma.RunGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.RunGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.RunCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.RunCountAggregateOutputType> | number
+        }
+      }
+    }
+    SiteRunner: {
+      payload: Prisma.$SiteRunnerPayload<ExtArgs>
+      fields: Prisma.SiteRunnerFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.SiteRunnerFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SiteRunnerPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.SiteRunnerFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SiteRunnerPayload>
+        }
+        findFirst: {
+          args: Prisma.SiteRunnerFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SiteRunnerPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.SiteRunnerFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SiteRunnerPayload>
+        }
+        findMany: {
+          args: Prisma.SiteRunnerFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SiteRunnerPayload>[]
+        }
+        create: {
+          args: Prisma.SiteRunnerCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SiteRunnerPayload>
+        }
+        createMany: {
+          args: Prisma.SiteRunnerCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.SiteRunnerCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SiteRunnerPayload>[]
+        }
+        delete: {
+          args: Prisma.SiteRunnerDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SiteRunnerPayload>
+        }
+        update: {
+          args: Prisma.SiteRunnerUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SiteRunnerPayload>
+        }
+        deleteMany: {
+          args: Prisma.SiteRunnerDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.SiteRunnerUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.SiteRunnerUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SiteRunnerPayload>[]
+        }
+        upsert: {
+          args: Prisma.SiteRunnerUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SiteRunnerPayload>
+        }
+        aggregate: {
+          args: Prisma.SiteRunnerAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateSiteRunner>
+        }
+        groupBy: {
+          args: Prisma.SiteRunnerGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.SiteRunnerGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.SiteRunnerCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.SiteRunnerCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -1296,6 +1446,7 @@ export const BenchmarkScalarFieldEnum = {
   docker_tag: 'docker_tag',
   url: 'url',
   json_schema: 'json_schema',
+  parameters_schema: 'parameters_schema',
   description: 'description',
   status: 'status',
   upload_datetime: 'upload_datetime',
@@ -1415,6 +1566,43 @@ export const SubmitScalarFieldEnum = {
 export type SubmitScalarFieldEnum = (typeof SubmitScalarFieldEnum)[keyof typeof SubmitScalarFieldEnum]
 
 
+export const RunScalarFieldEnum = {
+  id: 'id',
+  benchmark_id: 'benchmark_id',
+  site_id: 'site_id',
+  flavor_id: 'flavor_id',
+  parameters: 'parameters',
+  tags_ids: 'tags_ids',
+  requester_sub: 'requester_sub',
+  requester_iss: 'requester_iss',
+  status: 'status',
+  submit_datetime: 'submit_datetime',
+  start_datetime: 'start_datetime',
+  heartbeat_datetime: 'heartbeat_datetime',
+  finish_datetime: 'finish_datetime',
+  lease_deadline: 'lease_deadline',
+  attempts: 'attempts',
+  runner_sub: 'runner_sub',
+  runner_iss: 'runner_iss',
+  failure_reason: 'failure_reason',
+  result_id: 'result_id',
+  log: 'log'
+} as const
+
+export type RunScalarFieldEnum = (typeof RunScalarFieldEnum)[keyof typeof RunScalarFieldEnum]
+
+
+export const SiteRunnerScalarFieldEnum = {
+  site_id: 'site_id',
+  sub: 'sub',
+  iss: 'iss',
+  designation_datetime: 'designation_datetime',
+  last_poll_datetime: 'last_poll_datetime'
+} as const
+
+export type SiteRunnerScalarFieldEnum = (typeof SiteRunnerScalarFieldEnum)[keyof typeof SiteRunnerScalarFieldEnum]
+
+
 export const SortOrder = {
   asc: 'asc',
   desc: 'desc'
@@ -1428,6 +1616,14 @@ export const JsonNullValueInput = {
 } as const
 
 export type JsonNullValueInput = (typeof JsonNullValueInput)[keyof typeof JsonNullValueInput]
+
+
+export const NullableJsonNullValueInput = {
+  DbNull: DbNull,
+  JsonNull: JsonNull
+} as const
+
+export type NullableJsonNullValueInput = (typeof NullableJsonNullValueInput)[keyof typeof NullableJsonNullValueInput]
 
 
 export const QueryMode = {
@@ -1563,6 +1759,20 @@ export type EnumResourceTypeFieldRefInput<$PrismaModel> = FieldRefInputType<$Pri
  * Reference to a field of type 'ResourceType[]'
  */
 export type ListEnumResourceTypeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'ResourceType[]'>
+    
+
+
+/**
+ * Reference to a field of type 'RunStatus'
+ */
+export type EnumRunStatusFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'RunStatus'>
+    
+
+
+/**
+ * Reference to a field of type 'RunStatus[]'
+ */
+export type ListEnumRunStatusFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'RunStatus[]'>
     
 
 
@@ -1741,6 +1951,8 @@ export type GlobalOmitConfig = {
   resultTag?: Prisma.ResultTagOmit
   claim?: Prisma.ClaimOmit
   submit?: Prisma.SubmitOmit
+  run?: Prisma.RunOmit
+  siteRunner?: Prisma.SiteRunnerOmit
 }
 
 /* Types for Logging */

@@ -61,7 +61,9 @@ export const ModelName = {
   UploadKey: 'UploadKey',
   ResultTag: 'ResultTag',
   Claim: 'Claim',
-  Submit: 'Submit'
+  Submit: 'Submit',
+  Run: 'Run',
+  SiteRunner: 'SiteRunner'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -96,6 +98,7 @@ export const BenchmarkScalarFieldEnum = {
   docker_tag: 'docker_tag',
   url: 'url',
   json_schema: 'json_schema',
+  parameters_schema: 'parameters_schema',
   description: 'description',
   status: 'status',
   upload_datetime: 'upload_datetime',
@@ -215,6 +218,43 @@ export const SubmitScalarFieldEnum = {
 export type SubmitScalarFieldEnum = (typeof SubmitScalarFieldEnum)[keyof typeof SubmitScalarFieldEnum]
 
 
+export const RunScalarFieldEnum = {
+  id: 'id',
+  benchmark_id: 'benchmark_id',
+  site_id: 'site_id',
+  flavor_id: 'flavor_id',
+  parameters: 'parameters',
+  tags_ids: 'tags_ids',
+  requester_sub: 'requester_sub',
+  requester_iss: 'requester_iss',
+  status: 'status',
+  submit_datetime: 'submit_datetime',
+  start_datetime: 'start_datetime',
+  heartbeat_datetime: 'heartbeat_datetime',
+  finish_datetime: 'finish_datetime',
+  lease_deadline: 'lease_deadline',
+  attempts: 'attempts',
+  runner_sub: 'runner_sub',
+  runner_iss: 'runner_iss',
+  failure_reason: 'failure_reason',
+  result_id: 'result_id',
+  log: 'log'
+} as const
+
+export type RunScalarFieldEnum = (typeof RunScalarFieldEnum)[keyof typeof RunScalarFieldEnum]
+
+
+export const SiteRunnerScalarFieldEnum = {
+  site_id: 'site_id',
+  sub: 'sub',
+  iss: 'iss',
+  designation_datetime: 'designation_datetime',
+  last_poll_datetime: 'last_poll_datetime'
+} as const
+
+export type SiteRunnerScalarFieldEnum = (typeof SiteRunnerScalarFieldEnum)[keyof typeof SiteRunnerScalarFieldEnum]
+
+
 export const SortOrder = {
   asc: 'asc',
   desc: 'desc'
@@ -228,6 +268,14 @@ export const JsonNullValueInput = {
 } as const
 
 export type JsonNullValueInput = (typeof JsonNullValueInput)[keyof typeof JsonNullValueInput]
+
+
+export const NullableJsonNullValueInput = {
+  DbNull: DbNull,
+  JsonNull: JsonNull
+} as const
+
+export type NullableJsonNullValueInput = (typeof NullableJsonNullValueInput)[keyof typeof NullableJsonNullValueInput]
 
 
 export const QueryMode = {

@@ -54,6 +54,7 @@ export type BenchmarkCountAggregateOutputType = {
   docker_tag: number
   url: number
   json_schema: number
+  parameters_schema: number
   description: number
   status: number
   upload_datetime: number
@@ -93,6 +94,7 @@ export type BenchmarkCountAggregateInputType = {
   docker_tag?: true
   url?: true
   json_schema?: true
+  parameters_schema?: true
   description?: true
   status?: true
   upload_datetime?: true
@@ -179,6 +181,7 @@ export type BenchmarkGroupByOutputType = {
   docker_tag: string
   url: string | null
   json_schema: runtime.JsonValue
+  parameters_schema: runtime.JsonValue | null
   description: string
   status: $Enums.ItemStatus
   upload_datetime: Date
@@ -213,6 +216,7 @@ export type BenchmarkWhereInput = {
   docker_tag?: Prisma.StringFilter<"Benchmark"> | string
   url?: Prisma.StringNullableFilter<"Benchmark"> | string | null
   json_schema?: Prisma.JsonFilter<"Benchmark">
+  parameters_schema?: Prisma.JsonNullableFilter<"Benchmark">
   description?: Prisma.StringFilter<"Benchmark"> | string
   status?: Prisma.EnumItemStatusFilter<"Benchmark"> | $Enums.ItemStatus
   upload_datetime?: Prisma.DateTimeFilter<"Benchmark"> | Date | string
@@ -220,6 +224,7 @@ export type BenchmarkWhereInput = {
   uploader_iss?: Prisma.StringFilter<"Benchmark"> | string
   uploader?: Prisma.XOR<Prisma.UserScalarRelationFilter, Prisma.UserWhereInput>
   results?: Prisma.ResultListRelationFilter
+  runs?: Prisma.RunListRelationFilter
   submit?: Prisma.XOR<Prisma.SubmitNullableScalarRelationFilter, Prisma.SubmitWhereInput> | null
 }
 
@@ -229,6 +234,7 @@ export type BenchmarkOrderByWithRelationInput = {
   docker_tag?: Prisma.SortOrder
   url?: Prisma.SortOrderInput | Prisma.SortOrder
   json_schema?: Prisma.SortOrder
+  parameters_schema?: Prisma.SortOrderInput | Prisma.SortOrder
   description?: Prisma.SortOrder
   status?: Prisma.SortOrder
   upload_datetime?: Prisma.SortOrder
@@ -236,6 +242,7 @@ export type BenchmarkOrderByWithRelationInput = {
   uploader_iss?: Prisma.SortOrder
   uploader?: Prisma.UserOrderByWithRelationInput
   results?: Prisma.ResultOrderByRelationAggregateInput
+  runs?: Prisma.RunOrderByRelationAggregateInput
   submit?: Prisma.SubmitOrderByWithRelationInput
 }
 
@@ -249,6 +256,7 @@ export type BenchmarkWhereUniqueInput = Prisma.AtLeast<{
   docker_tag?: Prisma.StringFilter<"Benchmark"> | string
   url?: Prisma.StringNullableFilter<"Benchmark"> | string | null
   json_schema?: Prisma.JsonFilter<"Benchmark">
+  parameters_schema?: Prisma.JsonNullableFilter<"Benchmark">
   description?: Prisma.StringFilter<"Benchmark"> | string
   status?: Prisma.EnumItemStatusFilter<"Benchmark"> | $Enums.ItemStatus
   upload_datetime?: Prisma.DateTimeFilter<"Benchmark"> | Date | string
@@ -256,6 +264,7 @@ export type BenchmarkWhereUniqueInput = Prisma.AtLeast<{
   uploader_iss?: Prisma.StringFilter<"Benchmark"> | string
   uploader?: Prisma.XOR<Prisma.UserScalarRelationFilter, Prisma.UserWhereInput>
   results?: Prisma.ResultListRelationFilter
+  runs?: Prisma.RunListRelationFilter
   submit?: Prisma.XOR<Prisma.SubmitNullableScalarRelationFilter, Prisma.SubmitWhereInput> | null
 }, "id" | "docker_image_docker_tag">
 
@@ -265,6 +274,7 @@ export type BenchmarkOrderByWithAggregationInput = {
   docker_tag?: Prisma.SortOrder
   url?: Prisma.SortOrderInput | Prisma.SortOrder
   json_schema?: Prisma.SortOrder
+  parameters_schema?: Prisma.SortOrderInput | Prisma.SortOrder
   description?: Prisma.SortOrder
   status?: Prisma.SortOrder
   upload_datetime?: Prisma.SortOrder
@@ -284,6 +294,7 @@ export type BenchmarkScalarWhereWithAggregatesInput = {
   docker_tag?: Prisma.StringWithAggregatesFilter<"Benchmark"> | string
   url?: Prisma.StringNullableWithAggregatesFilter<"Benchmark"> | string | null
   json_schema?: Prisma.JsonWithAggregatesFilter<"Benchmark">
+  parameters_schema?: Prisma.JsonNullableWithAggregatesFilter<"Benchmark">
   description?: Prisma.StringWithAggregatesFilter<"Benchmark"> | string
   status?: Prisma.EnumItemStatusWithAggregatesFilter<"Benchmark"> | $Enums.ItemStatus
   upload_datetime?: Prisma.DateTimeWithAggregatesFilter<"Benchmark"> | Date | string
@@ -297,11 +308,13 @@ export type BenchmarkCreateInput = {
   docker_tag: string
   url?: string | null
   json_schema: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: string
   status?: $Enums.ItemStatus
   upload_datetime?: Date | string
   uploader: Prisma.UserCreateNestedOneWithoutBenchmarksInput
   results?: Prisma.ResultCreateNestedManyWithoutBenchmarkInput
+  runs?: Prisma.RunCreateNestedManyWithoutBenchmarkInput
   submit?: Prisma.SubmitCreateNestedOneWithoutBenchmarkInput
 }
 
@@ -311,12 +324,14 @@ export type BenchmarkUncheckedCreateInput = {
   docker_tag: string
   url?: string | null
   json_schema: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: string
   status?: $Enums.ItemStatus
   upload_datetime?: Date | string
   uploader_sub: string
   uploader_iss: string
   results?: Prisma.ResultUncheckedCreateNestedManyWithoutBenchmarkInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutBenchmarkInput
   submit?: Prisma.SubmitUncheckedCreateNestedOneWithoutBenchmarkInput
 }
 
@@ -326,11 +341,13 @@ export type BenchmarkUpdateInput = {
   docker_tag?: Prisma.StringFieldUpdateOperationsInput | string
   url?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   json_schema?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   uploader?: Prisma.UserUpdateOneRequiredWithoutBenchmarksNestedInput
   results?: Prisma.ResultUpdateManyWithoutBenchmarkNestedInput
+  runs?: Prisma.RunUpdateManyWithoutBenchmarkNestedInput
   submit?: Prisma.SubmitUpdateOneWithoutBenchmarkNestedInput
 }
 
@@ -340,12 +357,14 @@ export type BenchmarkUncheckedUpdateInput = {
   docker_tag?: Prisma.StringFieldUpdateOperationsInput | string
   url?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   json_schema?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   uploader_sub?: Prisma.StringFieldUpdateOperationsInput | string
   uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
   results?: Prisma.ResultUncheckedUpdateManyWithoutBenchmarkNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutBenchmarkNestedInput
   submit?: Prisma.SubmitUncheckedUpdateOneWithoutBenchmarkNestedInput
 }
 
@@ -355,6 +374,7 @@ export type BenchmarkCreateManyInput = {
   docker_tag: string
   url?: string | null
   json_schema: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: string
   status?: $Enums.ItemStatus
   upload_datetime?: Date | string
@@ -368,6 +388,7 @@ export type BenchmarkUpdateManyMutationInput = {
   docker_tag?: Prisma.StringFieldUpdateOperationsInput | string
   url?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   json_schema?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -379,6 +400,7 @@ export type BenchmarkUncheckedUpdateManyInput = {
   docker_tag?: Prisma.StringFieldUpdateOperationsInput | string
   url?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   json_schema?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -407,6 +429,7 @@ export type BenchmarkCountOrderByAggregateInput = {
   docker_tag?: Prisma.SortOrder
   url?: Prisma.SortOrder
   json_schema?: Prisma.SortOrder
+  parameters_schema?: Prisma.SortOrder
   description?: Prisma.SortOrder
   status?: Prisma.SortOrder
   upload_datetime?: Prisma.SortOrder
@@ -528,16 +551,32 @@ export type BenchmarkUpdateOneWithoutSubmitNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.BenchmarkUpdateToOneWithWhereWithoutSubmitInput, Prisma.BenchmarkUpdateWithoutSubmitInput>, Prisma.BenchmarkUncheckedUpdateWithoutSubmitInput>
 }
 
+export type BenchmarkCreateNestedOneWithoutRunsInput = {
+  create?: Prisma.XOR<Prisma.BenchmarkCreateWithoutRunsInput, Prisma.BenchmarkUncheckedCreateWithoutRunsInput>
+  connectOrCreate?: Prisma.BenchmarkCreateOrConnectWithoutRunsInput
+  connect?: Prisma.BenchmarkWhereUniqueInput
+}
+
+export type BenchmarkUpdateOneRequiredWithoutRunsNestedInput = {
+  create?: Prisma.XOR<Prisma.BenchmarkCreateWithoutRunsInput, Prisma.BenchmarkUncheckedCreateWithoutRunsInput>
+  connectOrCreate?: Prisma.BenchmarkCreateOrConnectWithoutRunsInput
+  upsert?: Prisma.BenchmarkUpsertWithoutRunsInput
+  connect?: Prisma.BenchmarkWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.BenchmarkUpdateToOneWithWhereWithoutRunsInput, Prisma.BenchmarkUpdateWithoutRunsInput>, Prisma.BenchmarkUncheckedUpdateWithoutRunsInput>
+}
+
 export type BenchmarkCreateWithoutUploaderInput = {
   id?: string
   docker_image: string
   docker_tag: string
   url?: string | null
   json_schema: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: string
   status?: $Enums.ItemStatus
   upload_datetime?: Date | string
   results?: Prisma.ResultCreateNestedManyWithoutBenchmarkInput
+  runs?: Prisma.RunCreateNestedManyWithoutBenchmarkInput
   submit?: Prisma.SubmitCreateNestedOneWithoutBenchmarkInput
 }
 
@@ -547,10 +586,12 @@ export type BenchmarkUncheckedCreateWithoutUploaderInput = {
   docker_tag: string
   url?: string | null
   json_schema: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: string
   status?: $Enums.ItemStatus
   upload_datetime?: Date | string
   results?: Prisma.ResultUncheckedCreateNestedManyWithoutBenchmarkInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutBenchmarkInput
   submit?: Prisma.SubmitUncheckedCreateNestedOneWithoutBenchmarkInput
 }
 
@@ -589,6 +630,7 @@ export type BenchmarkScalarWhereInput = {
   docker_tag?: Prisma.StringFilter<"Benchmark"> | string
   url?: Prisma.StringNullableFilter<"Benchmark"> | string | null
   json_schema?: Prisma.JsonFilter<"Benchmark">
+  parameters_schema?: Prisma.JsonNullableFilter<"Benchmark">
   description?: Prisma.StringFilter<"Benchmark"> | string
   status?: Prisma.EnumItemStatusFilter<"Benchmark"> | $Enums.ItemStatus
   upload_datetime?: Prisma.DateTimeFilter<"Benchmark"> | Date | string
@@ -602,10 +644,12 @@ export type BenchmarkCreateWithoutResultsInput = {
   docker_tag: string
   url?: string | null
   json_schema: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: string
   status?: $Enums.ItemStatus
   upload_datetime?: Date | string
   uploader: Prisma.UserCreateNestedOneWithoutBenchmarksInput
+  runs?: Prisma.RunCreateNestedManyWithoutBenchmarkInput
   submit?: Prisma.SubmitCreateNestedOneWithoutBenchmarkInput
 }
 
@@ -615,11 +659,13 @@ export type BenchmarkUncheckedCreateWithoutResultsInput = {
   docker_tag: string
   url?: string | null
   json_schema: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: string
   status?: $Enums.ItemStatus
   upload_datetime?: Date | string
   uploader_sub: string
   uploader_iss: string
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutBenchmarkInput
   submit?: Prisma.SubmitUncheckedCreateNestedOneWithoutBenchmarkInput
 }
 
@@ -645,10 +691,12 @@ export type BenchmarkUpdateWithoutResultsInput = {
   docker_tag?: Prisma.StringFieldUpdateOperationsInput | string
   url?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   json_schema?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   uploader?: Prisma.UserUpdateOneRequiredWithoutBenchmarksNestedInput
+  runs?: Prisma.RunUpdateManyWithoutBenchmarkNestedInput
   submit?: Prisma.SubmitUpdateOneWithoutBenchmarkNestedInput
 }
 
@@ -658,11 +706,13 @@ export type BenchmarkUncheckedUpdateWithoutResultsInput = {
   docker_tag?: Prisma.StringFieldUpdateOperationsInput | string
   url?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   json_schema?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   uploader_sub?: Prisma.StringFieldUpdateOperationsInput | string
   uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
+  runs?: Prisma.RunUncheckedUpdateManyWithoutBenchmarkNestedInput
   submit?: Prisma.SubmitUncheckedUpdateOneWithoutBenchmarkNestedInput
 }
 
@@ -672,11 +722,13 @@ export type BenchmarkCreateWithoutSubmitInput = {
   docker_tag: string
   url?: string | null
   json_schema: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: string
   status?: $Enums.ItemStatus
   upload_datetime?: Date | string
   uploader: Prisma.UserCreateNestedOneWithoutBenchmarksInput
   results?: Prisma.ResultCreateNestedManyWithoutBenchmarkInput
+  runs?: Prisma.RunCreateNestedManyWithoutBenchmarkInput
 }
 
 export type BenchmarkUncheckedCreateWithoutSubmitInput = {
@@ -685,12 +737,14 @@ export type BenchmarkUncheckedCreateWithoutSubmitInput = {
   docker_tag: string
   url?: string | null
   json_schema: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: string
   status?: $Enums.ItemStatus
   upload_datetime?: Date | string
   uploader_sub: string
   uploader_iss: string
   results?: Prisma.ResultUncheckedCreateNestedManyWithoutBenchmarkInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutBenchmarkInput
 }
 
 export type BenchmarkCreateOrConnectWithoutSubmitInput = {
@@ -715,11 +769,13 @@ export type BenchmarkUpdateWithoutSubmitInput = {
   docker_tag?: Prisma.StringFieldUpdateOperationsInput | string
   url?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   json_schema?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   uploader?: Prisma.UserUpdateOneRequiredWithoutBenchmarksNestedInput
   results?: Prisma.ResultUpdateManyWithoutBenchmarkNestedInput
+  runs?: Prisma.RunUpdateManyWithoutBenchmarkNestedInput
 }
 
 export type BenchmarkUncheckedUpdateWithoutSubmitInput = {
@@ -728,12 +784,92 @@ export type BenchmarkUncheckedUpdateWithoutSubmitInput = {
   docker_tag?: Prisma.StringFieldUpdateOperationsInput | string
   url?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   json_schema?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   uploader_sub?: Prisma.StringFieldUpdateOperationsInput | string
   uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
   results?: Prisma.ResultUncheckedUpdateManyWithoutBenchmarkNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutBenchmarkNestedInput
+}
+
+export type BenchmarkCreateWithoutRunsInput = {
+  id?: string
+  docker_image: string
+  docker_tag: string
+  url?: string | null
+  json_schema: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  description?: string
+  status?: $Enums.ItemStatus
+  upload_datetime?: Date | string
+  uploader: Prisma.UserCreateNestedOneWithoutBenchmarksInput
+  results?: Prisma.ResultCreateNestedManyWithoutBenchmarkInput
+  submit?: Prisma.SubmitCreateNestedOneWithoutBenchmarkInput
+}
+
+export type BenchmarkUncheckedCreateWithoutRunsInput = {
+  id?: string
+  docker_image: string
+  docker_tag: string
+  url?: string | null
+  json_schema: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  description?: string
+  status?: $Enums.ItemStatus
+  upload_datetime?: Date | string
+  uploader_sub: string
+  uploader_iss: string
+  results?: Prisma.ResultUncheckedCreateNestedManyWithoutBenchmarkInput
+  submit?: Prisma.SubmitUncheckedCreateNestedOneWithoutBenchmarkInput
+}
+
+export type BenchmarkCreateOrConnectWithoutRunsInput = {
+  where: Prisma.BenchmarkWhereUniqueInput
+  create: Prisma.XOR<Prisma.BenchmarkCreateWithoutRunsInput, Prisma.BenchmarkUncheckedCreateWithoutRunsInput>
+}
+
+export type BenchmarkUpsertWithoutRunsInput = {
+  update: Prisma.XOR<Prisma.BenchmarkUpdateWithoutRunsInput, Prisma.BenchmarkUncheckedUpdateWithoutRunsInput>
+  create: Prisma.XOR<Prisma.BenchmarkCreateWithoutRunsInput, Prisma.BenchmarkUncheckedCreateWithoutRunsInput>
+  where?: Prisma.BenchmarkWhereInput
+}
+
+export type BenchmarkUpdateToOneWithWhereWithoutRunsInput = {
+  where?: Prisma.BenchmarkWhereInput
+  data: Prisma.XOR<Prisma.BenchmarkUpdateWithoutRunsInput, Prisma.BenchmarkUncheckedUpdateWithoutRunsInput>
+}
+
+export type BenchmarkUpdateWithoutRunsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  docker_image?: Prisma.StringFieldUpdateOperationsInput | string
+  docker_tag?: Prisma.StringFieldUpdateOperationsInput | string
+  url?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  json_schema?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
+  upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  uploader?: Prisma.UserUpdateOneRequiredWithoutBenchmarksNestedInput
+  results?: Prisma.ResultUpdateManyWithoutBenchmarkNestedInput
+  submit?: Prisma.SubmitUpdateOneWithoutBenchmarkNestedInput
+}
+
+export type BenchmarkUncheckedUpdateWithoutRunsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  docker_image?: Prisma.StringFieldUpdateOperationsInput | string
+  docker_tag?: Prisma.StringFieldUpdateOperationsInput | string
+  url?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  json_schema?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
+  upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  uploader_sub?: Prisma.StringFieldUpdateOperationsInput | string
+  uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
+  results?: Prisma.ResultUncheckedUpdateManyWithoutBenchmarkNestedInput
+  submit?: Prisma.SubmitUncheckedUpdateOneWithoutBenchmarkNestedInput
 }
 
 export type BenchmarkCreateManyUploaderInput = {
@@ -742,6 +878,7 @@ export type BenchmarkCreateManyUploaderInput = {
   docker_tag: string
   url?: string | null
   json_schema: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: string
   status?: $Enums.ItemStatus
   upload_datetime?: Date | string
@@ -753,10 +890,12 @@ export type BenchmarkUpdateWithoutUploaderInput = {
   docker_tag?: Prisma.StringFieldUpdateOperationsInput | string
   url?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   json_schema?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   results?: Prisma.ResultUpdateManyWithoutBenchmarkNestedInput
+  runs?: Prisma.RunUpdateManyWithoutBenchmarkNestedInput
   submit?: Prisma.SubmitUpdateOneWithoutBenchmarkNestedInput
 }
 
@@ -766,10 +905,12 @@ export type BenchmarkUncheckedUpdateWithoutUploaderInput = {
   docker_tag?: Prisma.StringFieldUpdateOperationsInput | string
   url?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   json_schema?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   results?: Prisma.ResultUncheckedUpdateManyWithoutBenchmarkNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutBenchmarkNestedInput
   submit?: Prisma.SubmitUncheckedUpdateOneWithoutBenchmarkNestedInput
 }
 
@@ -779,6 +920,7 @@ export type BenchmarkUncheckedUpdateManyWithoutUploaderInput = {
   docker_tag?: Prisma.StringFieldUpdateOperationsInput | string
   url?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   json_schema?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  parameters_schema?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   description?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -791,10 +933,12 @@ export type BenchmarkUncheckedUpdateManyWithoutUploaderInput = {
 
 export type BenchmarkCountOutputType = {
   results: number
+  runs: number
 }
 
 export type BenchmarkCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   results?: boolean | BenchmarkCountOutputTypeCountResultsArgs
+  runs?: boolean | BenchmarkCountOutputTypeCountRunsArgs
 }
 
 /**
@@ -814,6 +958,13 @@ export type BenchmarkCountOutputTypeCountResultsArgs<ExtArgs extends runtime.Typ
   where?: Prisma.ResultWhereInput
 }
 
+/**
+ * BenchmarkCountOutputType without action
+ */
+export type BenchmarkCountOutputTypeCountRunsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.RunWhereInput
+}
+
 
 export type BenchmarkSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
@@ -821,6 +972,7 @@ export type BenchmarkSelect<ExtArgs extends runtime.Types.Extensions.InternalArg
   docker_tag?: boolean
   url?: boolean
   json_schema?: boolean
+  parameters_schema?: boolean
   description?: boolean
   status?: boolean
   upload_datetime?: boolean
@@ -828,6 +980,7 @@ export type BenchmarkSelect<ExtArgs extends runtime.Types.Extensions.InternalArg
   uploader_iss?: boolean
   uploader?: boolean | Prisma.UserDefaultArgs<ExtArgs>
   results?: boolean | Prisma.Benchmark$resultsArgs<ExtArgs>
+  runs?: boolean | Prisma.Benchmark$runsArgs<ExtArgs>
   submit?: boolean | Prisma.Benchmark$submitArgs<ExtArgs>
   _count?: boolean | Prisma.BenchmarkCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["benchmark"]>
@@ -838,6 +991,7 @@ export type BenchmarkSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ext
   docker_tag?: boolean
   url?: boolean
   json_schema?: boolean
+  parameters_schema?: boolean
   description?: boolean
   status?: boolean
   upload_datetime?: boolean
@@ -852,6 +1006,7 @@ export type BenchmarkSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ext
   docker_tag?: boolean
   url?: boolean
   json_schema?: boolean
+  parameters_schema?: boolean
   description?: boolean
   status?: boolean
   upload_datetime?: boolean
@@ -866,6 +1021,7 @@ export type BenchmarkSelectScalar = {
   docker_tag?: boolean
   url?: boolean
   json_schema?: boolean
+  parameters_schema?: boolean
   description?: boolean
   status?: boolean
   upload_datetime?: boolean
@@ -873,10 +1029,11 @@ export type BenchmarkSelectScalar = {
   uploader_iss?: boolean
 }
 
-export type BenchmarkOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "docker_image" | "docker_tag" | "url" | "json_schema" | "description" | "status" | "upload_datetime" | "uploader_sub" | "uploader_iss", ExtArgs["result"]["benchmark"]>
+export type BenchmarkOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "docker_image" | "docker_tag" | "url" | "json_schema" | "parameters_schema" | "description" | "status" | "upload_datetime" | "uploader_sub" | "uploader_iss", ExtArgs["result"]["benchmark"]>
 export type BenchmarkInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   uploader?: boolean | Prisma.UserDefaultArgs<ExtArgs>
   results?: boolean | Prisma.Benchmark$resultsArgs<ExtArgs>
+  runs?: boolean | Prisma.Benchmark$runsArgs<ExtArgs>
   submit?: boolean | Prisma.Benchmark$submitArgs<ExtArgs>
   _count?: boolean | Prisma.BenchmarkCountOutputTypeDefaultArgs<ExtArgs>
 }
@@ -892,6 +1049,7 @@ export type $BenchmarkPayload<ExtArgs extends runtime.Types.Extensions.InternalA
   objects: {
     uploader: Prisma.$UserPayload<ExtArgs>
     results: Prisma.$ResultPayload<ExtArgs>[]
+    runs: Prisma.$RunPayload<ExtArgs>[]
     submit: Prisma.$SubmitPayload<ExtArgs> | null
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
@@ -900,6 +1058,10 @@ export type $BenchmarkPayload<ExtArgs extends runtime.Types.Extensions.InternalA
     docker_tag: string
     url: string | null
     json_schema: runtime.JsonValue
+    /**
+     * JSON Schema of a run's parameters (POST /runs); null: a run takes none.
+     */
+    parameters_schema: runtime.JsonValue | null
     description: string
     status: $Enums.ItemStatus
     upload_datetime: Date
@@ -1301,6 +1463,7 @@ export interface Prisma__BenchmarkClient<T, Null = never, ExtArgs extends runtim
   readonly [Symbol.toStringTag]: "PrismaPromise"
   uploader<T extends Prisma.UserDefaultArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.UserDefaultArgs<ExtArgs>>): Prisma.Prisma__UserClient<runtime.Types.Result.GetResult<Prisma.$UserPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | Null, Null, ExtArgs, GlobalOmitOptions>
   results<T extends Prisma.Benchmark$resultsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Benchmark$resultsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$ResultPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  runs<T extends Prisma.Benchmark$runsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Benchmark$runsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$RunPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   submit<T extends Prisma.Benchmark$submitArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Benchmark$submitArgs<ExtArgs>>): Prisma.Prisma__SubmitClient<runtime.Types.Result.GetResult<Prisma.$SubmitPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
@@ -1336,6 +1499,7 @@ export interface BenchmarkFieldRefs {
   readonly docker_tag: Prisma.FieldRef<"Benchmark", 'String'>
   readonly url: Prisma.FieldRef<"Benchmark", 'String'>
   readonly json_schema: Prisma.FieldRef<"Benchmark", 'Json'>
+  readonly parameters_schema: Prisma.FieldRef<"Benchmark", 'Json'>
   readonly description: Prisma.FieldRef<"Benchmark", 'String'>
   readonly status: Prisma.FieldRef<"Benchmark", 'ItemStatus'>
   readonly upload_datetime: Prisma.FieldRef<"Benchmark", 'DateTime'>
@@ -1763,6 +1927,30 @@ export type Benchmark$resultsArgs<ExtArgs extends runtime.Types.Extensions.Inter
   take?: number
   skip?: number
   distinct?: Prisma.ResultScalarFieldEnum | Prisma.ResultScalarFieldEnum[]
+}
+
+/**
+ * Benchmark.runs
+ */
+export type Benchmark$runsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the Run
+   */
+  select?: Prisma.RunSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the Run
+   */
+  omit?: Prisma.RunOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.RunInclude<ExtArgs> | null
+  where?: Prisma.RunWhereInput
+  orderBy?: Prisma.RunOrderByWithRelationInput | Prisma.RunOrderByWithRelationInput[]
+  cursor?: Prisma.RunWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.RunScalarFieldEnum | Prisma.RunScalarFieldEnum[]
 }
 
 /**

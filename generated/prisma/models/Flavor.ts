@@ -209,6 +209,7 @@ export type FlavorWhereInput = {
   site?: Prisma.XOR<Prisma.SiteScalarRelationFilter, Prisma.SiteWhereInput>
   uploader?: Prisma.XOR<Prisma.UserScalarRelationFilter, Prisma.UserWhereInput>
   results?: Prisma.ResultListRelationFilter
+  runs?: Prisma.RunListRelationFilter
   submit?: Prisma.XOR<Prisma.SubmitNullableScalarRelationFilter, Prisma.SubmitWhereInput> | null
 }
 
@@ -224,6 +225,7 @@ export type FlavorOrderByWithRelationInput = {
   site?: Prisma.SiteOrderByWithRelationInput
   uploader?: Prisma.UserOrderByWithRelationInput
   results?: Prisma.ResultOrderByRelationAggregateInput
+  runs?: Prisma.RunOrderByRelationAggregateInput
   submit?: Prisma.SubmitOrderByWithRelationInput
 }
 
@@ -243,6 +245,7 @@ export type FlavorWhereUniqueInput = Prisma.AtLeast<{
   site?: Prisma.XOR<Prisma.SiteScalarRelationFilter, Prisma.SiteWhereInput>
   uploader?: Prisma.XOR<Prisma.UserScalarRelationFilter, Prisma.UserWhereInput>
   results?: Prisma.ResultListRelationFilter
+  runs?: Prisma.RunListRelationFilter
   submit?: Prisma.XOR<Prisma.SubmitNullableScalarRelationFilter, Prisma.SubmitWhereInput> | null
 }, "id" | "site_id_name">
 
@@ -283,6 +286,7 @@ export type FlavorCreateInput = {
   site: Prisma.SiteCreateNestedOneWithoutFlavorsInput
   uploader: Prisma.UserCreateNestedOneWithoutFlavorsInput
   results?: Prisma.ResultCreateNestedManyWithoutFlavorInput
+  runs?: Prisma.RunCreateNestedManyWithoutFlavorInput
   submit?: Prisma.SubmitCreateNestedOneWithoutFlavorInput
 }
 
@@ -296,6 +300,7 @@ export type FlavorUncheckedCreateInput = {
   uploader_sub: string
   uploader_iss: string
   results?: Prisma.ResultUncheckedCreateNestedManyWithoutFlavorInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutFlavorInput
   submit?: Prisma.SubmitUncheckedCreateNestedOneWithoutFlavorInput
 }
 
@@ -308,6 +313,7 @@ export type FlavorUpdateInput = {
   site?: Prisma.SiteUpdateOneRequiredWithoutFlavorsNestedInput
   uploader?: Prisma.UserUpdateOneRequiredWithoutFlavorsNestedInput
   results?: Prisma.ResultUpdateManyWithoutFlavorNestedInput
+  runs?: Prisma.RunUpdateManyWithoutFlavorNestedInput
   submit?: Prisma.SubmitUpdateOneWithoutFlavorNestedInput
 }
 
@@ -321,6 +327,7 @@ export type FlavorUncheckedUpdateInput = {
   uploader_sub?: Prisma.StringFieldUpdateOperationsInput | string
   uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
   results?: Prisma.ResultUncheckedUpdateManyWithoutFlavorNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutFlavorNestedInput
   submit?: Prisma.SubmitUncheckedUpdateOneWithoutFlavorNestedInput
 }
 
@@ -526,6 +533,20 @@ export type FlavorUpdateOneWithoutSubmitNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.FlavorUpdateToOneWithWhereWithoutSubmitInput, Prisma.FlavorUpdateWithoutSubmitInput>, Prisma.FlavorUncheckedUpdateWithoutSubmitInput>
 }
 
+export type FlavorCreateNestedOneWithoutRunsInput = {
+  create?: Prisma.XOR<Prisma.FlavorCreateWithoutRunsInput, Prisma.FlavorUncheckedCreateWithoutRunsInput>
+  connectOrCreate?: Prisma.FlavorCreateOrConnectWithoutRunsInput
+  connect?: Prisma.FlavorWhereUniqueInput
+}
+
+export type FlavorUpdateOneRequiredWithoutRunsNestedInput = {
+  create?: Prisma.XOR<Prisma.FlavorCreateWithoutRunsInput, Prisma.FlavorUncheckedCreateWithoutRunsInput>
+  connectOrCreate?: Prisma.FlavorCreateOrConnectWithoutRunsInput
+  upsert?: Prisma.FlavorUpsertWithoutRunsInput
+  connect?: Prisma.FlavorWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.FlavorUpdateToOneWithWhereWithoutRunsInput, Prisma.FlavorUpdateWithoutRunsInput>, Prisma.FlavorUncheckedUpdateWithoutRunsInput>
+}
+
 export type FlavorCreateWithoutUploaderInput = {
   id?: string
   name: string
@@ -534,6 +555,7 @@ export type FlavorCreateWithoutUploaderInput = {
   upload_datetime?: Date | string
   site: Prisma.SiteCreateNestedOneWithoutFlavorsInput
   results?: Prisma.ResultCreateNestedManyWithoutFlavorInput
+  runs?: Prisma.RunCreateNestedManyWithoutFlavorInput
   submit?: Prisma.SubmitCreateNestedOneWithoutFlavorInput
 }
 
@@ -545,6 +567,7 @@ export type FlavorUncheckedCreateWithoutUploaderInput = {
   status?: $Enums.ItemStatus
   upload_datetime?: Date | string
   results?: Prisma.ResultUncheckedCreateNestedManyWithoutFlavorInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutFlavorInput
   submit?: Prisma.SubmitUncheckedCreateNestedOneWithoutFlavorInput
 }
 
@@ -596,6 +619,7 @@ export type FlavorCreateWithoutSiteInput = {
   upload_datetime?: Date | string
   uploader: Prisma.UserCreateNestedOneWithoutFlavorsInput
   results?: Prisma.ResultCreateNestedManyWithoutFlavorInput
+  runs?: Prisma.RunCreateNestedManyWithoutFlavorInput
   submit?: Prisma.SubmitCreateNestedOneWithoutFlavorInput
 }
 
@@ -608,6 +632,7 @@ export type FlavorUncheckedCreateWithoutSiteInput = {
   uploader_sub: string
   uploader_iss: string
   results?: Prisma.ResultUncheckedCreateNestedManyWithoutFlavorInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutFlavorInput
   submit?: Prisma.SubmitUncheckedCreateNestedOneWithoutFlavorInput
 }
 
@@ -645,6 +670,7 @@ export type FlavorCreateWithoutResultsInput = {
   upload_datetime?: Date | string
   site: Prisma.SiteCreateNestedOneWithoutFlavorsInput
   uploader: Prisma.UserCreateNestedOneWithoutFlavorsInput
+  runs?: Prisma.RunCreateNestedManyWithoutFlavorInput
   submit?: Prisma.SubmitCreateNestedOneWithoutFlavorInput
 }
 
@@ -657,6 +683,7 @@ export type FlavorUncheckedCreateWithoutResultsInput = {
   upload_datetime?: Date | string
   uploader_sub: string
   uploader_iss: string
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutFlavorInput
   submit?: Prisma.SubmitUncheckedCreateNestedOneWithoutFlavorInput
 }
 
@@ -684,6 +711,7 @@ export type FlavorUpdateWithoutResultsInput = {
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   site?: Prisma.SiteUpdateOneRequiredWithoutFlavorsNestedInput
   uploader?: Prisma.UserUpdateOneRequiredWithoutFlavorsNestedInput
+  runs?: Prisma.RunUpdateManyWithoutFlavorNestedInput
   submit?: Prisma.SubmitUpdateOneWithoutFlavorNestedInput
 }
 
@@ -696,6 +724,7 @@ export type FlavorUncheckedUpdateWithoutResultsInput = {
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   uploader_sub?: Prisma.StringFieldUpdateOperationsInput | string
   uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
+  runs?: Prisma.RunUncheckedUpdateManyWithoutFlavorNestedInput
   submit?: Prisma.SubmitUncheckedUpdateOneWithoutFlavorNestedInput
 }
 
@@ -708,6 +737,7 @@ export type FlavorCreateWithoutSubmitInput = {
   site: Prisma.SiteCreateNestedOneWithoutFlavorsInput
   uploader: Prisma.UserCreateNestedOneWithoutFlavorsInput
   results?: Prisma.ResultCreateNestedManyWithoutFlavorInput
+  runs?: Prisma.RunCreateNestedManyWithoutFlavorInput
 }
 
 export type FlavorUncheckedCreateWithoutSubmitInput = {
@@ -720,6 +750,7 @@ export type FlavorUncheckedCreateWithoutSubmitInput = {
   uploader_sub: string
   uploader_iss: string
   results?: Prisma.ResultUncheckedCreateNestedManyWithoutFlavorInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutFlavorInput
 }
 
 export type FlavorCreateOrConnectWithoutSubmitInput = {
@@ -747,6 +778,7 @@ export type FlavorUpdateWithoutSubmitInput = {
   site?: Prisma.SiteUpdateOneRequiredWithoutFlavorsNestedInput
   uploader?: Prisma.UserUpdateOneRequiredWithoutFlavorsNestedInput
   results?: Prisma.ResultUpdateManyWithoutFlavorNestedInput
+  runs?: Prisma.RunUpdateManyWithoutFlavorNestedInput
 }
 
 export type FlavorUncheckedUpdateWithoutSubmitInput = {
@@ -759,6 +791,73 @@ export type FlavorUncheckedUpdateWithoutSubmitInput = {
   uploader_sub?: Prisma.StringFieldUpdateOperationsInput | string
   uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
   results?: Prisma.ResultUncheckedUpdateManyWithoutFlavorNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutFlavorNestedInput
+}
+
+export type FlavorCreateWithoutRunsInput = {
+  id?: string
+  name: string
+  description?: string
+  status?: $Enums.ItemStatus
+  upload_datetime?: Date | string
+  site: Prisma.SiteCreateNestedOneWithoutFlavorsInput
+  uploader: Prisma.UserCreateNestedOneWithoutFlavorsInput
+  results?: Prisma.ResultCreateNestedManyWithoutFlavorInput
+  submit?: Prisma.SubmitCreateNestedOneWithoutFlavorInput
+}
+
+export type FlavorUncheckedCreateWithoutRunsInput = {
+  id?: string
+  site_id: string
+  name: string
+  description?: string
+  status?: $Enums.ItemStatus
+  upload_datetime?: Date | string
+  uploader_sub: string
+  uploader_iss: string
+  results?: Prisma.ResultUncheckedCreateNestedManyWithoutFlavorInput
+  submit?: Prisma.SubmitUncheckedCreateNestedOneWithoutFlavorInput
+}
+
+export type FlavorCreateOrConnectWithoutRunsInput = {
+  where: Prisma.FlavorWhereUniqueInput
+  create: Prisma.XOR<Prisma.FlavorCreateWithoutRunsInput, Prisma.FlavorUncheckedCreateWithoutRunsInput>
+}
+
+export type FlavorUpsertWithoutRunsInput = {
+  update: Prisma.XOR<Prisma.FlavorUpdateWithoutRunsInput, Prisma.FlavorUncheckedUpdateWithoutRunsInput>
+  create: Prisma.XOR<Prisma.FlavorCreateWithoutRunsInput, Prisma.FlavorUncheckedCreateWithoutRunsInput>
+  where?: Prisma.FlavorWhereInput
+}
+
+export type FlavorUpdateToOneWithWhereWithoutRunsInput = {
+  where?: Prisma.FlavorWhereInput
+  data: Prisma.XOR<Prisma.FlavorUpdateWithoutRunsInput, Prisma.FlavorUncheckedUpdateWithoutRunsInput>
+}
+
+export type FlavorUpdateWithoutRunsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
+  upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  site?: Prisma.SiteUpdateOneRequiredWithoutFlavorsNestedInput
+  uploader?: Prisma.UserUpdateOneRequiredWithoutFlavorsNestedInput
+  results?: Prisma.ResultUpdateManyWithoutFlavorNestedInput
+  submit?: Prisma.SubmitUpdateOneWithoutFlavorNestedInput
+}
+
+export type FlavorUncheckedUpdateWithoutRunsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  site_id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
+  upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  uploader_sub?: Prisma.StringFieldUpdateOperationsInput | string
+  uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
+  results?: Prisma.ResultUncheckedUpdateManyWithoutFlavorNestedInput
+  submit?: Prisma.SubmitUncheckedUpdateOneWithoutFlavorNestedInput
 }
 
 export type FlavorCreateManyUploaderInput = {
@@ -778,6 +877,7 @@ export type FlavorUpdateWithoutUploaderInput = {
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   site?: Prisma.SiteUpdateOneRequiredWithoutFlavorsNestedInput
   results?: Prisma.ResultUpdateManyWithoutFlavorNestedInput
+  runs?: Prisma.RunUpdateManyWithoutFlavorNestedInput
   submit?: Prisma.SubmitUpdateOneWithoutFlavorNestedInput
 }
 
@@ -789,6 +889,7 @@ export type FlavorUncheckedUpdateWithoutUploaderInput = {
   status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   results?: Prisma.ResultUncheckedUpdateManyWithoutFlavorNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutFlavorNestedInput
   submit?: Prisma.SubmitUncheckedUpdateOneWithoutFlavorNestedInput
 }
 
@@ -819,6 +920,7 @@ export type FlavorUpdateWithoutSiteInput = {
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   uploader?: Prisma.UserUpdateOneRequiredWithoutFlavorsNestedInput
   results?: Prisma.ResultUpdateManyWithoutFlavorNestedInput
+  runs?: Prisma.RunUpdateManyWithoutFlavorNestedInput
   submit?: Prisma.SubmitUpdateOneWithoutFlavorNestedInput
 }
 
@@ -831,6 +933,7 @@ export type FlavorUncheckedUpdateWithoutSiteInput = {
   uploader_sub?: Prisma.StringFieldUpdateOperationsInput | string
   uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
   results?: Prisma.ResultUncheckedUpdateManyWithoutFlavorNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutFlavorNestedInput
   submit?: Prisma.SubmitUncheckedUpdateOneWithoutFlavorNestedInput
 }
 
@@ -851,10 +954,12 @@ export type FlavorUncheckedUpdateManyWithoutSiteInput = {
 
 export type FlavorCountOutputType = {
   results: number
+  runs: number
 }
 
 export type FlavorCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   results?: boolean | FlavorCountOutputTypeCountResultsArgs
+  runs?: boolean | FlavorCountOutputTypeCountRunsArgs
 }
 
 /**
@@ -874,6 +979,13 @@ export type FlavorCountOutputTypeCountResultsArgs<ExtArgs extends runtime.Types.
   where?: Prisma.ResultWhereInput
 }
 
+/**
+ * FlavorCountOutputType without action
+ */
+export type FlavorCountOutputTypeCountRunsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.RunWhereInput
+}
+
 
 export type FlavorSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
@@ -887,6 +999,7 @@ export type FlavorSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs =
   site?: boolean | Prisma.SiteDefaultArgs<ExtArgs>
   uploader?: boolean | Prisma.UserDefaultArgs<ExtArgs>
   results?: boolean | Prisma.Flavor$resultsArgs<ExtArgs>
+  runs?: boolean | Prisma.Flavor$runsArgs<ExtArgs>
   submit?: boolean | Prisma.Flavor$submitArgs<ExtArgs>
   _count?: boolean | Prisma.FlavorCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["flavor"]>
@@ -933,6 +1046,7 @@ export type FlavorInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs 
   site?: boolean | Prisma.SiteDefaultArgs<ExtArgs>
   uploader?: boolean | Prisma.UserDefaultArgs<ExtArgs>
   results?: boolean | Prisma.Flavor$resultsArgs<ExtArgs>
+  runs?: boolean | Prisma.Flavor$runsArgs<ExtArgs>
   submit?: boolean | Prisma.Flavor$submitArgs<ExtArgs>
   _count?: boolean | Prisma.FlavorCountOutputTypeDefaultArgs<ExtArgs>
 }
@@ -951,6 +1065,7 @@ export type $FlavorPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs
     site: Prisma.$SitePayload<ExtArgs>
     uploader: Prisma.$UserPayload<ExtArgs>
     results: Prisma.$ResultPayload<ExtArgs>[]
+    runs: Prisma.$RunPayload<ExtArgs>[]
     submit: Prisma.$SubmitPayload<ExtArgs> | null
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
@@ -1359,6 +1474,7 @@ export interface Prisma__FlavorClient<T, Null = never, ExtArgs extends runtime.T
   site<T extends Prisma.SiteDefaultArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.SiteDefaultArgs<ExtArgs>>): Prisma.Prisma__SiteClient<runtime.Types.Result.GetResult<Prisma.$SitePayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | Null, Null, ExtArgs, GlobalOmitOptions>
   uploader<T extends Prisma.UserDefaultArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.UserDefaultArgs<ExtArgs>>): Prisma.Prisma__UserClient<runtime.Types.Result.GetResult<Prisma.$UserPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | Null, Null, ExtArgs, GlobalOmitOptions>
   results<T extends Prisma.Flavor$resultsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Flavor$resultsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$ResultPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  runs<T extends Prisma.Flavor$runsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Flavor$runsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$RunPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   submit<T extends Prisma.Flavor$submitArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Flavor$submitArgs<ExtArgs>>): Prisma.Prisma__SubmitClient<runtime.Types.Result.GetResult<Prisma.$SubmitPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
@@ -1819,6 +1935,30 @@ export type Flavor$resultsArgs<ExtArgs extends runtime.Types.Extensions.Internal
   take?: number
   skip?: number
   distinct?: Prisma.ResultScalarFieldEnum | Prisma.ResultScalarFieldEnum[]
+}
+
+/**
+ * Flavor.runs
+ */
+export type Flavor$runsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the Run
+   */
+  select?: Prisma.RunSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the Run
+   */
+  omit?: Prisma.RunOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.RunInclude<ExtArgs> | null
+  where?: Prisma.RunWhereInput
+  orderBy?: Prisma.RunOrderByWithRelationInput | Prisma.RunOrderByWithRelationInput[]
+  cursor?: Prisma.RunWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.RunScalarFieldEnum | Prisma.RunScalarFieldEnum[]
 }
 
 /**

@@ -225,6 +225,7 @@ export type ResultWhereInput = {
   tags?: Prisma.ResultTagListRelationFilter
   claims?: Prisma.ClaimListRelationFilter
   upload?: Prisma.XOR<Prisma.UploadKeyNullableScalarRelationFilter, Prisma.UploadKeyWhereInput> | null
+  run?: Prisma.XOR<Prisma.RunNullableScalarRelationFilter, Prisma.RunWhereInput> | null
 }
 
 export type ResultOrderByWithRelationInput = {
@@ -245,6 +246,7 @@ export type ResultOrderByWithRelationInput = {
   tags?: Prisma.ResultTagOrderByRelationAggregateInput
   claims?: Prisma.ClaimOrderByRelationAggregateInput
   upload?: Prisma.UploadKeyOrderByWithRelationInput
+  run?: Prisma.RunOrderByWithRelationInput
 }
 
 export type ResultWhereUniqueInput = Prisma.AtLeast<{
@@ -268,6 +270,7 @@ export type ResultWhereUniqueInput = Prisma.AtLeast<{
   tags?: Prisma.ResultTagListRelationFilter
   claims?: Prisma.ClaimListRelationFilter
   upload?: Prisma.XOR<Prisma.UploadKeyNullableScalarRelationFilter, Prisma.UploadKeyWhereInput> | null
+  run?: Prisma.XOR<Prisma.RunNullableScalarRelationFilter, Prisma.RunWhereInput> | null
 }, "id">
 
 export type ResultOrderByWithAggregationInput = {
@@ -315,6 +318,7 @@ export type ResultCreateInput = {
   tags?: Prisma.ResultTagCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimCreateNestedManyWithoutResultInput
   upload?: Prisma.UploadKeyCreateNestedOneWithoutResultInput
+  run?: Prisma.RunCreateNestedOneWithoutResultInput
 }
 
 export type ResultUncheckedCreateInput = {
@@ -331,6 +335,7 @@ export type ResultUncheckedCreateInput = {
   tags?: Prisma.ResultTagUncheckedCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutResultInput
   upload?: Prisma.UploadKeyUncheckedCreateNestedOneWithoutResultInput
+  run?: Prisma.RunUncheckedCreateNestedOneWithoutResultInput
 }
 
 export type ResultUpdateInput = {
@@ -346,6 +351,7 @@ export type ResultUpdateInput = {
   tags?: Prisma.ResultTagUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUpdateManyWithoutResultNestedInput
   upload?: Prisma.UploadKeyUpdateOneWithoutResultNestedInput
+  run?: Prisma.RunUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateInput = {
@@ -362,6 +368,7 @@ export type ResultUncheckedUpdateInput = {
   tags?: Prisma.ResultTagUncheckedUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUncheckedUpdateManyWithoutResultNestedInput
   upload?: Prisma.UploadKeyUncheckedUpdateOneWithoutResultNestedInput
+  run?: Prisma.RunUncheckedUpdateOneWithoutResultNestedInput
 }
 
 export type ResultCreateManyInput = {
@@ -448,6 +455,11 @@ export type ResultMinOrderByAggregateInput = {
 export type ResultScalarRelationFilter = {
   is?: Prisma.ResultWhereInput
   isNot?: Prisma.ResultWhereInput
+}
+
+export type ResultNullableScalarRelationFilter = {
+  is?: Prisma.ResultWhereInput | null
+  isNot?: Prisma.ResultWhereInput | null
 }
 
 export type ResultCreateNestedManyWithoutUploaderInput = {
@@ -664,6 +676,22 @@ export type ResultUpdateOneRequiredWithoutClaimsNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.ResultUpdateToOneWithWhereWithoutClaimsInput, Prisma.ResultUpdateWithoutClaimsInput>, Prisma.ResultUncheckedUpdateWithoutClaimsInput>
 }
 
+export type ResultCreateNestedOneWithoutRunInput = {
+  create?: Prisma.XOR<Prisma.ResultCreateWithoutRunInput, Prisma.ResultUncheckedCreateWithoutRunInput>
+  connectOrCreate?: Prisma.ResultCreateOrConnectWithoutRunInput
+  connect?: Prisma.ResultWhereUniqueInput
+}
+
+export type ResultUpdateOneWithoutRunNestedInput = {
+  create?: Prisma.XOR<Prisma.ResultCreateWithoutRunInput, Prisma.ResultUncheckedCreateWithoutRunInput>
+  connectOrCreate?: Prisma.ResultCreateOrConnectWithoutRunInput
+  upsert?: Prisma.ResultUpsertWithoutRunInput
+  disconnect?: Prisma.ResultWhereInput | boolean
+  delete?: Prisma.ResultWhereInput | boolean
+  connect?: Prisma.ResultWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.ResultUpdateToOneWithWhereWithoutRunInput, Prisma.ResultUpdateWithoutRunInput>, Prisma.ResultUncheckedUpdateWithoutRunInput>
+}
+
 export type ResultCreateWithoutUploaderInput = {
   id?: string
   json: Prisma.JsonNullValueInput | runtime.InputJsonValue
@@ -676,6 +704,7 @@ export type ResultCreateWithoutUploaderInput = {
   tags?: Prisma.ResultTagCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimCreateNestedManyWithoutResultInput
   upload?: Prisma.UploadKeyCreateNestedOneWithoutResultInput
+  run?: Prisma.RunCreateNestedOneWithoutResultInput
 }
 
 export type ResultUncheckedCreateWithoutUploaderInput = {
@@ -690,6 +719,7 @@ export type ResultUncheckedCreateWithoutUploaderInput = {
   tags?: Prisma.ResultTagUncheckedCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutResultInput
   upload?: Prisma.UploadKeyUncheckedCreateNestedOneWithoutResultInput
+  run?: Prisma.RunUncheckedCreateNestedOneWithoutResultInput
 }
 
 export type ResultCreateOrConnectWithoutUploaderInput = {
@@ -746,6 +776,7 @@ export type ResultCreateWithoutBenchmarkInput = {
   tags?: Prisma.ResultTagCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimCreateNestedManyWithoutResultInput
   upload?: Prisma.UploadKeyCreateNestedOneWithoutResultInput
+  run?: Prisma.RunCreateNestedOneWithoutResultInput
 }
 
 export type ResultUncheckedCreateWithoutBenchmarkInput = {
@@ -761,6 +792,7 @@ export type ResultUncheckedCreateWithoutBenchmarkInput = {
   tags?: Prisma.ResultTagUncheckedCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutResultInput
   upload?: Prisma.UploadKeyUncheckedCreateNestedOneWithoutResultInput
+  run?: Prisma.RunUncheckedCreateNestedOneWithoutResultInput
 }
 
 export type ResultCreateOrConnectWithoutBenchmarkInput = {
@@ -801,6 +833,7 @@ export type ResultCreateWithoutSiteInput = {
   tags?: Prisma.ResultTagCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimCreateNestedManyWithoutResultInput
   upload?: Prisma.UploadKeyCreateNestedOneWithoutResultInput
+  run?: Prisma.RunCreateNestedOneWithoutResultInput
 }
 
 export type ResultUncheckedCreateWithoutSiteInput = {
@@ -816,6 +849,7 @@ export type ResultUncheckedCreateWithoutSiteInput = {
   tags?: Prisma.ResultTagUncheckedCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutResultInput
   upload?: Prisma.UploadKeyUncheckedCreateNestedOneWithoutResultInput
+  run?: Prisma.RunUncheckedCreateNestedOneWithoutResultInput
 }
 
 export type ResultCreateOrConnectWithoutSiteInput = {
@@ -856,6 +890,7 @@ export type ResultCreateWithoutFlavorInput = {
   tags?: Prisma.ResultTagCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimCreateNestedManyWithoutResultInput
   upload?: Prisma.UploadKeyCreateNestedOneWithoutResultInput
+  run?: Prisma.RunCreateNestedOneWithoutResultInput
 }
 
 export type ResultUncheckedCreateWithoutFlavorInput = {
@@ -871,6 +906,7 @@ export type ResultUncheckedCreateWithoutFlavorInput = {
   tags?: Prisma.ResultTagUncheckedCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutResultInput
   upload?: Prisma.UploadKeyUncheckedCreateNestedOneWithoutResultInput
+  run?: Prisma.RunUncheckedCreateNestedOneWithoutResultInput
 }
 
 export type ResultCreateOrConnectWithoutFlavorInput = {
@@ -911,6 +947,7 @@ export type ResultCreateWithoutUploadInput = {
   uploader: Prisma.UserCreateNestedOneWithoutResultsInput
   tags?: Prisma.ResultTagCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimCreateNestedManyWithoutResultInput
+  run?: Prisma.RunCreateNestedOneWithoutResultInput
 }
 
 export type ResultUncheckedCreateWithoutUploadInput = {
@@ -926,6 +963,7 @@ export type ResultUncheckedCreateWithoutUploadInput = {
   deleted?: boolean
   tags?: Prisma.ResultTagUncheckedCreateNestedManyWithoutResultInput
   claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutResultInput
+  run?: Prisma.RunUncheckedCreateNestedOneWithoutResultInput
 }
 
 export type ResultCreateOrConnectWithoutUploadInput = {
@@ -956,6 +994,7 @@ export type ResultUpdateWithoutUploadInput = {
   uploader?: Prisma.UserUpdateOneRequiredWithoutResultsNestedInput
   tags?: Prisma.ResultTagUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUpdateManyWithoutResultNestedInput
+  run?: Prisma.RunUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateWithoutUploadInput = {
@@ -971,6 +1010,7 @@ export type ResultUncheckedUpdateWithoutUploadInput = {
   deleted?: Prisma.BoolFieldUpdateOperationsInput | boolean
   tags?: Prisma.ResultTagUncheckedUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUncheckedUpdateManyWithoutResultNestedInput
+  run?: Prisma.RunUncheckedUpdateOneWithoutResultNestedInput
 }
 
 export type ResultCreateWithoutTagsInput = {
@@ -985,6 +1025,7 @@ export type ResultCreateWithoutTagsInput = {
   uploader: Prisma.UserCreateNestedOneWithoutResultsInput
   claims?: Prisma.ClaimCreateNestedManyWithoutResultInput
   upload?: Prisma.UploadKeyCreateNestedOneWithoutResultInput
+  run?: Prisma.RunCreateNestedOneWithoutResultInput
 }
 
 export type ResultUncheckedCreateWithoutTagsInput = {
@@ -1000,6 +1041,7 @@ export type ResultUncheckedCreateWithoutTagsInput = {
   deleted?: boolean
   claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutResultInput
   upload?: Prisma.UploadKeyUncheckedCreateNestedOneWithoutResultInput
+  run?: Prisma.RunUncheckedCreateNestedOneWithoutResultInput
 }
 
 export type ResultCreateOrConnectWithoutTagsInput = {
@@ -1030,6 +1072,7 @@ export type ResultUpdateWithoutTagsInput = {
   uploader?: Prisma.UserUpdateOneRequiredWithoutResultsNestedInput
   claims?: Prisma.ClaimUpdateManyWithoutResultNestedInput
   upload?: Prisma.UploadKeyUpdateOneWithoutResultNestedInput
+  run?: Prisma.RunUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateWithoutTagsInput = {
@@ -1045,6 +1088,7 @@ export type ResultUncheckedUpdateWithoutTagsInput = {
   deleted?: Prisma.BoolFieldUpdateOperationsInput | boolean
   claims?: Prisma.ClaimUncheckedUpdateManyWithoutResultNestedInput
   upload?: Prisma.UploadKeyUncheckedUpdateOneWithoutResultNestedInput
+  run?: Prisma.RunUncheckedUpdateOneWithoutResultNestedInput
 }
 
 export type ResultCreateWithoutClaimsInput = {
@@ -1059,6 +1103,7 @@ export type ResultCreateWithoutClaimsInput = {
   uploader: Prisma.UserCreateNestedOneWithoutResultsInput
   tags?: Prisma.ResultTagCreateNestedManyWithoutResultInput
   upload?: Prisma.UploadKeyCreateNestedOneWithoutResultInput
+  run?: Prisma.RunCreateNestedOneWithoutResultInput
 }
 
 export type ResultUncheckedCreateWithoutClaimsInput = {
@@ -1074,6 +1119,7 @@ export type ResultUncheckedCreateWithoutClaimsInput = {
   deleted?: boolean
   tags?: Prisma.ResultTagUncheckedCreateNestedManyWithoutResultInput
   upload?: Prisma.UploadKeyUncheckedCreateNestedOneWithoutResultInput
+  run?: Prisma.RunUncheckedCreateNestedOneWithoutResultInput
 }
 
 export type ResultCreateOrConnectWithoutClaimsInput = {
@@ -1104,6 +1150,7 @@ export type ResultUpdateWithoutClaimsInput = {
   uploader?: Prisma.UserUpdateOneRequiredWithoutResultsNestedInput
   tags?: Prisma.ResultTagUpdateManyWithoutResultNestedInput
   upload?: Prisma.UploadKeyUpdateOneWithoutResultNestedInput
+  run?: Prisma.RunUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateWithoutClaimsInput = {
@@ -1118,6 +1165,85 @@ export type ResultUncheckedUpdateWithoutClaimsInput = {
   uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
   deleted?: Prisma.BoolFieldUpdateOperationsInput | boolean
   tags?: Prisma.ResultTagUncheckedUpdateManyWithoutResultNestedInput
+  upload?: Prisma.UploadKeyUncheckedUpdateOneWithoutResultNestedInput
+  run?: Prisma.RunUncheckedUpdateOneWithoutResultNestedInput
+}
+
+export type ResultCreateWithoutRunInput = {
+  id?: string
+  json: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  execution_datetime: Date | string
+  upload_datetime?: Date | string
+  deleted?: boolean
+  benchmark: Prisma.BenchmarkCreateNestedOneWithoutResultsInput
+  site: Prisma.SiteCreateNestedOneWithoutResultsInput
+  flavor: Prisma.FlavorCreateNestedOneWithoutResultsInput
+  uploader: Prisma.UserCreateNestedOneWithoutResultsInput
+  tags?: Prisma.ResultTagCreateNestedManyWithoutResultInput
+  claims?: Prisma.ClaimCreateNestedManyWithoutResultInput
+  upload?: Prisma.UploadKeyCreateNestedOneWithoutResultInput
+}
+
+export type ResultUncheckedCreateWithoutRunInput = {
+  id?: string
+  json: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  execution_datetime: Date | string
+  upload_datetime?: Date | string
+  benchmark_id: string
+  site_id: string
+  flavor_id: string
+  uploader_sub: string
+  uploader_iss: string
+  deleted?: boolean
+  tags?: Prisma.ResultTagUncheckedCreateNestedManyWithoutResultInput
+  claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutResultInput
+  upload?: Prisma.UploadKeyUncheckedCreateNestedOneWithoutResultInput
+}
+
+export type ResultCreateOrConnectWithoutRunInput = {
+  where: Prisma.ResultWhereUniqueInput
+  create: Prisma.XOR<Prisma.ResultCreateWithoutRunInput, Prisma.ResultUncheckedCreateWithoutRunInput>
+}
+
+export type ResultUpsertWithoutRunInput = {
+  update: Prisma.XOR<Prisma.ResultUpdateWithoutRunInput, Prisma.ResultUncheckedUpdateWithoutRunInput>
+  create: Prisma.XOR<Prisma.ResultCreateWithoutRunInput, Prisma.ResultUncheckedCreateWithoutRunInput>
+  where?: Prisma.ResultWhereInput
+}
+
+export type ResultUpdateToOneWithWhereWithoutRunInput = {
+  where?: Prisma.ResultWhereInput
+  data: Prisma.XOR<Prisma.ResultUpdateWithoutRunInput, Prisma.ResultUncheckedUpdateWithoutRunInput>
+}
+
+export type ResultUpdateWithoutRunInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  json?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  execution_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  deleted?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  benchmark?: Prisma.BenchmarkUpdateOneRequiredWithoutResultsNestedInput
+  site?: Prisma.SiteUpdateOneRequiredWithoutResultsNestedInput
+  flavor?: Prisma.FlavorUpdateOneRequiredWithoutResultsNestedInput
+  uploader?: Prisma.UserUpdateOneRequiredWithoutResultsNestedInput
+  tags?: Prisma.ResultTagUpdateManyWithoutResultNestedInput
+  claims?: Prisma.ClaimUpdateManyWithoutResultNestedInput
+  upload?: Prisma.UploadKeyUpdateOneWithoutResultNestedInput
+}
+
+export type ResultUncheckedUpdateWithoutRunInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  json?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  execution_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  benchmark_id?: Prisma.StringFieldUpdateOperationsInput | string
+  site_id?: Prisma.StringFieldUpdateOperationsInput | string
+  flavor_id?: Prisma.StringFieldUpdateOperationsInput | string
+  uploader_sub?: Prisma.StringFieldUpdateOperationsInput | string
+  uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
+  deleted?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  tags?: Prisma.ResultTagUncheckedUpdateManyWithoutResultNestedInput
+  claims?: Prisma.ClaimUncheckedUpdateManyWithoutResultNestedInput
   upload?: Prisma.UploadKeyUncheckedUpdateOneWithoutResultNestedInput
 }
 
@@ -1144,6 +1270,7 @@ export type ResultUpdateWithoutUploaderInput = {
   tags?: Prisma.ResultTagUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUpdateManyWithoutResultNestedInput
   upload?: Prisma.UploadKeyUpdateOneWithoutResultNestedInput
+  run?: Prisma.RunUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateWithoutUploaderInput = {
@@ -1158,6 +1285,7 @@ export type ResultUncheckedUpdateWithoutUploaderInput = {
   tags?: Prisma.ResultTagUncheckedUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUncheckedUpdateManyWithoutResultNestedInput
   upload?: Prisma.UploadKeyUncheckedUpdateOneWithoutResultNestedInput
+  run?: Prisma.RunUncheckedUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateManyWithoutUploaderInput = {
@@ -1195,6 +1323,7 @@ export type ResultUpdateWithoutBenchmarkInput = {
   tags?: Prisma.ResultTagUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUpdateManyWithoutResultNestedInput
   upload?: Prisma.UploadKeyUpdateOneWithoutResultNestedInput
+  run?: Prisma.RunUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateWithoutBenchmarkInput = {
@@ -1210,6 +1339,7 @@ export type ResultUncheckedUpdateWithoutBenchmarkInput = {
   tags?: Prisma.ResultTagUncheckedUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUncheckedUpdateManyWithoutResultNestedInput
   upload?: Prisma.UploadKeyUncheckedUpdateOneWithoutResultNestedInput
+  run?: Prisma.RunUncheckedUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateManyWithoutBenchmarkInput = {
@@ -1248,6 +1378,7 @@ export type ResultUpdateWithoutSiteInput = {
   tags?: Prisma.ResultTagUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUpdateManyWithoutResultNestedInput
   upload?: Prisma.UploadKeyUpdateOneWithoutResultNestedInput
+  run?: Prisma.RunUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateWithoutSiteInput = {
@@ -1263,6 +1394,7 @@ export type ResultUncheckedUpdateWithoutSiteInput = {
   tags?: Prisma.ResultTagUncheckedUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUncheckedUpdateManyWithoutResultNestedInput
   upload?: Prisma.UploadKeyUncheckedUpdateOneWithoutResultNestedInput
+  run?: Prisma.RunUncheckedUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateManyWithoutSiteInput = {
@@ -1301,6 +1433,7 @@ export type ResultUpdateWithoutFlavorInput = {
   tags?: Prisma.ResultTagUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUpdateManyWithoutResultNestedInput
   upload?: Prisma.UploadKeyUpdateOneWithoutResultNestedInput
+  run?: Prisma.RunUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateWithoutFlavorInput = {
@@ -1316,6 +1449,7 @@ export type ResultUncheckedUpdateWithoutFlavorInput = {
   tags?: Prisma.ResultTagUncheckedUpdateManyWithoutResultNestedInput
   claims?: Prisma.ClaimUncheckedUpdateManyWithoutResultNestedInput
   upload?: Prisma.UploadKeyUncheckedUpdateOneWithoutResultNestedInput
+  run?: Prisma.RunUncheckedUpdateOneWithoutResultNestedInput
 }
 
 export type ResultUncheckedUpdateManyWithoutFlavorInput = {
@@ -1388,6 +1522,7 @@ export type ResultSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs =
   tags?: boolean | Prisma.Result$tagsArgs<ExtArgs>
   claims?: boolean | Prisma.Result$claimsArgs<ExtArgs>
   upload?: boolean | Prisma.Result$uploadArgs<ExtArgs>
+  run?: boolean | Prisma.Result$runArgs<ExtArgs>
   _count?: boolean | Prisma.ResultCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["result"]>
 
@@ -1447,6 +1582,7 @@ export type ResultInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs 
   tags?: boolean | Prisma.Result$tagsArgs<ExtArgs>
   claims?: boolean | Prisma.Result$claimsArgs<ExtArgs>
   upload?: boolean | Prisma.Result$uploadArgs<ExtArgs>
+  run?: boolean | Prisma.Result$runArgs<ExtArgs>
   _count?: boolean | Prisma.ResultCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type ResultIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -1472,6 +1608,7 @@ export type $ResultPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs
     tags: Prisma.$ResultTagPayload<ExtArgs>[]
     claims: Prisma.$ClaimPayload<ExtArgs>[]
     upload: Prisma.$UploadKeyPayload<ExtArgs> | null
+    run: Prisma.$RunPayload<ExtArgs> | null
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
@@ -1888,6 +2025,7 @@ export interface Prisma__ResultClient<T, Null = never, ExtArgs extends runtime.T
   tags<T extends Prisma.Result$tagsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Result$tagsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$ResultTagPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   claims<T extends Prisma.Result$claimsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Result$claimsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$ClaimPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   upload<T extends Prisma.Result$uploadArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Result$uploadArgs<ExtArgs>>): Prisma.Prisma__UploadKeyClient<runtime.Types.Result.GetResult<Prisma.$UploadKeyPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
+  run<T extends Prisma.Result$runArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Result$runArgs<ExtArgs>>): Prisma.Prisma__RunClient<runtime.Types.Result.GetResult<Prisma.$RunPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -2392,6 +2530,25 @@ export type Result$uploadArgs<ExtArgs extends runtime.Types.Extensions.InternalA
    */
   include?: Prisma.UploadKeyInclude<ExtArgs> | null
   where?: Prisma.UploadKeyWhereInput
+}
+
+/**
+ * Result.run
+ */
+export type Result$runArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the Run
+   */
+  select?: Prisma.RunSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the Run
+   */
+  omit?: Prisma.RunOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.RunInclude<ExtArgs> | null
+  where?: Prisma.RunWhereInput
 }
 
 /**

@@ -209,6 +209,8 @@ export type SiteWhereInput = {
   uploader?: Prisma.XOR<Prisma.UserScalarRelationFilter, Prisma.UserWhereInput>
   flavors?: Prisma.FlavorListRelationFilter
   results?: Prisma.ResultListRelationFilter
+  runs?: Prisma.RunListRelationFilter
+  runners?: Prisma.SiteRunnerListRelationFilter
   submit?: Prisma.XOR<Prisma.SubmitNullableScalarRelationFilter, Prisma.SubmitWhereInput> | null
 }
 
@@ -224,6 +226,8 @@ export type SiteOrderByWithRelationInput = {
   uploader?: Prisma.UserOrderByWithRelationInput
   flavors?: Prisma.FlavorOrderByRelationAggregateInput
   results?: Prisma.ResultOrderByRelationAggregateInput
+  runs?: Prisma.RunOrderByRelationAggregateInput
+  runners?: Prisma.SiteRunnerOrderByRelationAggregateInput
   submit?: Prisma.SubmitOrderByWithRelationInput
 }
 
@@ -242,6 +246,8 @@ export type SiteWhereUniqueInput = Prisma.AtLeast<{
   uploader?: Prisma.XOR<Prisma.UserScalarRelationFilter, Prisma.UserWhereInput>
   flavors?: Prisma.FlavorListRelationFilter
   results?: Prisma.ResultListRelationFilter
+  runs?: Prisma.RunListRelationFilter
+  runners?: Prisma.SiteRunnerListRelationFilter
   submit?: Prisma.XOR<Prisma.SubmitNullableScalarRelationFilter, Prisma.SubmitWhereInput> | null
 }, "id" | "name">
 
@@ -283,6 +289,8 @@ export type SiteCreateInput = {
   uploader: Prisma.UserCreateNestedOneWithoutSitesInput
   flavors?: Prisma.FlavorCreateNestedManyWithoutSiteInput
   results?: Prisma.ResultCreateNestedManyWithoutSiteInput
+  runs?: Prisma.RunCreateNestedManyWithoutSiteInput
+  runners?: Prisma.SiteRunnerCreateNestedManyWithoutSiteInput
   submit?: Prisma.SubmitCreateNestedOneWithoutSiteInput
 }
 
@@ -297,6 +305,8 @@ export type SiteUncheckedCreateInput = {
   uploader_iss: string
   flavors?: Prisma.FlavorUncheckedCreateNestedManyWithoutSiteInput
   results?: Prisma.ResultUncheckedCreateNestedManyWithoutSiteInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutSiteInput
+  runners?: Prisma.SiteRunnerUncheckedCreateNestedManyWithoutSiteInput
   submit?: Prisma.SubmitUncheckedCreateNestedOneWithoutSiteInput
 }
 
@@ -310,6 +320,8 @@ export type SiteUpdateInput = {
   uploader?: Prisma.UserUpdateOneRequiredWithoutSitesNestedInput
   flavors?: Prisma.FlavorUpdateManyWithoutSiteNestedInput
   results?: Prisma.ResultUpdateManyWithoutSiteNestedInput
+  runs?: Prisma.RunUpdateManyWithoutSiteNestedInput
+  runners?: Prisma.SiteRunnerUpdateManyWithoutSiteNestedInput
   submit?: Prisma.SubmitUpdateOneWithoutSiteNestedInput
 }
 
@@ -324,6 +336,8 @@ export type SiteUncheckedUpdateInput = {
   uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
   flavors?: Prisma.FlavorUncheckedUpdateManyWithoutSiteNestedInput
   results?: Prisma.ResultUncheckedUpdateManyWithoutSiteNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutSiteNestedInput
+  runners?: Prisma.SiteRunnerUncheckedUpdateManyWithoutSiteNestedInput
   submit?: Prisma.SubmitUncheckedUpdateOneWithoutSiteNestedInput
 }
 
@@ -497,6 +511,34 @@ export type SiteUpdateOneWithoutSubmitNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.SiteUpdateToOneWithWhereWithoutSubmitInput, Prisma.SiteUpdateWithoutSubmitInput>, Prisma.SiteUncheckedUpdateWithoutSubmitInput>
 }
 
+export type SiteCreateNestedOneWithoutRunsInput = {
+  create?: Prisma.XOR<Prisma.SiteCreateWithoutRunsInput, Prisma.SiteUncheckedCreateWithoutRunsInput>
+  connectOrCreate?: Prisma.SiteCreateOrConnectWithoutRunsInput
+  connect?: Prisma.SiteWhereUniqueInput
+}
+
+export type SiteUpdateOneRequiredWithoutRunsNestedInput = {
+  create?: Prisma.XOR<Prisma.SiteCreateWithoutRunsInput, Prisma.SiteUncheckedCreateWithoutRunsInput>
+  connectOrCreate?: Prisma.SiteCreateOrConnectWithoutRunsInput
+  upsert?: Prisma.SiteUpsertWithoutRunsInput
+  connect?: Prisma.SiteWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.SiteUpdateToOneWithWhereWithoutRunsInput, Prisma.SiteUpdateWithoutRunsInput>, Prisma.SiteUncheckedUpdateWithoutRunsInput>
+}
+
+export type SiteCreateNestedOneWithoutRunnersInput = {
+  create?: Prisma.XOR<Prisma.SiteCreateWithoutRunnersInput, Prisma.SiteUncheckedCreateWithoutRunnersInput>
+  connectOrCreate?: Prisma.SiteCreateOrConnectWithoutRunnersInput
+  connect?: Prisma.SiteWhereUniqueInput
+}
+
+export type SiteUpdateOneRequiredWithoutRunnersNestedInput = {
+  create?: Prisma.XOR<Prisma.SiteCreateWithoutRunnersInput, Prisma.SiteUncheckedCreateWithoutRunnersInput>
+  connectOrCreate?: Prisma.SiteCreateOrConnectWithoutRunnersInput
+  upsert?: Prisma.SiteUpsertWithoutRunnersInput
+  connect?: Prisma.SiteWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.SiteUpdateToOneWithWhereWithoutRunnersInput, Prisma.SiteUpdateWithoutRunnersInput>, Prisma.SiteUncheckedUpdateWithoutRunnersInput>
+}
+
 export type SiteCreateWithoutUploaderInput = {
   id?: string
   name: string
@@ -506,6 +548,8 @@ export type SiteCreateWithoutUploaderInput = {
   upload_datetime?: Date | string
   flavors?: Prisma.FlavorCreateNestedManyWithoutSiteInput
   results?: Prisma.ResultCreateNestedManyWithoutSiteInput
+  runs?: Prisma.RunCreateNestedManyWithoutSiteInput
+  runners?: Prisma.SiteRunnerCreateNestedManyWithoutSiteInput
   submit?: Prisma.SubmitCreateNestedOneWithoutSiteInput
 }
 
@@ -518,6 +562,8 @@ export type SiteUncheckedCreateWithoutUploaderInput = {
   upload_datetime?: Date | string
   flavors?: Prisma.FlavorUncheckedCreateNestedManyWithoutSiteInput
   results?: Prisma.ResultUncheckedCreateNestedManyWithoutSiteInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutSiteInput
+  runners?: Prisma.SiteRunnerUncheckedCreateNestedManyWithoutSiteInput
   submit?: Prisma.SubmitUncheckedCreateNestedOneWithoutSiteInput
 }
 
@@ -570,6 +616,8 @@ export type SiteCreateWithoutFlavorsInput = {
   upload_datetime?: Date | string
   uploader: Prisma.UserCreateNestedOneWithoutSitesInput
   results?: Prisma.ResultCreateNestedManyWithoutSiteInput
+  runs?: Prisma.RunCreateNestedManyWithoutSiteInput
+  runners?: Prisma.SiteRunnerCreateNestedManyWithoutSiteInput
   submit?: Prisma.SubmitCreateNestedOneWithoutSiteInput
 }
 
@@ -583,6 +631,8 @@ export type SiteUncheckedCreateWithoutFlavorsInput = {
   uploader_sub: string
   uploader_iss: string
   results?: Prisma.ResultUncheckedCreateNestedManyWithoutSiteInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutSiteInput
+  runners?: Prisma.SiteRunnerUncheckedCreateNestedManyWithoutSiteInput
   submit?: Prisma.SubmitUncheckedCreateNestedOneWithoutSiteInput
 }
 
@@ -611,6 +661,8 @@ export type SiteUpdateWithoutFlavorsInput = {
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   uploader?: Prisma.UserUpdateOneRequiredWithoutSitesNestedInput
   results?: Prisma.ResultUpdateManyWithoutSiteNestedInput
+  runs?: Prisma.RunUpdateManyWithoutSiteNestedInput
+  runners?: Prisma.SiteRunnerUpdateManyWithoutSiteNestedInput
   submit?: Prisma.SubmitUpdateOneWithoutSiteNestedInput
 }
 
@@ -624,6 +676,8 @@ export type SiteUncheckedUpdateWithoutFlavorsInput = {
   uploader_sub?: Prisma.StringFieldUpdateOperationsInput | string
   uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
   results?: Prisma.ResultUncheckedUpdateManyWithoutSiteNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutSiteNestedInput
+  runners?: Prisma.SiteRunnerUncheckedUpdateManyWithoutSiteNestedInput
   submit?: Prisma.SubmitUncheckedUpdateOneWithoutSiteNestedInput
 }
 
@@ -636,6 +690,8 @@ export type SiteCreateWithoutResultsInput = {
   upload_datetime?: Date | string
   uploader: Prisma.UserCreateNestedOneWithoutSitesInput
   flavors?: Prisma.FlavorCreateNestedManyWithoutSiteInput
+  runs?: Prisma.RunCreateNestedManyWithoutSiteInput
+  runners?: Prisma.SiteRunnerCreateNestedManyWithoutSiteInput
   submit?: Prisma.SubmitCreateNestedOneWithoutSiteInput
 }
 
@@ -649,6 +705,8 @@ export type SiteUncheckedCreateWithoutResultsInput = {
   uploader_sub: string
   uploader_iss: string
   flavors?: Prisma.FlavorUncheckedCreateNestedManyWithoutSiteInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutSiteInput
+  runners?: Prisma.SiteRunnerUncheckedCreateNestedManyWithoutSiteInput
   submit?: Prisma.SubmitUncheckedCreateNestedOneWithoutSiteInput
 }
 
@@ -677,6 +735,8 @@ export type SiteUpdateWithoutResultsInput = {
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   uploader?: Prisma.UserUpdateOneRequiredWithoutSitesNestedInput
   flavors?: Prisma.FlavorUpdateManyWithoutSiteNestedInput
+  runs?: Prisma.RunUpdateManyWithoutSiteNestedInput
+  runners?: Prisma.SiteRunnerUpdateManyWithoutSiteNestedInput
   submit?: Prisma.SubmitUpdateOneWithoutSiteNestedInput
 }
 
@@ -690,6 +750,8 @@ export type SiteUncheckedUpdateWithoutResultsInput = {
   uploader_sub?: Prisma.StringFieldUpdateOperationsInput | string
   uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
   flavors?: Prisma.FlavorUncheckedUpdateManyWithoutSiteNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutSiteNestedInput
+  runners?: Prisma.SiteRunnerUncheckedUpdateManyWithoutSiteNestedInput
   submit?: Prisma.SubmitUncheckedUpdateOneWithoutSiteNestedInput
 }
 
@@ -703,6 +765,8 @@ export type SiteCreateWithoutSubmitInput = {
   uploader: Prisma.UserCreateNestedOneWithoutSitesInput
   flavors?: Prisma.FlavorCreateNestedManyWithoutSiteInput
   results?: Prisma.ResultCreateNestedManyWithoutSiteInput
+  runs?: Prisma.RunCreateNestedManyWithoutSiteInput
+  runners?: Prisma.SiteRunnerCreateNestedManyWithoutSiteInput
 }
 
 export type SiteUncheckedCreateWithoutSubmitInput = {
@@ -716,6 +780,8 @@ export type SiteUncheckedCreateWithoutSubmitInput = {
   uploader_iss: string
   flavors?: Prisma.FlavorUncheckedCreateNestedManyWithoutSiteInput
   results?: Prisma.ResultUncheckedCreateNestedManyWithoutSiteInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutSiteInput
+  runners?: Prisma.SiteRunnerUncheckedCreateNestedManyWithoutSiteInput
 }
 
 export type SiteCreateOrConnectWithoutSubmitInput = {
@@ -744,6 +810,8 @@ export type SiteUpdateWithoutSubmitInput = {
   uploader?: Prisma.UserUpdateOneRequiredWithoutSitesNestedInput
   flavors?: Prisma.FlavorUpdateManyWithoutSiteNestedInput
   results?: Prisma.ResultUpdateManyWithoutSiteNestedInput
+  runs?: Prisma.RunUpdateManyWithoutSiteNestedInput
+  runners?: Prisma.SiteRunnerUpdateManyWithoutSiteNestedInput
 }
 
 export type SiteUncheckedUpdateWithoutSubmitInput = {
@@ -757,6 +825,156 @@ export type SiteUncheckedUpdateWithoutSubmitInput = {
   uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
   flavors?: Prisma.FlavorUncheckedUpdateManyWithoutSiteNestedInput
   results?: Prisma.ResultUncheckedUpdateManyWithoutSiteNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutSiteNestedInput
+  runners?: Prisma.SiteRunnerUncheckedUpdateManyWithoutSiteNestedInput
+}
+
+export type SiteCreateWithoutRunsInput = {
+  id?: string
+  name: string
+  address: string
+  description?: string
+  status?: $Enums.ItemStatus
+  upload_datetime?: Date | string
+  uploader: Prisma.UserCreateNestedOneWithoutSitesInput
+  flavors?: Prisma.FlavorCreateNestedManyWithoutSiteInput
+  results?: Prisma.ResultCreateNestedManyWithoutSiteInput
+  runners?: Prisma.SiteRunnerCreateNestedManyWithoutSiteInput
+  submit?: Prisma.SubmitCreateNestedOneWithoutSiteInput
+}
+
+export type SiteUncheckedCreateWithoutRunsInput = {
+  id?: string
+  name: string
+  address: string
+  description?: string
+  status?: $Enums.ItemStatus
+  upload_datetime?: Date | string
+  uploader_sub: string
+  uploader_iss: string
+  flavors?: Prisma.FlavorUncheckedCreateNestedManyWithoutSiteInput
+  results?: Prisma.ResultUncheckedCreateNestedManyWithoutSiteInput
+  runners?: Prisma.SiteRunnerUncheckedCreateNestedManyWithoutSiteInput
+  submit?: Prisma.SubmitUncheckedCreateNestedOneWithoutSiteInput
+}
+
+export type SiteCreateOrConnectWithoutRunsInput = {
+  where: Prisma.SiteWhereUniqueInput
+  create: Prisma.XOR<Prisma.SiteCreateWithoutRunsInput, Prisma.SiteUncheckedCreateWithoutRunsInput>
+}
+
+export type SiteUpsertWithoutRunsInput = {
+  update: Prisma.XOR<Prisma.SiteUpdateWithoutRunsInput, Prisma.SiteUncheckedUpdateWithoutRunsInput>
+  create: Prisma.XOR<Prisma.SiteCreateWithoutRunsInput, Prisma.SiteUncheckedCreateWithoutRunsInput>
+  where?: Prisma.SiteWhereInput
+}
+
+export type SiteUpdateToOneWithWhereWithoutRunsInput = {
+  where?: Prisma.SiteWhereInput
+  data: Prisma.XOR<Prisma.SiteUpdateWithoutRunsInput, Prisma.SiteUncheckedUpdateWithoutRunsInput>
+}
+
+export type SiteUpdateWithoutRunsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  address?: Prisma.StringFieldUpdateOperationsInput | string
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
+  upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  uploader?: Prisma.UserUpdateOneRequiredWithoutSitesNestedInput
+  flavors?: Prisma.FlavorUpdateManyWithoutSiteNestedInput
+  results?: Prisma.ResultUpdateManyWithoutSiteNestedInput
+  runners?: Prisma.SiteRunnerUpdateManyWithoutSiteNestedInput
+  submit?: Prisma.SubmitUpdateOneWithoutSiteNestedInput
+}
+
+export type SiteUncheckedUpdateWithoutRunsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  address?: Prisma.StringFieldUpdateOperationsInput | string
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
+  upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  uploader_sub?: Prisma.StringFieldUpdateOperationsInput | string
+  uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
+  flavors?: Prisma.FlavorUncheckedUpdateManyWithoutSiteNestedInput
+  results?: Prisma.ResultUncheckedUpdateManyWithoutSiteNestedInput
+  runners?: Prisma.SiteRunnerUncheckedUpdateManyWithoutSiteNestedInput
+  submit?: Prisma.SubmitUncheckedUpdateOneWithoutSiteNestedInput
+}
+
+export type SiteCreateWithoutRunnersInput = {
+  id?: string
+  name: string
+  address: string
+  description?: string
+  status?: $Enums.ItemStatus
+  upload_datetime?: Date | string
+  uploader: Prisma.UserCreateNestedOneWithoutSitesInput
+  flavors?: Prisma.FlavorCreateNestedManyWithoutSiteInput
+  results?: Prisma.ResultCreateNestedManyWithoutSiteInput
+  runs?: Prisma.RunCreateNestedManyWithoutSiteInput
+  submit?: Prisma.SubmitCreateNestedOneWithoutSiteInput
+}
+
+export type SiteUncheckedCreateWithoutRunnersInput = {
+  id?: string
+  name: string
+  address: string
+  description?: string
+  status?: $Enums.ItemStatus
+  upload_datetime?: Date | string
+  uploader_sub: string
+  uploader_iss: string
+  flavors?: Prisma.FlavorUncheckedCreateNestedManyWithoutSiteInput
+  results?: Prisma.ResultUncheckedCreateNestedManyWithoutSiteInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutSiteInput
+  submit?: Prisma.SubmitUncheckedCreateNestedOneWithoutSiteInput
+}
+
+export type SiteCreateOrConnectWithoutRunnersInput = {
+  where: Prisma.SiteWhereUniqueInput
+  create: Prisma.XOR<Prisma.SiteCreateWithoutRunnersInput, Prisma.SiteUncheckedCreateWithoutRunnersInput>
+}
+
+export type SiteUpsertWithoutRunnersInput = {
+  update: Prisma.XOR<Prisma.SiteUpdateWithoutRunnersInput, Prisma.SiteUncheckedUpdateWithoutRunnersInput>
+  create: Prisma.XOR<Prisma.SiteCreateWithoutRunnersInput, Prisma.SiteUncheckedCreateWithoutRunnersInput>
+  where?: Prisma.SiteWhereInput
+}
+
+export type SiteUpdateToOneWithWhereWithoutRunnersInput = {
+  where?: Prisma.SiteWhereInput
+  data: Prisma.XOR<Prisma.SiteUpdateWithoutRunnersInput, Prisma.SiteUncheckedUpdateWithoutRunnersInput>
+}
+
+export type SiteUpdateWithoutRunnersInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  address?: Prisma.StringFieldUpdateOperationsInput | string
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
+  upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  uploader?: Prisma.UserUpdateOneRequiredWithoutSitesNestedInput
+  flavors?: Prisma.FlavorUpdateManyWithoutSiteNestedInput
+  results?: Prisma.ResultUpdateManyWithoutSiteNestedInput
+  runs?: Prisma.RunUpdateManyWithoutSiteNestedInput
+  submit?: Prisma.SubmitUpdateOneWithoutSiteNestedInput
+}
+
+export type SiteUncheckedUpdateWithoutRunnersInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  address?: Prisma.StringFieldUpdateOperationsInput | string
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumItemStatusFieldUpdateOperationsInput | $Enums.ItemStatus
+  upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  uploader_sub?: Prisma.StringFieldUpdateOperationsInput | string
+  uploader_iss?: Prisma.StringFieldUpdateOperationsInput | string
+  flavors?: Prisma.FlavorUncheckedUpdateManyWithoutSiteNestedInput
+  results?: Prisma.ResultUncheckedUpdateManyWithoutSiteNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutSiteNestedInput
+  submit?: Prisma.SubmitUncheckedUpdateOneWithoutSiteNestedInput
 }
 
 export type SiteCreateManyUploaderInput = {
@@ -777,6 +995,8 @@ export type SiteUpdateWithoutUploaderInput = {
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   flavors?: Prisma.FlavorUpdateManyWithoutSiteNestedInput
   results?: Prisma.ResultUpdateManyWithoutSiteNestedInput
+  runs?: Prisma.RunUpdateManyWithoutSiteNestedInput
+  runners?: Prisma.SiteRunnerUpdateManyWithoutSiteNestedInput
   submit?: Prisma.SubmitUpdateOneWithoutSiteNestedInput
 }
 
@@ -789,6 +1009,8 @@ export type SiteUncheckedUpdateWithoutUploaderInput = {
   upload_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   flavors?: Prisma.FlavorUncheckedUpdateManyWithoutSiteNestedInput
   results?: Prisma.ResultUncheckedUpdateManyWithoutSiteNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutSiteNestedInput
+  runners?: Prisma.SiteRunnerUncheckedUpdateManyWithoutSiteNestedInput
   submit?: Prisma.SubmitUncheckedUpdateOneWithoutSiteNestedInput
 }
 
@@ -809,11 +1031,15 @@ export type SiteUncheckedUpdateManyWithoutUploaderInput = {
 export type SiteCountOutputType = {
   flavors: number
   results: number
+  runs: number
+  runners: number
 }
 
 export type SiteCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   flavors?: boolean | SiteCountOutputTypeCountFlavorsArgs
   results?: boolean | SiteCountOutputTypeCountResultsArgs
+  runs?: boolean | SiteCountOutputTypeCountRunsArgs
+  runners?: boolean | SiteCountOutputTypeCountRunnersArgs
 }
 
 /**
@@ -840,6 +1066,20 @@ export type SiteCountOutputTypeCountResultsArgs<ExtArgs extends runtime.Types.Ex
   where?: Prisma.ResultWhereInput
 }
 
+/**
+ * SiteCountOutputType without action
+ */
+export type SiteCountOutputTypeCountRunsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.RunWhereInput
+}
+
+/**
+ * SiteCountOutputType without action
+ */
+export type SiteCountOutputTypeCountRunnersArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.SiteRunnerWhereInput
+}
+
 
 export type SiteSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
@@ -853,6 +1093,8 @@ export type SiteSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
   uploader?: boolean | Prisma.UserDefaultArgs<ExtArgs>
   flavors?: boolean | Prisma.Site$flavorsArgs<ExtArgs>
   results?: boolean | Prisma.Site$resultsArgs<ExtArgs>
+  runs?: boolean | Prisma.Site$runsArgs<ExtArgs>
+  runners?: boolean | Prisma.Site$runnersArgs<ExtArgs>
   submit?: boolean | Prisma.Site$submitArgs<ExtArgs>
   _count?: boolean | Prisma.SiteCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["site"]>
@@ -897,6 +1139,8 @@ export type SiteInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
   uploader?: boolean | Prisma.UserDefaultArgs<ExtArgs>
   flavors?: boolean | Prisma.Site$flavorsArgs<ExtArgs>
   results?: boolean | Prisma.Site$resultsArgs<ExtArgs>
+  runs?: boolean | Prisma.Site$runsArgs<ExtArgs>
+  runners?: boolean | Prisma.Site$runnersArgs<ExtArgs>
   submit?: boolean | Prisma.Site$submitArgs<ExtArgs>
   _count?: boolean | Prisma.SiteCountOutputTypeDefaultArgs<ExtArgs>
 }
@@ -913,6 +1157,8 @@ export type $SitePayload<ExtArgs extends runtime.Types.Extensions.InternalArgs =
     uploader: Prisma.$UserPayload<ExtArgs>
     flavors: Prisma.$FlavorPayload<ExtArgs>[]
     results: Prisma.$ResultPayload<ExtArgs>[]
+    runs: Prisma.$RunPayload<ExtArgs>[]
+    runners: Prisma.$SiteRunnerPayload<ExtArgs>[]
     submit: Prisma.$SubmitPayload<ExtArgs> | null
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
@@ -1321,6 +1567,8 @@ export interface Prisma__SiteClient<T, Null = never, ExtArgs extends runtime.Typ
   uploader<T extends Prisma.UserDefaultArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.UserDefaultArgs<ExtArgs>>): Prisma.Prisma__UserClient<runtime.Types.Result.GetResult<Prisma.$UserPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | Null, Null, ExtArgs, GlobalOmitOptions>
   flavors<T extends Prisma.Site$flavorsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Site$flavorsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$FlavorPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   results<T extends Prisma.Site$resultsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Site$resultsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$ResultPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  runs<T extends Prisma.Site$runsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Site$runsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$RunPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  runners<T extends Prisma.Site$runnersArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Site$runnersArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$SiteRunnerPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   submit<T extends Prisma.Site$submitArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Site$submitArgs<ExtArgs>>): Prisma.Prisma__SubmitClient<runtime.Types.Result.GetResult<Prisma.$SubmitPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
@@ -1805,6 +2053,54 @@ export type Site$resultsArgs<ExtArgs extends runtime.Types.Extensions.InternalAr
   take?: number
   skip?: number
   distinct?: Prisma.ResultScalarFieldEnum | Prisma.ResultScalarFieldEnum[]
+}
+
+/**
+ * Site.runs
+ */
+export type Site$runsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the Run
+   */
+  select?: Prisma.RunSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the Run
+   */
+  omit?: Prisma.RunOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.RunInclude<ExtArgs> | null
+  where?: Prisma.RunWhereInput
+  orderBy?: Prisma.RunOrderByWithRelationInput | Prisma.RunOrderByWithRelationInput[]
+  cursor?: Prisma.RunWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.RunScalarFieldEnum | Prisma.RunScalarFieldEnum[]
+}
+
+/**
+ * Site.runners
+ */
+export type Site$runnersArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the SiteRunner
+   */
+  select?: Prisma.SiteRunnerSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the SiteRunner
+   */
+  omit?: Prisma.SiteRunnerOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.SiteRunnerInclude<ExtArgs> | null
+  where?: Prisma.SiteRunnerWhereInput
+  orderBy?: Prisma.SiteRunnerOrderByWithRelationInput | Prisma.SiteRunnerOrderByWithRelationInput[]
+  cursor?: Prisma.SiteRunnerWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.SiteRunnerScalarFieldEnum | Prisma.SiteRunnerScalarFieldEnum[]
 }
 
 /**

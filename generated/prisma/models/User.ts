@@ -179,6 +179,8 @@ export type UserWhereInput = {
   flavors?: Prisma.FlavorListRelationFilter
   results?: Prisma.ResultListRelationFilter
   claims?: Prisma.ClaimListRelationFilter
+  runs?: Prisma.RunListRelationFilter
+  runnerOf?: Prisma.SiteRunnerListRelationFilter
 }
 
 export type UserOrderByWithRelationInput = {
@@ -191,6 +193,8 @@ export type UserOrderByWithRelationInput = {
   flavors?: Prisma.FlavorOrderByRelationAggregateInput
   results?: Prisma.ResultOrderByRelationAggregateInput
   claims?: Prisma.ClaimOrderByRelationAggregateInput
+  runs?: Prisma.RunOrderByRelationAggregateInput
+  runnerOf?: Prisma.SiteRunnerOrderByRelationAggregateInput
 }
 
 export type UserWhereUniqueInput = Prisma.AtLeast<{
@@ -207,6 +211,8 @@ export type UserWhereUniqueInput = Prisma.AtLeast<{
   flavors?: Prisma.FlavorListRelationFilter
   results?: Prisma.ResultListRelationFilter
   claims?: Prisma.ClaimListRelationFilter
+  runs?: Prisma.RunListRelationFilter
+  runnerOf?: Prisma.SiteRunnerListRelationFilter
 }, "sub_iss">
 
 export type UserOrderByWithAggregationInput = {
@@ -239,6 +245,8 @@ export type UserCreateInput = {
   flavors?: Prisma.FlavorCreateNestedManyWithoutUploaderInput
   results?: Prisma.ResultCreateNestedManyWithoutUploaderInput
   claims?: Prisma.ClaimCreateNestedManyWithoutUploaderInput
+  runs?: Prisma.RunCreateNestedManyWithoutRequesterInput
+  runnerOf?: Prisma.SiteRunnerCreateNestedManyWithoutUserInput
 }
 
 export type UserUncheckedCreateInput = {
@@ -251,6 +259,8 @@ export type UserUncheckedCreateInput = {
   flavors?: Prisma.FlavorUncheckedCreateNestedManyWithoutUploaderInput
   results?: Prisma.ResultUncheckedCreateNestedManyWithoutUploaderInput
   claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutUploaderInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutRequesterInput
+  runnerOf?: Prisma.SiteRunnerUncheckedCreateNestedManyWithoutUserInput
 }
 
 export type UserUpdateInput = {
@@ -263,6 +273,8 @@ export type UserUpdateInput = {
   flavors?: Prisma.FlavorUpdateManyWithoutUploaderNestedInput
   results?: Prisma.ResultUpdateManyWithoutUploaderNestedInput
   claims?: Prisma.ClaimUpdateManyWithoutUploaderNestedInput
+  runs?: Prisma.RunUpdateManyWithoutRequesterNestedInput
+  runnerOf?: Prisma.SiteRunnerUpdateManyWithoutUserNestedInput
 }
 
 export type UserUncheckedUpdateInput = {
@@ -275,6 +287,8 @@ export type UserUncheckedUpdateInput = {
   flavors?: Prisma.FlavorUncheckedUpdateManyWithoutUploaderNestedInput
   results?: Prisma.ResultUncheckedUpdateManyWithoutUploaderNestedInput
   claims?: Prisma.ClaimUncheckedUpdateManyWithoutUploaderNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutRequesterNestedInput
+  runnerOf?: Prisma.SiteRunnerUncheckedUpdateManyWithoutUserNestedInput
 }
 
 export type UserCreateManyInput = {
@@ -407,6 +421,34 @@ export type UserUpdateOneRequiredWithoutClaimsNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.UserUpdateToOneWithWhereWithoutClaimsInput, Prisma.UserUpdateWithoutClaimsInput>, Prisma.UserUncheckedUpdateWithoutClaimsInput>
 }
 
+export type UserCreateNestedOneWithoutRunsInput = {
+  create?: Prisma.XOR<Prisma.UserCreateWithoutRunsInput, Prisma.UserUncheckedCreateWithoutRunsInput>
+  connectOrCreate?: Prisma.UserCreateOrConnectWithoutRunsInput
+  connect?: Prisma.UserWhereUniqueInput
+}
+
+export type UserUpdateOneRequiredWithoutRunsNestedInput = {
+  create?: Prisma.XOR<Prisma.UserCreateWithoutRunsInput, Prisma.UserUncheckedCreateWithoutRunsInput>
+  connectOrCreate?: Prisma.UserCreateOrConnectWithoutRunsInput
+  upsert?: Prisma.UserUpsertWithoutRunsInput
+  connect?: Prisma.UserWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.UserUpdateToOneWithWhereWithoutRunsInput, Prisma.UserUpdateWithoutRunsInput>, Prisma.UserUncheckedUpdateWithoutRunsInput>
+}
+
+export type UserCreateNestedOneWithoutRunnerOfInput = {
+  create?: Prisma.XOR<Prisma.UserCreateWithoutRunnerOfInput, Prisma.UserUncheckedCreateWithoutRunnerOfInput>
+  connectOrCreate?: Prisma.UserCreateOrConnectWithoutRunnerOfInput
+  connect?: Prisma.UserWhereUniqueInput
+}
+
+export type UserUpdateOneRequiredWithoutRunnerOfNestedInput = {
+  create?: Prisma.XOR<Prisma.UserCreateWithoutRunnerOfInput, Prisma.UserUncheckedCreateWithoutRunnerOfInput>
+  connectOrCreate?: Prisma.UserCreateOrConnectWithoutRunnerOfInput
+  upsert?: Prisma.UserUpsertWithoutRunnerOfInput
+  connect?: Prisma.UserWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.UserUpdateToOneWithWhereWithoutRunnerOfInput, Prisma.UserUpdateWithoutRunnerOfInput>, Prisma.UserUncheckedUpdateWithoutRunnerOfInput>
+}
+
 export type UserCreateWithoutBenchmarksInput = {
   sub: string
   iss: string
@@ -416,6 +458,8 @@ export type UserCreateWithoutBenchmarksInput = {
   flavors?: Prisma.FlavorCreateNestedManyWithoutUploaderInput
   results?: Prisma.ResultCreateNestedManyWithoutUploaderInput
   claims?: Prisma.ClaimCreateNestedManyWithoutUploaderInput
+  runs?: Prisma.RunCreateNestedManyWithoutRequesterInput
+  runnerOf?: Prisma.SiteRunnerCreateNestedManyWithoutUserInput
 }
 
 export type UserUncheckedCreateWithoutBenchmarksInput = {
@@ -427,6 +471,8 @@ export type UserUncheckedCreateWithoutBenchmarksInput = {
   flavors?: Prisma.FlavorUncheckedCreateNestedManyWithoutUploaderInput
   results?: Prisma.ResultUncheckedCreateNestedManyWithoutUploaderInput
   claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutUploaderInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutRequesterInput
+  runnerOf?: Prisma.SiteRunnerUncheckedCreateNestedManyWithoutUserInput
 }
 
 export type UserCreateOrConnectWithoutBenchmarksInput = {
@@ -454,6 +500,8 @@ export type UserUpdateWithoutBenchmarksInput = {
   flavors?: Prisma.FlavorUpdateManyWithoutUploaderNestedInput
   results?: Prisma.ResultUpdateManyWithoutUploaderNestedInput
   claims?: Prisma.ClaimUpdateManyWithoutUploaderNestedInput
+  runs?: Prisma.RunUpdateManyWithoutRequesterNestedInput
+  runnerOf?: Prisma.SiteRunnerUpdateManyWithoutUserNestedInput
 }
 
 export type UserUncheckedUpdateWithoutBenchmarksInput = {
@@ -465,6 +513,8 @@ export type UserUncheckedUpdateWithoutBenchmarksInput = {
   flavors?: Prisma.FlavorUncheckedUpdateManyWithoutUploaderNestedInput
   results?: Prisma.ResultUncheckedUpdateManyWithoutUploaderNestedInput
   claims?: Prisma.ClaimUncheckedUpdateManyWithoutUploaderNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutRequesterNestedInput
+  runnerOf?: Prisma.SiteRunnerUncheckedUpdateManyWithoutUserNestedInput
 }
 
 export type UserCreateWithoutSitesInput = {
@@ -476,6 +526,8 @@ export type UserCreateWithoutSitesInput = {
   flavors?: Prisma.FlavorCreateNestedManyWithoutUploaderInput
   results?: Prisma.ResultCreateNestedManyWithoutUploaderInput
   claims?: Prisma.ClaimCreateNestedManyWithoutUploaderInput
+  runs?: Prisma.RunCreateNestedManyWithoutRequesterInput
+  runnerOf?: Prisma.SiteRunnerCreateNestedManyWithoutUserInput
 }
 
 export type UserUncheckedCreateWithoutSitesInput = {
@@ -487,6 +539,8 @@ export type UserUncheckedCreateWithoutSitesInput = {
   flavors?: Prisma.FlavorUncheckedCreateNestedManyWithoutUploaderInput
   results?: Prisma.ResultUncheckedCreateNestedManyWithoutUploaderInput
   claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutUploaderInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutRequesterInput
+  runnerOf?: Prisma.SiteRunnerUncheckedCreateNestedManyWithoutUserInput
 }
 
 export type UserCreateOrConnectWithoutSitesInput = {
@@ -514,6 +568,8 @@ export type UserUpdateWithoutSitesInput = {
   flavors?: Prisma.FlavorUpdateManyWithoutUploaderNestedInput
   results?: Prisma.ResultUpdateManyWithoutUploaderNestedInput
   claims?: Prisma.ClaimUpdateManyWithoutUploaderNestedInput
+  runs?: Prisma.RunUpdateManyWithoutRequesterNestedInput
+  runnerOf?: Prisma.SiteRunnerUpdateManyWithoutUserNestedInput
 }
 
 export type UserUncheckedUpdateWithoutSitesInput = {
@@ -525,6 +581,8 @@ export type UserUncheckedUpdateWithoutSitesInput = {
   flavors?: Prisma.FlavorUncheckedUpdateManyWithoutUploaderNestedInput
   results?: Prisma.ResultUncheckedUpdateManyWithoutUploaderNestedInput
   claims?: Prisma.ClaimUncheckedUpdateManyWithoutUploaderNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutRequesterNestedInput
+  runnerOf?: Prisma.SiteRunnerUncheckedUpdateManyWithoutUserNestedInput
 }
 
 export type UserCreateWithoutFlavorsInput = {
@@ -536,6 +594,8 @@ export type UserCreateWithoutFlavorsInput = {
   sites?: Prisma.SiteCreateNestedManyWithoutUploaderInput
   results?: Prisma.ResultCreateNestedManyWithoutUploaderInput
   claims?: Prisma.ClaimCreateNestedManyWithoutUploaderInput
+  runs?: Prisma.RunCreateNestedManyWithoutRequesterInput
+  runnerOf?: Prisma.SiteRunnerCreateNestedManyWithoutUserInput
 }
 
 export type UserUncheckedCreateWithoutFlavorsInput = {
@@ -547,6 +607,8 @@ export type UserUncheckedCreateWithoutFlavorsInput = {
   sites?: Prisma.SiteUncheckedCreateNestedManyWithoutUploaderInput
   results?: Prisma.ResultUncheckedCreateNestedManyWithoutUploaderInput
   claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutUploaderInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutRequesterInput
+  runnerOf?: Prisma.SiteRunnerUncheckedCreateNestedManyWithoutUserInput
 }
 
 export type UserCreateOrConnectWithoutFlavorsInput = {
@@ -574,6 +636,8 @@ export type UserUpdateWithoutFlavorsInput = {
   sites?: Prisma.SiteUpdateManyWithoutUploaderNestedInput
   results?: Prisma.ResultUpdateManyWithoutUploaderNestedInput
   claims?: Prisma.ClaimUpdateManyWithoutUploaderNestedInput
+  runs?: Prisma.RunUpdateManyWithoutRequesterNestedInput
+  runnerOf?: Prisma.SiteRunnerUpdateManyWithoutUserNestedInput
 }
 
 export type UserUncheckedUpdateWithoutFlavorsInput = {
@@ -585,6 +649,8 @@ export type UserUncheckedUpdateWithoutFlavorsInput = {
   sites?: Prisma.SiteUncheckedUpdateManyWithoutUploaderNestedInput
   results?: Prisma.ResultUncheckedUpdateManyWithoutUploaderNestedInput
   claims?: Prisma.ClaimUncheckedUpdateManyWithoutUploaderNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutRequesterNestedInput
+  runnerOf?: Prisma.SiteRunnerUncheckedUpdateManyWithoutUserNestedInput
 }
 
 export type UserCreateWithoutResultsInput = {
@@ -596,6 +662,8 @@ export type UserCreateWithoutResultsInput = {
   sites?: Prisma.SiteCreateNestedManyWithoutUploaderInput
   flavors?: Prisma.FlavorCreateNestedManyWithoutUploaderInput
   claims?: Prisma.ClaimCreateNestedManyWithoutUploaderInput
+  runs?: Prisma.RunCreateNestedManyWithoutRequesterInput
+  runnerOf?: Prisma.SiteRunnerCreateNestedManyWithoutUserInput
 }
 
 export type UserUncheckedCreateWithoutResultsInput = {
@@ -607,6 +675,8 @@ export type UserUncheckedCreateWithoutResultsInput = {
   sites?: Prisma.SiteUncheckedCreateNestedManyWithoutUploaderInput
   flavors?: Prisma.FlavorUncheckedCreateNestedManyWithoutUploaderInput
   claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutUploaderInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutRequesterInput
+  runnerOf?: Prisma.SiteRunnerUncheckedCreateNestedManyWithoutUserInput
 }
 
 export type UserCreateOrConnectWithoutResultsInput = {
@@ -634,6 +704,8 @@ export type UserUpdateWithoutResultsInput = {
   sites?: Prisma.SiteUpdateManyWithoutUploaderNestedInput
   flavors?: Prisma.FlavorUpdateManyWithoutUploaderNestedInput
   claims?: Prisma.ClaimUpdateManyWithoutUploaderNestedInput
+  runs?: Prisma.RunUpdateManyWithoutRequesterNestedInput
+  runnerOf?: Prisma.SiteRunnerUpdateManyWithoutUserNestedInput
 }
 
 export type UserUncheckedUpdateWithoutResultsInput = {
@@ -645,6 +717,8 @@ export type UserUncheckedUpdateWithoutResultsInput = {
   sites?: Prisma.SiteUncheckedUpdateManyWithoutUploaderNestedInput
   flavors?: Prisma.FlavorUncheckedUpdateManyWithoutUploaderNestedInput
   claims?: Prisma.ClaimUncheckedUpdateManyWithoutUploaderNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutRequesterNestedInput
+  runnerOf?: Prisma.SiteRunnerUncheckedUpdateManyWithoutUserNestedInput
 }
 
 export type UserCreateWithoutClaimsInput = {
@@ -656,6 +730,8 @@ export type UserCreateWithoutClaimsInput = {
   sites?: Prisma.SiteCreateNestedManyWithoutUploaderInput
   flavors?: Prisma.FlavorCreateNestedManyWithoutUploaderInput
   results?: Prisma.ResultCreateNestedManyWithoutUploaderInput
+  runs?: Prisma.RunCreateNestedManyWithoutRequesterInput
+  runnerOf?: Prisma.SiteRunnerCreateNestedManyWithoutUserInput
 }
 
 export type UserUncheckedCreateWithoutClaimsInput = {
@@ -667,6 +743,8 @@ export type UserUncheckedCreateWithoutClaimsInput = {
   sites?: Prisma.SiteUncheckedCreateNestedManyWithoutUploaderInput
   flavors?: Prisma.FlavorUncheckedCreateNestedManyWithoutUploaderInput
   results?: Prisma.ResultUncheckedCreateNestedManyWithoutUploaderInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutRequesterInput
+  runnerOf?: Prisma.SiteRunnerUncheckedCreateNestedManyWithoutUserInput
 }
 
 export type UserCreateOrConnectWithoutClaimsInput = {
@@ -694,6 +772,8 @@ export type UserUpdateWithoutClaimsInput = {
   sites?: Prisma.SiteUpdateManyWithoutUploaderNestedInput
   flavors?: Prisma.FlavorUpdateManyWithoutUploaderNestedInput
   results?: Prisma.ResultUpdateManyWithoutUploaderNestedInput
+  runs?: Prisma.RunUpdateManyWithoutRequesterNestedInput
+  runnerOf?: Prisma.SiteRunnerUpdateManyWithoutUserNestedInput
 }
 
 export type UserUncheckedUpdateWithoutClaimsInput = {
@@ -705,6 +785,144 @@ export type UserUncheckedUpdateWithoutClaimsInput = {
   sites?: Prisma.SiteUncheckedUpdateManyWithoutUploaderNestedInput
   flavors?: Prisma.FlavorUncheckedUpdateManyWithoutUploaderNestedInput
   results?: Prisma.ResultUncheckedUpdateManyWithoutUploaderNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutRequesterNestedInput
+  runnerOf?: Prisma.SiteRunnerUncheckedUpdateManyWithoutUserNestedInput
+}
+
+export type UserCreateWithoutRunsInput = {
+  sub: string
+  iss: string
+  email: string
+  registration_datetime?: Date | string
+  benchmarks?: Prisma.BenchmarkCreateNestedManyWithoutUploaderInput
+  sites?: Prisma.SiteCreateNestedManyWithoutUploaderInput
+  flavors?: Prisma.FlavorCreateNestedManyWithoutUploaderInput
+  results?: Prisma.ResultCreateNestedManyWithoutUploaderInput
+  claims?: Prisma.ClaimCreateNestedManyWithoutUploaderInput
+  runnerOf?: Prisma.SiteRunnerCreateNestedManyWithoutUserInput
+}
+
+export type UserUncheckedCreateWithoutRunsInput = {
+  sub: string
+  iss: string
+  email: string
+  registration_datetime?: Date | string
+  benchmarks?: Prisma.BenchmarkUncheckedCreateNestedManyWithoutUploaderInput
+  sites?: Prisma.SiteUncheckedCreateNestedManyWithoutUploaderInput
+  flavors?: Prisma.FlavorUncheckedCreateNestedManyWithoutUploaderInput
+  results?: Prisma.ResultUncheckedCreateNestedManyWithoutUploaderInput
+  claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutUploaderInput
+  runnerOf?: Prisma.SiteRunnerUncheckedCreateNestedManyWithoutUserInput
+}
+
+export type UserCreateOrConnectWithoutRunsInput = {
+  where: Prisma.UserWhereUniqueInput
+  create: Prisma.XOR<Prisma.UserCreateWithoutRunsInput, Prisma.UserUncheckedCreateWithoutRunsInput>
+}
+
+export type UserUpsertWithoutRunsInput = {
+  update: Prisma.XOR<Prisma.UserUpdateWithoutRunsInput, Prisma.UserUncheckedUpdateWithoutRunsInput>
+  create: Prisma.XOR<Prisma.UserCreateWithoutRunsInput, Prisma.UserUncheckedCreateWithoutRunsInput>
+  where?: Prisma.UserWhereInput
+}
+
+export type UserUpdateToOneWithWhereWithoutRunsInput = {
+  where?: Prisma.UserWhereInput
+  data: Prisma.XOR<Prisma.UserUpdateWithoutRunsInput, Prisma.UserUncheckedUpdateWithoutRunsInput>
+}
+
+export type UserUpdateWithoutRunsInput = {
+  sub?: Prisma.StringFieldUpdateOperationsInput | string
+  iss?: Prisma.StringFieldUpdateOperationsInput | string
+  email?: Prisma.StringFieldUpdateOperationsInput | string
+  registration_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  benchmarks?: Prisma.BenchmarkUpdateManyWithoutUploaderNestedInput
+  sites?: Prisma.SiteUpdateManyWithoutUploaderNestedInput
+  flavors?: Prisma.FlavorUpdateManyWithoutUploaderNestedInput
+  results?: Prisma.ResultUpdateManyWithoutUploaderNestedInput
+  claims?: Prisma.ClaimUpdateManyWithoutUploaderNestedInput
+  runnerOf?: Prisma.SiteRunnerUpdateManyWithoutUserNestedInput
+}
+
+export type UserUncheckedUpdateWithoutRunsInput = {
+  sub?: Prisma.StringFieldUpdateOperationsInput | string
+  iss?: Prisma.StringFieldUpdateOperationsInput | string
+  email?: Prisma.StringFieldUpdateOperationsInput | string
+  registration_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  benchmarks?: Prisma.BenchmarkUncheckedUpdateManyWithoutUploaderNestedInput
+  sites?: Prisma.SiteUncheckedUpdateManyWithoutUploaderNestedInput
+  flavors?: Prisma.FlavorUncheckedUpdateManyWithoutUploaderNestedInput
+  results?: Prisma.ResultUncheckedUpdateManyWithoutUploaderNestedInput
+  claims?: Prisma.ClaimUncheckedUpdateManyWithoutUploaderNestedInput
+  runnerOf?: Prisma.SiteRunnerUncheckedUpdateManyWithoutUserNestedInput
+}
+
+export type UserCreateWithoutRunnerOfInput = {
+  sub: string
+  iss: string
+  email: string
+  registration_datetime?: Date | string
+  benchmarks?: Prisma.BenchmarkCreateNestedManyWithoutUploaderInput
+  sites?: Prisma.SiteCreateNestedManyWithoutUploaderInput
+  flavors?: Prisma.FlavorCreateNestedManyWithoutUploaderInput
+  results?: Prisma.ResultCreateNestedManyWithoutUploaderInput
+  claims?: Prisma.ClaimCreateNestedManyWithoutUploaderInput
+  runs?: Prisma.RunCreateNestedManyWithoutRequesterInput
+}
+
+export type UserUncheckedCreateWithoutRunnerOfInput = {
+  sub: string
+  iss: string
+  email: string
+  registration_datetime?: Date | string
+  benchmarks?: Prisma.BenchmarkUncheckedCreateNestedManyWithoutUploaderInput
+  sites?: Prisma.SiteUncheckedCreateNestedManyWithoutUploaderInput
+  flavors?: Prisma.FlavorUncheckedCreateNestedManyWithoutUploaderInput
+  results?: Prisma.ResultUncheckedCreateNestedManyWithoutUploaderInput
+  claims?: Prisma.ClaimUncheckedCreateNestedManyWithoutUploaderInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutRequesterInput
+}
+
+export type UserCreateOrConnectWithoutRunnerOfInput = {
+  where: Prisma.UserWhereUniqueInput
+  create: Prisma.XOR<Prisma.UserCreateWithoutRunnerOfInput, Prisma.UserUncheckedCreateWithoutRunnerOfInput>
+}
+
+export type UserUpsertWithoutRunnerOfInput = {
+  update: Prisma.XOR<Prisma.UserUpdateWithoutRunnerOfInput, Prisma.UserUncheckedUpdateWithoutRunnerOfInput>
+  create: Prisma.XOR<Prisma.UserCreateWithoutRunnerOfInput, Prisma.UserUncheckedCreateWithoutRunnerOfInput>
+  where?: Prisma.UserWhereInput
+}
+
+export type UserUpdateToOneWithWhereWithoutRunnerOfInput = {
+  where?: Prisma.UserWhereInput
+  data: Prisma.XOR<Prisma.UserUpdateWithoutRunnerOfInput, Prisma.UserUncheckedUpdateWithoutRunnerOfInput>
+}
+
+export type UserUpdateWithoutRunnerOfInput = {
+  sub?: Prisma.StringFieldUpdateOperationsInput | string
+  iss?: Prisma.StringFieldUpdateOperationsInput | string
+  email?: Prisma.StringFieldUpdateOperationsInput | string
+  registration_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  benchmarks?: Prisma.BenchmarkUpdateManyWithoutUploaderNestedInput
+  sites?: Prisma.SiteUpdateManyWithoutUploaderNestedInput
+  flavors?: Prisma.FlavorUpdateManyWithoutUploaderNestedInput
+  results?: Prisma.ResultUpdateManyWithoutUploaderNestedInput
+  claims?: Prisma.ClaimUpdateManyWithoutUploaderNestedInput
+  runs?: Prisma.RunUpdateManyWithoutRequesterNestedInput
+}
+
+export type UserUncheckedUpdateWithoutRunnerOfInput = {
+  sub?: Prisma.StringFieldUpdateOperationsInput | string
+  iss?: Prisma.StringFieldUpdateOperationsInput | string
+  email?: Prisma.StringFieldUpdateOperationsInput | string
+  registration_datetime?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  benchmarks?: Prisma.BenchmarkUncheckedUpdateManyWithoutUploaderNestedInput
+  sites?: Prisma.SiteUncheckedUpdateManyWithoutUploaderNestedInput
+  flavors?: Prisma.FlavorUncheckedUpdateManyWithoutUploaderNestedInput
+  results?: Prisma.ResultUncheckedUpdateManyWithoutUploaderNestedInput
+  claims?: Prisma.ClaimUncheckedUpdateManyWithoutUploaderNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutRequesterNestedInput
 }
 
 
@@ -718,6 +936,8 @@ export type UserCountOutputType = {
   flavors: number
   results: number
   claims: number
+  runs: number
+  runnerOf: number
 }
 
 export type UserCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -726,6 +946,8 @@ export type UserCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.I
   flavors?: boolean | UserCountOutputTypeCountFlavorsArgs
   results?: boolean | UserCountOutputTypeCountResultsArgs
   claims?: boolean | UserCountOutputTypeCountClaimsArgs
+  runs?: boolean | UserCountOutputTypeCountRunsArgs
+  runnerOf?: boolean | UserCountOutputTypeCountRunnerOfArgs
 }
 
 /**
@@ -773,6 +995,20 @@ export type UserCountOutputTypeCountClaimsArgs<ExtArgs extends runtime.Types.Ext
   where?: Prisma.ClaimWhereInput
 }
 
+/**
+ * UserCountOutputType without action
+ */
+export type UserCountOutputTypeCountRunsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.RunWhereInput
+}
+
+/**
+ * UserCountOutputType without action
+ */
+export type UserCountOutputTypeCountRunnerOfArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.SiteRunnerWhereInput
+}
+
 
 export type UserSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   sub?: boolean
@@ -784,6 +1020,8 @@ export type UserSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
   flavors?: boolean | Prisma.User$flavorsArgs<ExtArgs>
   results?: boolean | Prisma.User$resultsArgs<ExtArgs>
   claims?: boolean | Prisma.User$claimsArgs<ExtArgs>
+  runs?: boolean | Prisma.User$runsArgs<ExtArgs>
+  runnerOf?: boolean | Prisma.User$runnerOfArgs<ExtArgs>
   _count?: boolean | Prisma.UserCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["user"]>
 
@@ -815,6 +1053,8 @@ export type UserInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
   flavors?: boolean | Prisma.User$flavorsArgs<ExtArgs>
   results?: boolean | Prisma.User$resultsArgs<ExtArgs>
   claims?: boolean | Prisma.User$claimsArgs<ExtArgs>
+  runs?: boolean | Prisma.User$runsArgs<ExtArgs>
+  runnerOf?: boolean | Prisma.User$runnerOfArgs<ExtArgs>
   _count?: boolean | Prisma.UserCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type UserIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {}
@@ -828,6 +1068,8 @@ export type $UserPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs =
     flavors: Prisma.$FlavorPayload<ExtArgs>[]
     results: Prisma.$ResultPayload<ExtArgs>[]
     claims: Prisma.$ClaimPayload<ExtArgs>[]
+    runs: Prisma.$RunPayload<ExtArgs>[]
+    runnerOf: Prisma.$SiteRunnerPayload<ExtArgs>[]
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     sub: string
@@ -1233,6 +1475,8 @@ export interface Prisma__UserClient<T, Null = never, ExtArgs extends runtime.Typ
   flavors<T extends Prisma.User$flavorsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.User$flavorsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$FlavorPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   results<T extends Prisma.User$resultsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.User$resultsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$ResultPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   claims<T extends Prisma.User$claimsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.User$claimsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$ClaimPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  runs<T extends Prisma.User$runsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.User$runsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$RunPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  runnerOf<T extends Prisma.User$runnerOfArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.User$runnerOfArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$SiteRunnerPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -1776,6 +2020,54 @@ export type User$claimsArgs<ExtArgs extends runtime.Types.Extensions.InternalArg
   take?: number
   skip?: number
   distinct?: Prisma.ClaimScalarFieldEnum | Prisma.ClaimScalarFieldEnum[]
+}
+
+/**
+ * User.runs
+ */
+export type User$runsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the Run
+   */
+  select?: Prisma.RunSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the Run
+   */
+  omit?: Prisma.RunOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.RunInclude<ExtArgs> | null
+  where?: Prisma.RunWhereInput
+  orderBy?: Prisma.RunOrderByWithRelationInput | Prisma.RunOrderByWithRelationInput[]
+  cursor?: Prisma.RunWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.RunScalarFieldEnum | Prisma.RunScalarFieldEnum[]
+}
+
+/**
+ * User.runnerOf
+ */
+export type User$runnerOfArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the SiteRunner
+   */
+  select?: Prisma.SiteRunnerSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the SiteRunner
+   */
+  omit?: Prisma.SiteRunnerOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.SiteRunnerInclude<ExtArgs> | null
+  where?: Prisma.SiteRunnerWhereInput
+  orderBy?: Prisma.SiteRunnerOrderByWithRelationInput | Prisma.SiteRunnerOrderByWithRelationInput[]
+  cursor?: Prisma.SiteRunnerWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.SiteRunnerScalarFieldEnum | Prisma.SiteRunnerScalarFieldEnum[]
 }
 
 /**

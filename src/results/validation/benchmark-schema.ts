@@ -65,19 +65,22 @@ export interface Problem {
   errors: Record<string, string>;
 }
 
+/** Which of a benchmark's schemas: of its results, or of its runs' parameters. */
+export type SchemaField = 'json_schema' | 'parameters_schema';
+
 export type Compiled = { validate: ValidateFunction; problem?: undefined } | { validate?: undefined; problem: Problem };
 
 /**
  * Compiles a benchmark's schema. A fresh ajv instance per schema: user
  * schemas may carry `$id`s that must not collide across benchmarks.
  */
-export function compileBenchmarkSchema(schema: Record<string, unknown>): Compiled {
+export function compileBenchmarkSchema(schema: Record<string, unknown>, field: SchemaField = 'json_schema'): Compiled {
   const draft = draftOf(schema);
   if (!draft) {
     return {
       problem: {
-        message: `json_schema: unsupported $schema ${JSON.stringify(schema.$schema)}; use draft-07, 2019-09 or 2020-12`,
-        errors: { 'body.json_schema.$schema': 'unsupported draft' },
+        message: `${field}: unsupported $schema ${JSON.stringify(schema.$schema)}; use draft-07, 2019-09 or 2020-12`,
+        errors: { [`body.${field}.$schema`]: 'unsupported draft' },
       },
     };
   }
@@ -86,7 +89,7 @@ export function compileBenchmarkSchema(schema: Record<string, unknown>): Compile
   // (A nested `$async` without the root's fails to compile below: ajv refuses it.)
   if (schema.$async === true) {
     return {
-      problem: { message: 'json_schema: "$async" schemas are not supported', errors: { 'body.json_schema.$async': 'not supported' } },
+      problem: { message: `${field}: "$async" schemas are not supported`, errors: { [`body.${field}.$async`]: 'not supported' } },
     };
   }
   const ajv = new draft.Ajv(OPTIONS);
@@ -97,13 +100,13 @@ export function compileBenchmarkSchema(schema: Record<string, unknown>): Compile
     return { validate: ajv.compile(schema.$schema === undefined ? schema : { ...schema, $schema: draft.metaSchema }) };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    return { problem: { message: `json_schema is not a valid JSON Schema: ${reason}`, errors: { 'body.json_schema': reason } } };
+    return { problem: { message: `${field} is not a valid JSON Schema: ${reason}`, errors: { [`body.${field}`]: reason } } };
   }
 }
 
-/** A benchmark's schema as a client sent it: a 422 unless the service can check results with it. */
-export function assertBenchmarkSchema(schema: Record<string, unknown>): void {
-  const { problem } = compileBenchmarkSchema(schema);
+/** A benchmark's schema as a client sent it: a 422 unless the service can check results (or run parameters) with it. */
+export function assertBenchmarkSchema(schema: Record<string, unknown>, field: SchemaField = 'json_schema'): void {
+  const { problem } = compileBenchmarkSchema(schema, field);
   if (problem) throw new InvalidJsonSchemaError(problem.message, problem.errors);
 }
 

@@ -6,6 +6,7 @@
 // terminated at the deadline and the upload is refused with a 422.
 import { Piscina } from 'piscina';
 import { ResultInvalidError } from '../../errors.js';
+import type { Problem } from './benchmark-schema.js';
 import type { ValidationOutcome, ValidationTask } from './worker.js';
 
 // From the TypeScript sources (tsx, whose loader worker threads inherit) the
@@ -36,12 +37,21 @@ export class ResultValidator {
 
   /**
    * Resolves when `body` satisfies `schema`; a 422 naming the failing JSON
-   * paths, or the deadline, otherwise. The deadline counts from when a thread
-   * starts the check: neither a thread starting up (loading ajv), nor
-   * compiling the schema the first time that thread sees it, nor waiting
-   * behind other checks counts against an upload.
+   * paths, or the deadline, otherwise (see problemWith).
    */
   async assertValid(schema: Record<string, unknown>, body: unknown): Promise<void> {
+    const problem = await this.problemWith(schema, body);
+    if (problem) throw new ResultInvalidError(problem.message, problem.errors);
+  }
+
+  /**
+   * Why `body` does not satisfy `schema` (a benchmark's, of results or of run
+   * parameters), or undefined when it does. The deadline counts from when a
+   * thread starts the check: neither a thread starting up (loading ajv), nor
+   * compiling the schema the first time that thread sees it, nor waiting
+   * behind other checks counts against the caller.
+   */
+  async problemWith(schema: Record<string, unknown>, body: unknown): Promise<(Problem & { timedOut?: true }) | undefined> {
     const started = startFlag();
     const abort = new AbortController();
     let settled = false;
@@ -52,16 +62,17 @@ export class ResultValidator {
       // Never abort a settled task: its thread may be running another one by now.
       if (!settled) deadline = setTimeout(() => settled || abort.abort(), this.timeoutMs);
     });
-    let outcome: ValidationOutcome;
     try {
-      outcome = await task;
+      return (await task) ?? undefined;
     } catch (error) {
       if (error instanceof Error && error.name === 'AbortError') {
-        throw new ResultInvalidError(
-          `The result could not be checked against the benchmark's JSON Schema within ${this.timeoutMs} ms ` +
+        return {
+          timedOut: true,
+          message:
+            `The result could not be checked against the benchmark's JSON Schema within ${this.timeoutMs} ms ` +
             '(a pattern or uniqueItems that is too costly for this input); it was not stored',
-          { body: 'validation took too long' },
-        );
+          errors: { body: 'validation took too long' },
+        };
       }
       throw error;
     } finally {
@@ -70,15 +81,14 @@ export class ResultValidator {
       // Releases the wait above if the task never started (the pool closed).
       Atomics.notify(started, 0);
     }
-    if (outcome) throw new ResultInvalidError(outcome.message, outcome.errors);
   }
 
-  /** Lets running checks finish, then stops the threads. */
   /** Checks waiting for a thread. */
   get queued(): number {
     return this.pool.queueSize;
   }
 
+  /** Lets running checks finish, then stops the threads. */
   close(): Promise<void> {
     return this.pool.close();
   }
