@@ -5,7 +5,9 @@
 // latency and requests/s. For each read query it also replays the exact SQL
 // the service issued for one such request, directly on the database, and
 // prints API time ÷ SQL time. It then exports every result (GET /results:export,
-// CSV and NDJSON) and prints rows/s and the resident memory while it streams.
+// CSV and NDJSON) and prints rows/s and the resident memory while it streams,
+// and has 8 runners take 10 000 queued runs of one site at once (through the
+// API, then as takeRun's SQL alone), checking that each was taken exactly once.
 // With --memory-phases N, it then drives the
 // cached instance through N identical load phases of mixed reads and prints
 // its resident memory at the end of each and after a rest: growth that goes on
@@ -24,6 +26,7 @@ import { OidcVerifier } from '../src/auth/oidc.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { applyMigrations } from '../src/db/migrate.js';
+import { takeRun } from '../src/db/run-queue.js';
 import { createNotifier } from '../src/notifications/index.js';
 import { startOidcProvider } from '../test/helpers/oidc-provider.js';
 import { startPostgres } from '../test/helpers/postgres.js';
@@ -47,6 +50,8 @@ const CONNECTIONS = Number(values.connections);
 const SQL_RUNS = Number(values['sql-runs']);
 const MEMORY_PHASES = Number(values['memory-phases']);
 const REST_MS = 10_000;
+/** Runs queued for the take benchmark. */
+const QUEUED_RUNS = 10_000;
 
 /** Resident memory of a process, MB (Linux). */
 function residentMb(pid: number | undefined): number {
@@ -331,6 +336,75 @@ try {
     console.error(`done: export ${name}`);
   }
 
+  // Runs taken from one site's queue by 8 runners at once, through the API and as the SQL alone.
+  const runRows: string[] = [];
+  if ('POST /sites/{site_id}/runs:take'.includes(values.only ?? '')) {
+    const runners = Array.from({ length: 8 }, (_, i) => ({ sub: `bench-runner-${i}`, iss: oidc.issuer, email: `runner${i}@example.org` }));
+    await db.prisma.user.createMany({ data: runners, skipDuplicates: true });
+    await db.prisma.siteRunner.createMany({
+      data: runners.map((r) => ({ site_id: flavor.site_id, sub: r.sub, iss: r.iss })),
+      skipDuplicates: true,
+    });
+    const queue = async () => {
+      await db.prisma.$executeRaw`
+        INSERT INTO runs (id, benchmark_id, site_id, flavor_id, parameters, tags_ids, requester_sub, requester_iss)
+        SELECT gen_random_uuid(), ${cray.id}::uuid, ${flavor.site_id}::uuid, ${flavor.id}::uuid, '{}'::jsonb, '{}', ${bencher.sub}, ${bencher.iss}
+        FROM generate_series(1, ${QUEUED_RUNS})`;
+    };
+    /** Each runner takes until the queue is empty: the ids taken, and how long each take took. */
+    const drain = async (take: (runner: (typeof runners)[number]) => Promise<string | undefined>) => {
+      const taken: string[] = [];
+      const latencies: number[] = [];
+      const started = performance.now();
+      await Promise.all(
+        runners.map(async (runner) => {
+          for (;;) {
+            const begun = performance.now();
+            const id = await take(runner);
+            latencies.push(performance.now() - begun);
+            if (!id) return;
+            taken.push(id);
+          }
+        }),
+      );
+      return { taken, latencies: latencies.sort((a, b) => a - b), seconds: (performance.now() - started) / 1000 };
+    };
+    const tokens = new Map(
+      await Promise.all(runners.map(async (r) => [r.sub, await oidc.token({ sub: r.sub, email: r.email }, { expiresIn: '2h' })] as const)),
+    );
+    for (const [name, take] of [
+      [
+        'POST /sites/{site_id}/runs:take',
+        async (runner: (typeof runners)[number]) => {
+          const response = await fetch(`${base}/sites/${flavor.site_id}/runs:take`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${tokens.get(runner.sub)}` },
+          });
+          if (response.status === 204) return undefined;
+          if (response.status !== 200) throw new Error(`take: ${response.status} ${await response.text()}`);
+          return ((await response.json()) as { run: { id: string } }).run.id;
+        },
+      ],
+      [
+        'its SQL alone (takeRun on 8 connections)',
+        async (runner: (typeof runners)[number]) => (await takeRun(db.prisma, flavor.site_id, runner, 120))?.id,
+      ],
+    ] as const) {
+      await queue();
+      const result = await drain(take);
+      // Each run taken exactly once: as many distinct ids as runs, none left queued, none taken twice.
+      const distinct = new Set(result.taken).size;
+      const [check] = await db.prisma.$queryRaw<{ queued: number; twice: number }[]>`
+        SELECT count(*) FILTER (WHERE status = 'queued')::int AS queued, count(*) FILTER (WHERE attempts > 1)::int AS twice FROM runs`;
+      const exact = distinct === QUEUED_RUNS && result.taken.length === QUEUED_RUNS && check?.queued === 0 && check?.twice === 0;
+      runRows.push(
+        `| ${name} | ${QUEUED_RUNS} | ${result.seconds.toFixed(2)} | ${Math.round(QUEUED_RUNS / result.seconds)} | ${percentile(result.latencies, 50).toFixed(1)} | ${percentile(result.latencies, 99).toFixed(1)} | ${exact ? 'yes' : `NO (${distinct} distinct of ${result.taken.length})`} |`,
+      );
+      await db.prisma.run.deleteMany({});
+      console.error(`done: ${name}`);
+    }
+  }
+
   // Every read query's paths in turn, on the instance as deployed (cache on).
   const mixed: Query = { name: 'mixed reads', method: 'GET', paths: queries.filter((q) => q.read).flatMap((q) => q.paths), read: true };
   const memoryRows: string[] = [];
@@ -358,6 +432,12 @@ try {
     console.log('| export | rows | MB | s | rows/s | RSS before, MB | RSS peak, MB |');
     console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const row of exportRows) console.log(row);
+  }
+  if (runRows.length > 0) {
+    console.log(`\n${QUEUED_RUNS} queued runs of one site taken by 8 runners at once, each until the queue is empty\n`);
+    console.log('| taken through | runs | s | runs/s | p50 ms | p99 ms | each taken once |');
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+    for (const row of runRows) console.log(row);
   }
   if (memoryRows.length > 0) {
     console.log(

@@ -18,7 +18,7 @@ import { spawnTied } from './helpers/processes.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const FAKE_BENCHMARK = path.join(ROOT, 'test', 'fixtures', 'fake-benchmark.mjs');
-const TEMPLATE = `${process.execPath} ${FAKE_BENCHMARK} {image}:{tag}`;
+const TEMPLATE = `${process.execPath} ${FAKE_BENCHMARK} {image}:{tag} {parameters}`;
 
 interface RunnerProcess {
   child: ChildProcess;
@@ -131,7 +131,11 @@ eachDatabase(
       const completed = await ended(ok.id);
       t.equal(completed.status, 'completed');
       const result = json<Result>(await call('GET', `/results/${completed.result_id}`));
-      t.same(result.json, { result: { score: 60 }, run: ok.id }, "the container's stdout, with the run's parameters and id given to it");
+      t.same(
+        result.json,
+        { result: { score: 60 }, run: ok.id, argument: { threads: 6 } },
+        "the container's stdout; the run's parameters and id were given to it in its environment and as an argument",
+      );
       t.ok(Date.parse(result.execution_datetime) <= Date.parse(completed.finish_datetime ?? ''), 'executed when the container started');
       const log = (await call('GET', `/runs/${ok.id}/log`)).body;
       t.match(log, `pulling ${benchmark.docker_image}:v2\nrendering with 6 threads\n`, 'its stderr is the log');

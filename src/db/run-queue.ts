@@ -41,7 +41,7 @@ function heldBy(runner: RunnerIdentity): Prisma.Sql {
 }
 
 /**
- * Takes the oldest queued run of `siteId` for `runner`, which must be one of
+ * Takes the oldest queued run of `siteId` for `runner` (with its benchmark's image and tag), which must be one of
  * the site's runners at that moment, and notes that the runner polled.
  * `FOR UPDATE SKIP LOCKED` is what makes concurrent takers each get another
  * run: a plain conditional update would send them all to the same oldest
@@ -53,8 +53,8 @@ export async function takeRun(
   siteId: string,
   runner: RunnerIdentity,
   leaseSeconds: number,
-): Promise<RunRow | undefined> {
-  const rows = await prisma.$queryRaw<RunRow[]>`
+): Promise<(RunRow & { docker_image: string; docker_tag: string }) | undefined> {
+  const rows = await prisma.$queryRaw<(RunRow & { docker_image: string; docker_tag: string })[]>`
     WITH runner AS (
       UPDATE site_runners SET last_poll_datetime = ${NOW}
       WHERE site_id = ${siteId}::uuid AND sub = ${runner.sub} AND iss = ${runner.iss}
@@ -69,7 +69,9 @@ export async function takeRun(
     UPDATE runs SET status = 'running', runner_sub = ${runner.sub}, runner_iss = ${runner.iss}, attempts = attempts + 1,
       start_datetime = ${NOW}, heartbeat_datetime = ${NOW}, lease_deadline = ${NOW} + make_interval(secs => ${leaseSeconds})
     FROM next WHERE runs.id = next.next_id AND runs.status = 'queued'
-    RETURNING ${COLUMNS}`;
+    RETURNING ${COLUMNS},
+      (SELECT docker_image FROM benchmarks b WHERE b.id = runs.benchmark_id) AS docker_image,
+      (SELECT docker_tag FROM benchmarks b WHERE b.id = runs.benchmark_id) AS docker_tag`;
   return rows[0];
 }
 

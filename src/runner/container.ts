@@ -12,9 +12,19 @@ export interface ContainerRun {
   stop(graceMs?: number): void;
 }
 
-/** `template` with {image}, {tag} and {run_id} replaced in each word. */
-export function commandFor(template: readonly string[], run: { image: string; tag: string; runId: string }): string[] {
-  return template.map((word) => word.replaceAll('{image}', run.image).replaceAll('{tag}', run.tag).replaceAll('{run_id}', run.runId));
+/**
+ * `template` with {image}, {tag}, {run_id} and {parameters} (the parameters'
+ * JSON) replaced in each word. Each word stays one argument whatever it
+ * holds: no shell ever reads it.
+ */
+export function commandFor(template: readonly string[], run: { image: string; tag: string; runId: string; parameters: unknown }): string[] {
+  return template.map((word) =>
+    word
+      .replaceAll('{image}', run.image)
+      .replaceAll('{tag}', run.tag)
+      .replaceAll('{run_id}', run.runId)
+      .replaceAll('{parameters}', JSON.stringify(run.parameters)),
+  );
 }
 
 /**

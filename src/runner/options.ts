@@ -12,7 +12,7 @@ export interface RunnerOptions {
   /** The API's base URL, with any prefix. */
   api: string;
   siteId: string;
-  /** The container command, split on spaces; {image}, {tag} and {run_id} are replaced in each word. */
+  /** The container command, split on spaces; {image}, {tag}, {run_id} and {parameters} are replaced in each word. */
   command: string[];
   /** A fixed token, or the command that prints one. */
   token: { value: string } | { command: string[] };

@@ -131,7 +131,12 @@ export class Runner {
 
   private async execute(assignment: Assignment): Promise<void> {
     const { run } = assignment;
-    const argv = commandFor(this.options.command, { image: assignment.docker_image, tag: assignment.docker_tag, runId: run.id });
+    const argv = commandFor(this.options.command, {
+      image: assignment.docker_image,
+      tag: assignment.docker_tag,
+      runId: run.id,
+      parameters: run.parameters,
+    });
     this.log.info(`run ${run.id}: ${argv.join(' ')}`);
     let pending = '';
     const started = new Date();

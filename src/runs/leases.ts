@@ -14,8 +14,14 @@ export function sweepIntervalMs(leaseSeconds: number): number {
   return Math.min(60_000, Math.max(1000, (leaseSeconds * 1000) / 2));
 }
 
+/** How often one site's leases are swept before takes (sweepSite). */
+const SITE_SWEEP_INTERVAL_MS = 1000;
+/** Sites whose last sweep is remembered; the oldest is forgotten beyond. */
+const MAX_REMEMBERED_SITES = 10_000;
+
 export class RunLeases {
   private timer: NodeJS.Timeout | undefined;
+  private readonly sweptSites = new Map<string, number>();
 
   constructor(
     private readonly db: Database,
@@ -28,6 +34,20 @@ export class RunLeases {
   async sweep(scope: { runId?: string; siteId?: string } = {}): Promise<void> {
     const expired = await expireLeases(this.db.prisma, scope, this.maxAttempts);
     this.outcomes.announce(expired);
+  }
+
+  /**
+   * Before a site's queue is taken from: its expired leases, at most once a
+   * second per site on this instance — a runner polling in a tight loop
+   * does not sweep on every poll, and a run lost a moment ago is taken a
+   * moment later.
+   */
+  async sweepSite(siteId: string): Promise<void> {
+    const now = Date.now();
+    if (now - (this.sweptSites.get(siteId) ?? 0) < SITE_SWEEP_INTERVAL_MS) return;
+    this.sweptSites.set(siteId, now);
+    if (this.sweptSites.size > MAX_REMEMBERED_SITES) this.sweptSites.delete(this.sweptSites.keys().next().value as string);
+    await this.sweep({ siteId });
   }
 
   /** Sweeps every run from time to time until stopped; a failed sweep is simply tried again next time. */

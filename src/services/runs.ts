@@ -146,21 +146,10 @@ export class RunsService {
 
   async takeRun({ params, caller }: Input<'TakeRun'>): Promise<Output<'TakeRun'>> {
     const runner = runnerOf(caller);
-    await this.leases.sweep({ siteId: params.site_id });
+    await this.leases.sweepSite(params.site_id);
     const run = await takeRun(this.db.prisma, params.site_id, runner, this.leases.leaseSeconds);
     if (!run) return NO_CONTENT;
-    const benchmark = await this.db.prisma.benchmark.findUnique({
-      where: { id: run.benchmark_id },
-      select: { docker_image: true, docker_tag: true },
-    });
-    // Deleted since it was taken (its runs with it): as if there had been nothing to take.
-    if (!benchmark) return NO_CONTENT;
-    return {
-      run: toRun(run),
-      docker_image: benchmark.docker_image,
-      docker_tag: benchmark.docker_tag,
-      lease_seconds: this.leases.leaseSeconds,
-    };
+    return { run: toRun(run), docker_image: run.docker_image, docker_tag: run.docker_tag, lease_seconds: this.leases.leaseSeconds };
   }
 
   async heartbeatRun({ params, body, caller }: Input<'HeartbeatRun'>): Promise<Schemas['RunLease']> {

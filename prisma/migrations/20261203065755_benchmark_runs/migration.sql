@@ -45,7 +45,7 @@ CREATE TABLE "site_runners" (
 CREATE UNIQUE INDEX "runs_result_id_key" ON "runs"("result_id");
 
 -- CreateIndex
-CREATE INDEX "runs_site_id_status_submit_datetime_idx" ON "runs"("site_id", "status", "submit_datetime");
+CREATE INDEX "runs_site_id_status_submit_datetime_id_idx" ON "runs"("site_id", "status", "submit_datetime", "id");
 
 -- CreateIndex
 CREATE INDEX "runs_status_lease_deadline_idx" ON "runs"("status", "lease_deadline");
