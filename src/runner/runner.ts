@@ -131,6 +131,8 @@ export class Runner {
 
   private async execute(assignment: Assignment): Promise<void> {
     const { run } = assignment;
+    // Stopped while the take was on its way: the run goes back at once.
+    if (this.stopping) return this.report(run.id, { fail: 'the runner stopped before the run started', requeue: true });
     const argv = commandFor(this.options.command, {
       image: assignment.docker_image,
       tag: assignment.docker_tag,

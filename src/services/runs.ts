@@ -111,16 +111,16 @@ export class RunsService {
   private async assertParameters(schema: Record<string, unknown>, parameters: unknown): Promise<void> {
     const problem = await this.validator.problemWith(schema, parameters);
     if (!problem) return;
+    if (problem.timedOut) {
+      throw new ParametersInvalidError("The parameters could not be checked against the benchmark's parameters_schema in time", {
+        'body.parameters': 'validation took too long',
+      });
+    }
     const [path, reason] = Object.entries(problem.errors)[0] ?? ['/', 'invalid'];
     const errors = Object.fromEntries(
       Object.entries(problem.errors).map(([where, why]) => [`body.parameters${where === '/' ? '' : where}`, why]),
     );
-    throw new ParametersInvalidError(
-      problem.timedOut
-        ? `The parameters could not be checked against the benchmark's parameters_schema in time`
-        : `The parameters do not match the benchmark's parameters_schema: at ${path}: ${reason}`,
-      errors,
-    );
+    throw new ParametersInvalidError(`The parameters do not match the benchmark's parameters_schema: at ${path}: ${reason}`, errors);
   }
 
   async getRun({ params }: Input<'GetRun'>): Promise<Schemas['Run']> {
