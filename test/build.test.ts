@@ -3,6 +3,7 @@
 // Node, no TypeScript loader — starts, migrates and serves, validation
 // worker threads included. The Dockerfile runs exactly these commands.
 import { readFileSync } from 'node:fs';
+import { ValidationSeverity, validate } from 'dockerfile-utils';
 import t from 'tap';
 import { ADMIN_ENTITLEMENT } from './helpers/app.js';
 import { startOidcProvider } from './helpers/oidc-provider.js';
@@ -17,6 +18,29 @@ t.test('the Dockerfile builds with npm run build and starts node dist/src/server
   t.notMatch(dockerfile, /tsx/, 'no TypeScript loader in the image');
   t.match(dockerfile, /COPY web \.\/web/, "the explorer page's files are in the image");
   t.equal(JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')).scripts['start:dist'], 'node dist/src/server.js');
+});
+
+t.test("the Dockerfile passes dockerfile-utils' linter, every rule an error", async (t) => {
+  const strict = {
+    deprecatedMaintainer: ValidationSeverity.ERROR,
+    directiveCasing: ValidationSeverity.ERROR,
+    emptyContinuationLine: ValidationSeverity.ERROR,
+    instructionCasing: ValidationSeverity.ERROR,
+    instructionCmdMultiple: ValidationSeverity.ERROR,
+    instructionEntrypointMultiple: ValidationSeverity.ERROR,
+    instructionHealthcheckMultiple: ValidationSeverity.ERROR,
+    instructionJSONInSingleQuotes: ValidationSeverity.ERROR,
+    instructionWorkdirRelative: ValidationSeverity.ERROR,
+  };
+  const problems = validate(readFileSync(`${ROOT}Dockerfile`, 'utf8'), strict);
+  t.same(
+    problems.map((problem) => `line ${problem.range.start.line + 1}: ${problem.message}`),
+    [],
+    'no problem',
+  );
+  // The linter is not silent: a Dockerfile with mistakes it knows is refused.
+  const flawed = validate('FROM node:20\nMAINTAINER me\nworkdir app\nCMD a\nCMD b\nCOPY\n', strict);
+  t.ok(flawed.length >= 4, flawed.map((problem) => problem.message).join('; '));
 });
 
 t.test('npm run build, then node dist/src/server.js serves, migrates and validates', async (t) => {
