@@ -32,6 +32,14 @@ export interface MailConfig {
   timeoutMs: number;
 }
 
+/** Where OpenTelemetry traces go (OTEL_EXPORTER_OTLP_ENDPOINT …); absent: no tracing at all. */
+export interface TracingConfig {
+  /** The OTLP/HTTP traces URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
+  tracesUrl: string;
+  /** OTEL_SERVICE_NAME. */
+  serviceName: string;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -55,6 +63,7 @@ export interface Config {
   /** Which proxies' X-Forwarded-For is believed for the client's address (TRUST_PROXY): Fastify's trustProxy. */
   trustProxy: boolean | string[];
   mail?: MailConfig;
+  tracing?: TracingConfig;
   /** Largest accepted request body, bytes. */
   bodyLimit: number;
   /** Container registry (v2 API) that must know a benchmark's image; unset: no check. */
@@ -258,6 +267,17 @@ function mail(env: Env): MailConfig | undefined {
   };
 }
 
+/** The OpenTelemetry SDK's own variables: the traces endpoint, or the base endpoint it appends /v1/traces to. */
+function tracing(env: Env): TracingConfig | undefined {
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  let tracesUrl: string;
+  if (traces) tracesUrl = httpUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', traces);
+  else if (base) tracesUrl = `${httpUrl('OTEL_EXPORTER_OTLP_ENDPOINT', base).replace(/\/+$/, '')}/v1/traces`;
+  else return undefined;
+  return { tracesUrl, serviceName: env.OTEL_SERVICE_NAME?.trim() || 'eosc-perf-api' };
+}
+
 function timeouts(env: Env): Pick<Config, 'requestTimeoutMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs'> {
   const requestTimeoutMs = integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000);
   const headersTimeoutMs = integer(env, 'HEADERS_TIMEOUT_MS', Math.min(10_000, requestTimeoutMs), 1000, 3_600_000);
@@ -292,6 +312,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const url = parseDatabaseUrl(env.DATABASE_URL);
   const mailConfig = mail(env);
+  const tracingConfig = tracing(env);
   const imageRegistry = env.IMAGE_REGISTRY?.trim() ? httpUrl('IMAGE_REGISTRY', env.IMAGE_REGISTRY.trim()) : undefined;
   return {
     port: integer(env, 'PORT', 5000, 0, 65535),
@@ -312,6 +333,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     trustProxy: trustProxy(env),
     ...(mailConfig ? { mail: mailConfig } : {}),
+    ...(tracingConfig ? { tracing: tracingConfig } : {}),
     bodyLimit: integer(env, 'BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
     ...(imageRegistry ? { imageRegistry } : {}),
     resultsCacheMs: integer(env, 'RESULTS_CACHE_MS', 60_000, 0, 3_600_000),

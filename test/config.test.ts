@@ -54,6 +54,15 @@ t.test('values are read and normalised', async (t) => {
   t.equal(loadConfig({ DATABASE_URL: 'memory://' }).databaseUrl, 'memory://');
   t.equal(loadConfig({ RESULTS_CACHE_MS: '0' }).resultsCacheMs, 0, '0 turns the results cache off');
   t.match(loadConfig({ RUN_LEASE_SECONDS: '30', RUN_MAX_ATTEMPTS: '1' }), { runLeaseSeconds: 30, runMaxAttempts: 1 });
+  t.equal(loadConfig({}).tracing, undefined, 'no tracing unless an OTLP endpoint is set');
+  t.same(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing, {
+    tracesUrl: 'http://collector:4318/v1/traces',
+    serviceName: 'eosc-perf-api',
+  });
+  t.same(loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://c.example.org/traces', OTEL_SERVICE_NAME: 'perf' }).tracing, {
+    tracesUrl: 'https://c.example.org/traces',
+    serviceName: 'perf',
+  });
   t.match(loadConfig({}), { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000 }, 'timeout defaults');
   t.match(
     loadConfig({ REQUEST_TIMEOUT_MS: '5000' }),
@@ -75,6 +84,7 @@ const bad: [string, Record<string, string>, RegExp][] = [
   ['VALIDATION_TIMEOUT_MS', { VALIDATION_TIMEOUT_MS: '0' }, /^VALIDATION_TIMEOUT_MS: must be between 10 and 600000/],
   ['VALIDATION_THREADS', { VALIDATION_THREADS: '0' }, /^VALIDATION_THREADS: must be between 1 and 64/],
   ['SLOW_REQUEST_MS', { SLOW_REQUEST_MS: 'slow' }, /^SLOW_REQUEST_MS: must be an integer/],
+  ['OTEL_EXPORTER_OTLP_ENDPOINT', { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, /^OTEL_EXPORTER_OTLP_ENDPOINT: /],
   ['RUN_LEASE_SECONDS', { RUN_LEASE_SECONDS: '0' }, /^RUN_LEASE_SECONDS: must be between 1 and 86400/],
   ['RUN_MAX_ATTEMPTS', { RUN_MAX_ATTEMPTS: 'many' }, /^RUN_MAX_ATTEMPTS: must be an integer/],
   ['RATE_LIMIT_WRITES', { RATE_LIMIT_WRITES: '-5' }, /^RATE_LIMIT_WRITES: must be an integer/],
