@@ -24,7 +24,6 @@ import { rateLimitHook } from './http/rate-limits.js';
 import { logRequests } from './http/request-log.js';
 import { registerMetrics } from './http/metrics.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
-import { registerTracing } from './http/tracing.js';
 import { loadSpec } from './http/spec.js';
 import { validatorCompiler } from './http/request-validation.js';
 import { createServices } from './services/index.js';
@@ -69,8 +68,9 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
     // Behind a reverse proxy: the client's address (rate limits, logs) from X-Forwarded-For.
     trustProxy: config.trustProxy,
   });
-  // First, so that every route and hook added after it is traced.
-  if (config.tracing) await registerTracing(app, config.tracing);
+  // First, so that every route and hook added after it is traced. Loaded only when asked
+  // for: without tracing, the OpenTelemetry packages cost the start nothing.
+  if (config.tracing) await (await import('./http/tracing.js')).registerTracing(app, config.tracing);
   app.setValidatorCompiler(validatorCompiler());
   registerErrorHandlers(app);
   registerBodyParsers(app);
