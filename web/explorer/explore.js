@@ -374,7 +374,10 @@ function groupNamesOf(row, groupBy) {
  */
 async function newestRows(signal) {
   const response = await fetch(exportUrl('csv', { sort_by: '-execution_datetime' }), { signal });
-  if (!response.ok || !response.body) throw new ApiError(response.status, 'the export failed');
+  if (!response.ok || !response.body) {
+    const body = await response.json().catch(() => null);
+    throw new ApiError(response.status, body?.message ?? `the export answered ${response.status}`);
+  }
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let text = '';
   let lines = 0;
@@ -456,7 +459,10 @@ async function refresh() {
     const skipped =
       stats.skipped === 1 ? '; 1 has none and is left out' : stats.skipped ? `; ${stats.skipped} have none and are left out` : '';
     say(`${counted === 1 ? '1 result has' : `${counted} results have`} a number at ${stats.metric}${skipped}.`);
-    await renderScatter(stats, mine);
+    await renderScatter(stats, mine).catch((/** @type {Error} */ error) => {
+      // The statistics stand without the points (an export refused while 4 run at once, say).
+      if (error.name !== 'AbortError' && mine === generation) scatterNote.textContent = `The points could not be read: ${error.message}`;
+    });
   } catch (caught) {
     const error = /** @type {Error} */ (caught);
     if (mine !== generation || error.name === 'AbortError') return;
