@@ -88,6 +88,11 @@ t.test('serves, logs JSON with request ids, and stops on SIGTERM with exit 0', a
     phases.every((at, i) => at >= 0 && at < listening && (i === 0 || at > (phases[i - 1] ?? 0))),
     'each start-up phase logged, in order, before listening',
   );
+  t.same(
+    logs.slice(0, listening).filter((entry) => Number(entry.level) >= 40),
+    [],
+    'a start without a warning',
+  );
   t.match(
     logs.find((entry) => entry.msg === 'database open'),
     { database: 'pglite:memory', ms: Number },
