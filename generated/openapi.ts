@@ -2533,6 +2533,63 @@ export interface components {
             /** @description The results of this page. */
             items: components["schemas"]["Result"][];
         };
+        /**
+         * @description A result without its embedded documents (`embed=false`): its own
+         *     fields and the ids of its benchmark, site, flavor and tags.
+         */
+        ResultSummary: {
+            /**
+             * Format: uuid
+             * @example dd74701b-052d-4302-9d76-96ddc0a11f0c
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @example 2022-02-24T13:40:02.125Z
+             */
+            upload_datetime: string;
+            /**
+             * Format: date-time
+             * @example 2022-01-01T10:00:00.000Z
+             */
+            execution_datetime: string;
+            /**
+             * @example {
+             *       "result": {
+             *         "score": 156.605
+             *       }
+             *     }
+             */
+            json: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: uuid
+             * @example 1cc7814e-131f-4002-803a-434a287cf135
+             */
+            benchmark_id: string;
+            /**
+             * Format: uuid
+             * @example 17fb17c9-107c-4571-ab1e-120299878342
+             */
+            site_id: string;
+            /**
+             * Format: uuid
+             * @example 4b0a2d63-5b55-4b6a-8d1f-7f1e3e2c9a10
+             */
+            flavor_id: string;
+            /**
+             * @description The ids of its tags, in the order `tags` lists them (by name).
+             * @example [
+             *       "92f7443d-1991-4bee-8b58-a4189c586a08"
+             *     ]
+             */
+            tags_ids: string[];
+        };
+        /** @description A page of results without their embedded documents (`embed=false`). */
+        ResultSummaries: components["schemas"]["Pagination"] & {
+            items: components["schemas"]["ResultSummary"][];
+        };
         /** @description A page of users. */
         Users: components["schemas"]["Pagination"] & {
             /** @description The users of this page. */
@@ -3211,6 +3268,15 @@ export interface components {
          *     Example: `sort_by=-json.machine.cpu.count,+execution_datetime`.
          */
         ResultSortBy: string;
+        /**
+         * @description `true` (the default): each result carries its benchmark (with its JSON
+         *     Schema), site, flavor and tags, as always. `false`: each carries only
+         *     their ids (`benchmark_id`, `site_id`, `flavor_id`, `tags_ids`) — a
+         *     `ResultSummary` — for clients that want the numbers: a page of 100
+         *     c-ray results is then about a tenth of the bytes. Look the catalog up
+         *     once with `GET /benchmarks`, `/sites`, `/tags`.
+         */
+        Embed: boolean;
         /**
          * @description Order of the items: a comma-separated list, without spaces, of fields
          *     each preceded by `+` (ascending) or `-` (descending); write `+` as `%2B`
@@ -4246,6 +4312,15 @@ export interface operations {
                  *     Example: `sort_by=-json.machine.cpu.count,+execution_datetime`.
                  */
                 sort_by?: components["parameters"]["ResultSortBy"];
+                /**
+                 * @description `true` (the default): each result carries its benchmark (with its JSON
+                 *     Schema), site, flavor and tags, as always. `false`: each carries only
+                 *     their ids (`benchmark_id`, `site_id`, `flavor_id`, `tags_ids`) — a
+                 *     `ResultSummary` — for clients that want the numbers: a page of 100
+                 *     c-ray results is then about a tenth of the bytes. Look the catalog up
+                 *     once with `GET /benchmarks`, `/sites`, `/tags`.
+                 */
+                embed?: components["parameters"]["Embed"];
             };
             header?: never;
             path?: never;
@@ -4259,7 +4334,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Results"];
+                    "application/json": components["schemas"]["Results"] | components["schemas"]["ResultSummaries"];
                 };
             };
             422: components["responses"]["UnprocessableEntity"];
@@ -4402,6 +4477,15 @@ export interface operations {
                  *     Example: `sort_by=-json.machine.cpu.count,+execution_datetime`.
                  */
                 sort_by?: components["parameters"]["ResultSortBy"];
+                /**
+                 * @description `true` (the default): each result carries its benchmark (with its JSON
+                 *     Schema), site, flavor and tags, as always. `false`: each carries only
+                 *     their ids (`benchmark_id`, `site_id`, `flavor_id`, `tags_ids`) — a
+                 *     `ResultSummary` — for clients that want the numbers: a page of 100
+                 *     c-ray results is then about a tenth of the bytes. Look the catalog up
+                 *     once with `GET /benchmarks`, `/sites`, `/tags`.
+                 */
+                embed?: components["parameters"]["Embed"];
             };
             header?: never;
             path?: never;
@@ -4415,7 +4499,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Results"];
+                    "application/json": components["schemas"]["Results"] | components["schemas"]["ResultSummaries"];
                 };
             };
             422: components["responses"]["UnprocessableEntity"];
@@ -6518,6 +6602,15 @@ export interface operations {
                  *     Example: `sort_by=-json.machine.cpu.count,+execution_datetime`.
                  */
                 sort_by?: components["parameters"]["ResultSortBy"];
+                /**
+                 * @description `true` (the default): each result carries its benchmark (with its JSON
+                 *     Schema), site, flavor and tags, as always. `false`: each carries only
+                 *     their ids (`benchmark_id`, `site_id`, `flavor_id`, `tags_ids`) — a
+                 *     `ResultSummary` — for clients that want the numbers: a page of 100
+                 *     c-ray results is then about a tenth of the bytes. Look the catalog up
+                 *     once with `GET /benchmarks`, `/sites`, `/tags`.
+                 */
+                embed?: components["parameters"]["Embed"];
             };
             header?: never;
             path?: never;
@@ -6531,7 +6624,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Results"];
+                    "application/json": components["schemas"]["Results"] | components["schemas"]["ResultSummaries"];
                 };
             };
             401: components["responses"]["Unauthorized"];

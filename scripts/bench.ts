@@ -223,6 +223,12 @@ try {
   };
   const queries: Query[] = [
     { name: 'GET /results (default page)', method: 'GET', paths: ['/results'], read: true },
+    {
+      name: 'GET /results?embed=false (default page, ids instead of documents)',
+      method: 'GET',
+      paths: ['/results?embed=false'],
+      read: true,
+    },
     { name: 'GET /results (default page), brotli', method: 'GET', paths: ['/results'], headers: { 'accept-encoding': 'br' }, read: true },
     { name: 'GET /results (default page), gzip', method: 'GET', paths: ['/results'], headers: { 'accept-encoding': 'gzip' }, read: true },
     { name: 'GET /results (default page), If-None-Match: 304', method: 'GET', paths: ['/results'], conditional: true, read: true },

@@ -8,7 +8,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import t from 'tap';
 import { adminPersona, eachDatabase, json, persona, type Persona, type Test as Tap, type TestContext } from './helpers/app.js';
 import { assertError, assertPageResponse, ids } from './helpers/assertions.js';
-import { RESULT_KEYS, USER_KEYS, type Result, type Results, type Tag, type User } from './helpers/contract.js';
+import { RESULT_KEYS, type Result, type ResultSummaries, type Results, type Tag, USER_KEYS, type User } from './helpers/contract.js';
 import { pauseInserts } from './helpers/postgres.js';
 import { fixtures, UNKNOWN_ID, uniqueDashed } from './helpers/fixtures.js';
 
@@ -444,6 +444,45 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.same(page(t, await app.inject({ url: `/results?benchmark_id=${UNKNOWN_ID}` })).items, [], 'an unknown id matches nothing');
       const first = await app.inject({ url: '/results' });
       t.equal(first.statusCode, 200, 'without parameters');
+    });
+
+    t.test('200 with embed=false: the ids of what each result embeds, not the documents', async (t) => {
+      const w = await world({ type: 'object' }, { tags: 2 });
+      const tags = w.tags.map((tag) => tag.id);
+      await upload(w, { i: 1 }, { tags });
+      await upload(w, { i: 2 });
+      const full = json<Results>(await app.inject({ url: `/results?benchmark_id=${w.benchmark.id}` }));
+      for (const [url, headers] of [
+        [`/results?benchmark_id=${w.benchmark.id}&embed=false`, {}],
+        [`/results:search?terms=${encodeURIComponent(w.benchmark.docker_image)}&embed=false`, {}],
+        [`/users/self/results?benchmark_id=${w.benchmark.id}&embed=false`, await ctx.auth(owner)],
+      ] as const) {
+        const response = await app.inject({ url, headers });
+        t.equal(response.statusCode, 200, url);
+        const summaries = json<ResultSummaries>(response);
+        t.same(
+          summaries.items,
+          full.items.map((r) => ({
+            id: r.id,
+            upload_datetime: r.upload_datetime,
+            execution_datetime: r.execution_datetime,
+            json: r.json,
+            benchmark_id: r.benchmark.id,
+            site_id: r.site.id,
+            flavor_id: r.flavor.id,
+            tags_ids: r.tags.map((tag) => tag.id),
+          })),
+          `${url}: each a ResultSummary, in the same order, tags in their listed order`,
+        );
+        t.match(summaries, { total: 2, page: 1 });
+        t.ok(
+          response.body.length < JSON.stringify(full).length / 2,
+          `${url}: far fewer bytes (${response.body.length} vs ${JSON.stringify(full).length})`,
+        );
+      }
+      const again = json<Results>(await app.inject({ url: `/results?benchmark_id=${w.benchmark.id}&embed=true` }));
+      t.same(again, full, 'embed=true, and a page remembered under the other form, answer the full results');
+      assertError(t, await app.inject({ url: '/results?embed=sometimes' }), 422);
     });
 
     t.test('200 pages through the results without overlap', async (t) => {

@@ -25,6 +25,15 @@ export function catalogIds(rows: readonly ResultRow[]): CatalogIds {
 }
 
 /**
+ * The UTF-8 parts of a `ResultSummary` (`embed=false`): `row`'s own fields
+ * and the ids of what the full result embeds.
+ */
+export function summaryParts(row: ResultRow): Buffer[] {
+  const ids = `,"benchmark_id":"${row.benchmark_id}","site_id":"${row.site_id}","flavor_id":"${row.flavor_id}","tags_ids":${JSON.stringify(row.tag_ids)}}`;
+  return [Buffer.from(row.own.slice(0, -1) + ids, 'utf8')];
+}
+
+/**
  * The UTF-8 parts of `row`'s JSON, to be concatenated; undefined when an
  * entry it embeds is gone (deleted after the row was read): read it again.
  */

@@ -21,7 +21,7 @@ import type { CatalogFragments } from './catalog-fragments.js';
 import { JsonText } from '../http/json-text.js';
 import { type PageQuery, pageWindow, toPageText } from '../lists/pages.js';
 import { ReadCache, type WriteGeneration } from './page-cache.js';
-import { catalogIds, resultParts } from './result-json.js';
+import { catalogIds, resultParts, summaryParts } from './result-json.js';
 import { parseResultSort } from './sorting.js';
 
 /** Pages remembered at once: at most this many bytes of JSON (~100 default pages). */
@@ -29,6 +29,13 @@ const PAGE_CACHE_BYTES = 20_000_000;
 
 /** How often a page is read again while catalog entries it names are being deleted. */
 const MAX_READS = 3;
+
+/** Summaries of the rows `read` returns: nothing to look up, so nothing to read again. */
+async function summaries(read: () => Promise<ResultRow[]>): Promise<{ items: Buffer[][]; total?: number }> {
+  const rows = await read();
+  const items = rows.map(summaryParts);
+  return rows[0]?.total === undefined ? { items } : { items, total: rows[0].total };
+}
 
 export class ResultPages {
   private readonly counts: ReadCache<number>;
@@ -64,8 +71,15 @@ export class ResultPages {
     };
   }
 
-  /** One page of results matching `criteria`, in the order `sort_by` asks. */
-  async list(criteria: ResultCriteria, query: PageQuery & { sort_by?: string }): Promise<JsonText<Schemas['Results']>> {
+  /**
+   * One page of results matching `criteria`, in the order `sort_by` asks:
+   * each with its catalog entries embedded, or (`embed: false`) their ids.
+   */
+  async list(
+    criteria: ResultCriteria,
+    query: PageQuery & { sort_by?: string; embed?: boolean },
+  ): Promise<JsonText<Schemas['Results'] | Schemas['ResultSummaries']>> {
+    const embed = query.embed ?? true;
     const sort = parseResultSort(query.sort_by);
     const window = pageWindow(query);
     // A page is remembered no longer than the count it carries.
@@ -73,7 +87,8 @@ export class ResultPages {
     const load = async (trusted: boolean) => {
       const where = await resultWhere(this.db.prisma, criteria);
       // Counts the database does not keep are taken in the same pass as the page.
-      const { items, total } = await this.render(() => findResults(this.db.prisma, where, sort, window, !countIsKept(criteria)), trusted);
+      const read = () => findResults(this.db.prisma, where, sort, window, !countIsKept(criteria));
+      const { items, total } = embed ? await this.render(read, trusted) : await summaries(read);
       // A page that is not full and not past the end tells the total itself:
       // narrow filters and searches then need no count at all.
       if (items.length < window.take && (items.length > 0 || window.skip === 0)) {
@@ -88,7 +103,7 @@ export class ResultPages {
     };
     // Deaf to other instances' writes: nothing remembered can be trusted.
     if (!(await this.changes.sync())) return load(false);
-    const key = JSON.stringify([criteria, sort, window]);
+    const key = JSON.stringify([criteria, sort, window, embed]);
     return (
       await this.pages.getDated(
         key,

@@ -31,11 +31,11 @@ export class ResultsService {
     private readonly exports: ResultExports,
   ) {}
 
-  listResults({ query }: Input<'ListResults'>): Promise<JsonText<Schemas['Results']>> {
+  listResults({ query }: Input<'ListResults'>): Promise<Output<'ListResults'>> {
     return this.pages.list(listCriteria(query), query);
   }
 
-  searchResults({ query }: Input<'SearchResults'>): Promise<JsonText<Schemas['Results']>> {
+  searchResults({ query }: Input<'SearchResults'>): Promise<Output<'SearchResults'>> {
     const uploaded = dateRange('upload', query.upload_before, query.upload_after);
     return this.pages.list({ terms: query.terms ?? [], ...(uploaded ? { uploaded } : {}) }, query);
   }

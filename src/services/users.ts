@@ -1,12 +1,11 @@
 // The `users` tag: registration, the caller's own record, results and
 // claims, and the administrators' view of all users.
 import type { Prisma } from '../../generated/prisma/client.js';
-import type { Input, Schemas } from '../api-types.js';
+import type { Input, Output, Schemas } from '../api-types.js';
 import { requireCaller, requireUser, userRef } from '../auth/caller.js';
 import type { Database } from '../db/client.js';
 import { writeOrExplain } from '../db/prisma-errors.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../errors.js';
-import type { JsonText } from '../http/json-text.js';
 import { listPage } from '../lists/pages.js';
 import { containsLiteral, termsWhere } from '../lists/search.js';
 import { columnOrder } from '../lists/sorting.js';
@@ -42,7 +41,7 @@ export class UsersService {
     private readonly runs: RunLists,
   ) {}
 
-  listUserResults({ query, caller }: Input<'ListUserResults'>): Promise<JsonText<Schemas['Results']>> {
+  listUserResults({ query, caller }: Input<'ListUserResults'>): Promise<Output<'ListUserResults'>> {
     const { user } = requireUser(caller);
     // The caller's own results, claimed (hidden) ones included.
     return this.results.list({ ...listCriteria(query), includeHidden: true, uploader: user }, query);

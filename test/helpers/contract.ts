@@ -60,6 +60,7 @@ export type Sites = Schemas['Sites'];
 export type Flavors = Schemas['Flavors'];
 export type Tags = Schemas['Tags'];
 export type Results = Schemas['Results'];
+export type ResultSummaries = Schemas['ResultSummaries'];
 export type Users = Schemas['Users'];
 export type Claims = Schemas['Claims'];
 export type Submits = Schemas['Submits'];
