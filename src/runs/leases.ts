@@ -14,14 +14,15 @@ export function sweepIntervalMs(leaseSeconds: number): number {
   return Math.min(60_000, Math.max(1000, (leaseSeconds * 1000) / 2));
 }
 
-/** How often one site's leases are swept before takes (sweepSite). */
-const SITE_SWEEP_INTERVAL_MS = 1000;
-/** Sites whose last sweep is remembered; the oldest is forgotten beyond. */
-const MAX_REMEMBERED_SITES = 10_000;
+/** How often a site's leases (or all of them) are swept before takes and lists. */
+const THROTTLED_SWEEP_INTERVAL_MS = 1000;
+/** Sweeps whose time is remembered; the oldest is forgotten beyond. */
+const MAX_REMEMBERED_SWEEPS = 10_000;
 
 export class RunLeases {
   private timer: NodeJS.Timeout | undefined;
-  private readonly sweptSites = new Map<string, number>();
+  /** When each throttled sweep last ran: by site id, '' for all. */
+  private readonly swept = new Map<string, number>();
 
   constructor(
     private readonly db: Database,
@@ -42,12 +43,21 @@ export class RunLeases {
    * does not sweep on every poll, and a run lost a moment ago is taken a
    * moment later.
    */
-  async sweepSite(siteId: string): Promise<void> {
+  sweepSite(siteId: string): Promise<void> {
+    return this.atMostEverySecond(siteId, { siteId });
+  }
+
+  /** Before runs are listed: every expired lease, at most once a second on this instance. */
+  sweepAll(): Promise<void> {
+    return this.atMostEverySecond('', {});
+  }
+
+  private async atMostEverySecond(key: string, scope: { siteId?: string }): Promise<void> {
     const now = Date.now();
-    if (now - (this.sweptSites.get(siteId) ?? 0) < SITE_SWEEP_INTERVAL_MS) return;
-    this.sweptSites.set(siteId, now);
-    if (this.sweptSites.size > MAX_REMEMBERED_SITES) this.sweptSites.delete(this.sweptSites.keys().next().value as string);
-    await this.sweep({ siteId });
+    if (now - (this.swept.get(key) ?? 0) < THROTTLED_SWEEP_INTERVAL_MS) return;
+    this.swept.set(key, now);
+    if (this.swept.size > MAX_REMEMBERED_SWEEPS) this.swept.delete(this.swept.keys().next().value as string);
+    await this.sweep(scope);
   }
 
   /** Sweeps every run from time to time until stopped; a failed sweep is simply tried again next time. */

@@ -1,6 +1,7 @@
 // The lists of runs, GET /runs and GET /users/self/runs: the same filters,
 // sorting and pages, the latter only the caller's. Expired leases are swept
-// first, so that a list never shows a run as running that its runner lost.
+// first (at most once a second), so that a list does not show a run as
+// running long after its runner lost it.
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { QueryOf, Schemas } from '../api-types.js';
 import type { Database } from '../db/client.js';
@@ -33,7 +34,7 @@ export class RunLists {
 
   /** One page of the runs `query` asks for; only those `requester` asked for, if given. */
   async list(query: RunListQuery, requester?: { sub: string; iss: string }): Promise<Schemas['Runs']> {
-    await this.leases.sweep();
+    await this.leases.sweepAll();
     const where = { ...runsWhere(query), ...(requester ? { requester_sub: requester.sub, requester_iss: requester.iss } : {}) };
     const orderBy = columnOrder(query.sort_by, '-submit_datetime', SORT_FIELDS);
     const runs = this.db.prisma.run;

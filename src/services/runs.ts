@@ -174,7 +174,7 @@ export class RunsService {
     const benchmark = await this.db.prisma.benchmark.findUnique({ where: { id: held.benchmark_id }, select: { json_schema: true } });
     if (!benchmark) throw new NotFoundError('Run', params.run_id);
     const problem = await this.validator.problemWith(benchmark.json_schema as Record<string, unknown>, body.result);
-    // Output that fails the schema fails the run instead of being stored (the same checks as a lease, atomically).
+    // Output that fails the schema fails the run instead of being stored; either statement checks again that this runner holds the run.
     const ended = problem
       ? await failRun(this.db.prisma, params.run_id, runner, { reason: problem.message, requeue: false, maxAttempts: 0 })
       : await completeRun(this.db.prisma, params.run_id, runner, { json: body.result, execution_datetime: executed });
