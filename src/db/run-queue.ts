@@ -8,6 +8,7 @@
 // and because taking a run needs `FOR UPDATE SKIP LOCKED`, which Prisma
 // cannot say.
 import { Prisma, type PrismaClient, type Run } from '../../generated/prisma/client.js';
+import { isoText } from './results-query.js';
 
 /** A run as the service reads it: every column but its log. */
 export type RunRow = Omit<Run, 'log'>;
@@ -30,8 +31,8 @@ const COLUMNS = Prisma.raw(
 /** The database's now, to the millisecond: what the API shows is what is stored. */
 const NOW = Prisma.raw(`date_trunc('milliseconds', now())`);
 
-/** `log`, with `text` appended and cut to its newest RUN_LOG_CHARACTERS. */
-function appended(text: string): Prisma.Sql {
+/** `log`, with `text` (bound, or an SQL expression) appended and cut to its newest RUN_LOG_CHARACTERS. */
+function appended(text: string | Prisma.Sql): Prisma.Sql {
   return Prisma.sql`right(log || ${text}, ${RUN_LOG_CHARACTERS})`;
 }
 
@@ -99,8 +100,8 @@ export async function expireLeases(
       failure_reason = CASE WHEN ${lost}
         THEN 'runner lost: no heartbeat before the lease expired, ' || attempts || ' attempt(s)' END,
       finish_datetime = CASE WHEN ${lost} THEN ${NOW} END,
-      log = right(log || E'\\n[eosc-perf] lease expired at ' || to_char(lease_deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-        || CASE WHEN ${lost} THEN ': run failed' ELSE ': back in the queue' END || E'\\n', ${RUN_LOG_CHARACTERS}),
+      log = ${appended(Prisma.sql`E'\\n[eosc-perf] lease expired at ' || ${isoText(Prisma.raw('lease_deadline'))}
+        || CASE WHEN ${lost} THEN ': run failed' ELSE ': back in the queue' END || E'\\n'`)},
       lease_deadline = NULL, runner_sub = NULL, runner_iss = NULL
     FROM expired WHERE runs.id = expired.expired_id
     RETURNING ${COLUMNS}`;
