@@ -45,6 +45,8 @@ export interface Config {
   host: string;
   /** `postgresql://…`, `memory://`, or undefined for PGlite under dataDir. */
   databaseUrl?: string;
+  /** PostgreSQL read replicas of databaseUrl (DATABASE_REPLICA_URLS); empty: none. */
+  databaseReplicaUrls: string[];
   dataDir: string;
   oidcIssuers: string[];
   oidcAudience?: string;
@@ -160,6 +162,26 @@ export function parseDatabaseUrl(value: string | undefined): string | undefined 
     );
   }
   return raw;
+}
+
+/** DATABASE_REPLICA_URLS: `postgresql://` URLs separated by commas, only with a PostgreSQL DATABASE_URL. */
+function replicaUrls(env: Env, primary: string | undefined): string[] {
+  const urls = list(env.DATABASE_REPLICA_URLS);
+  if (urls.length > 0 && (primary === undefined || primary === 'memory://')) {
+    throw new ConfigError('DATABASE_REPLICA_URLS', 'read replicas need a PostgreSQL primary in DATABASE_URL');
+  }
+  for (const [index, url] of urls.entries()) {
+    let scheme: string | undefined;
+    try {
+      scheme = new URL(url).protocol;
+    } catch {
+      // named below, without echoing a URL that may hold a password
+    }
+    if (scheme !== 'postgresql:' && scheme !== 'postgres:') {
+      throw new ConfigError('DATABASE_REPLICA_URLS', `URL ${index + 1} is not a postgresql:// URL`);
+    }
+  }
+  return urls;
 }
 
 function apiPrefix(env: Env): string {
@@ -318,6 +340,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: integer(env, 'PORT', 5000, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
     ...(url ? { databaseUrl: url } : {}),
+    databaseReplicaUrls: replicaUrls(env, url),
     dataDir: path.resolve(env.DATA_DIR?.trim() || './data'),
     oidcIssuers,
     ...(audience ? { oidcAudience: audience } : {}),
@@ -350,20 +373,23 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
+function maskedUrl(text: string): string {
+  const url = new URL(text);
+  if (url.password !== '') url.password = '***';
+  // A query string may carry a password too (?password=…).
+  if (url.search !== '') url.search = '?***';
+  return url.href;
+}
+
 /**
  * `config` as it may be logged: every secret replaced by "***" (the
- * database URL's password, the SMTP password, METRICS_TOKEN), so that an
+ * database URLs' passwords, the SMTP password, METRICS_TOKEN), so that an
  * operator can see at debug level what the service runs with.
  */
 export function maskedConfig(config: Config): Record<string, unknown> {
   const masked: Record<string, unknown> = { ...config };
-  if (config.databaseUrl && config.databaseUrl !== 'memory://') {
-    const url = new URL(config.databaseUrl);
-    if (url.password !== '') url.password = '***';
-    // A query string may carry a password too (?password=…).
-    if (url.search !== '') url.search = '?***';
-    masked.databaseUrl = url.href;
-  }
+  if (config.databaseUrl && config.databaseUrl !== 'memory://') masked.databaseUrl = maskedUrl(config.databaseUrl);
+  masked.databaseReplicaUrls = config.databaseReplicaUrls.map(maskedUrl);
   if (config.mail?.auth) masked.mail = { ...config.mail, auth: { user: config.mail.auth.user, pass: '***' } };
   if (config.metricsToken) masked.metricsToken = '***';
   return masked;

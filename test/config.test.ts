@@ -28,6 +28,7 @@ t.test('defaults', async (t) => {
     databaseTimeoutMs: 30_000,
   });
   t.equal(config.databaseUrl, undefined, 'embedded PGlite');
+  t.same(config.databaseReplicaUrls, [], 'no read replicas');
   t.match(config.dataDir, /\/data$/);
   t.equal(config.mail, undefined);
 });
@@ -52,6 +53,12 @@ t.test('values are read and normalised', async (t) => {
     mail: { server: 'smtp.example.org', port: 25 },
   });
   t.equal(loadConfig({ DATABASE_URL: 'memory://' }).databaseUrl, 'memory://');
+  t.same(
+    loadConfig({ DATABASE_URL: 'postgresql://db/perf', DATABASE_REPLICA_URLS: ' postgresql://r1/perf , postgres://r2/perf' })
+      .databaseReplicaUrls,
+    ['postgresql://r1/perf', 'postgres://r2/perf'],
+    'read replicas',
+  );
   t.equal(loadConfig({ RESULTS_CACHE_MS: '0' }).resultsCacheMs, 0, '0 turns the results cache off');
   t.match(loadConfig({ RUN_LEASE_SECONDS: '30', RUN_MAX_ATTEMPTS: '1' }), { runLeaseSeconds: 30, runMaxAttempts: 1 });
   t.equal(loadConfig({}).tracing, undefined, 'no tracing unless an OTLP endpoint is set');
@@ -79,6 +86,17 @@ const bad: [string, Record<string, string>, RegExp][] = [
   ['DATABASE_URL', { DATABASE_URL: 'mysql://db/x' }, /^DATABASE_URL: unsupported scheme/],
   ['DATABASE_URL', { DATABASE_URL: '::::' }, /^DATABASE_URL: /],
   ['LOG_LEVEL', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+  ['DATABASE_REPLICA_URLS', { DATABASE_REPLICA_URLS: 'postgresql://replica/perf' }, /^DATABASE_REPLICA_URLS: .*PostgreSQL primary/],
+  [
+    'DATABASE_REPLICA_URLS',
+    { DATABASE_URL: 'memory://', DATABASE_REPLICA_URLS: 'postgresql://replica/perf' },
+    /^DATABASE_REPLICA_URLS: .*PostgreSQL primary/,
+  ],
+  [
+    'DATABASE_REPLICA_URLS',
+    { DATABASE_URL: 'postgresql://db/perf', DATABASE_REPLICA_URLS: 'postgresql://r1/perf, mysql://u:secret@r2/perf' },
+    /^DATABASE_REPLICA_URLS: URL 2 is not a postgresql:\/\/ URL$/,
+  ],
   ['RESULTS_CACHE_MS', { RESULTS_CACHE_MS: '-1' }, /^RESULTS_CACHE_MS: must be an integer/],
   ['RESULTS_CACHE_MS', { RESULTS_CACHE_MS: '3600001' }, /^RESULTS_CACHE_MS: must be between 0 and 3600000/],
   ['VALIDATION_TIMEOUT_MS', { VALIDATION_TIMEOUT_MS: '0' }, /^VALIDATION_TIMEOUT_MS: must be between 10 and 600000/],
@@ -222,14 +240,17 @@ t.test('.env.example holds only settings the service reads, all commented out', 
 t.test('maskedConfig, which the service logs at debug level, hides every secret', async (t) => {
   const config = loadConfig({
     DATABASE_URL: 'postgresql://perf:db-secret-1@db.example.org:5432/perf?sslpassword=query-secret-2',
+    DATABASE_REPLICA_URLS: 'postgresql://perf:replica-secret-5@r1.example.org/perf,postgres://r2.example.org/perf',
     MAIL_SERVER: 'smtp.example.org',
     MAIL_USERNAME: 'mailer',
     MAIL_PASSWORD: 'mail-secret-3',
     METRICS_TOKEN: 'metrics-secret-4-0123456789',
   });
   const text = JSON.stringify(maskedConfig(config));
-  for (const secret of ['db-secret-1', 'query-secret-2', 'mail-secret-3', 'metrics-secret-4']) t.notMatch(text, secret, secret);
+  for (const secret of ['db-secret-1', 'query-secret-2', 'mail-secret-3', 'metrics-secret-4', 'replica-secret-5'])
+    t.notMatch(text, secret, secret);
   t.match(text, /db\.example\.org:5432\/perf/, 'the rest of the URL');
   t.match(text, /"user":"mailer"/);
+  t.match(text, /r1\.example\.org\/perf","postgres:\/\/r2\.example\.org\/perf"/, 'the replicas, each');
   t.equal(JSON.stringify(maskedConfig(loadConfig({ DATABASE_URL: 'memory://' }))).includes('memory://'), true);
 });

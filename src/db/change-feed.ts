@@ -6,6 +6,7 @@
 // remembers only while it hears.
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { endOfWal, type WalSizes, walPosition } from './wal-positions.js';
 
 /** The channel the triggers notify; the payload is the changed table's name. */
 export const CHANGES_CHANNEL = 'eosc_perf_changes';
@@ -20,17 +21,32 @@ export interface ChangeHandlers {
   lost(): void;
 }
 
-export interface ChangeFeed {
+/** What a sync established. */
+export interface SyncPoint {
   /**
-   * True once every change committed before the call has been handed to
+   * Every change committed before the sync began has been handed to
    * `changed`; false when that cannot be known (not listening): then nothing
    * remembered may be trusted.
    */
-  sync(): Promise<boolean>;
+  heard: boolean;
+  /**
+   * The end of the primary's WAL at the sync, when the feed was asked for
+   * it (PgChangeFeedOptions.walPosition): a read replica that has replayed
+   * this far holds every change the sync heard of (read-replicas.ts).
+   */
+  walEnd?: bigint;
+}
+
+export interface ChangeFeed {
+  /** Waits until every change committed before the call has been heard (or that cannot be known). */
+  sync(): Promise<SyncPoint>;
   /** Whether it hears changes now (for /metrics). */
   readonly listening: boolean;
   close(): Promise<void>;
 }
+
+const HEARD: SyncPoint = { heard: true };
+const DEAF: SyncPoint = { heard: false };
 
 /** PGlite runs in this process and hands notifications over before the committing query returns. */
 export function pgliteChangeFeed(pglite: PGlite, handlers: ChangeHandlers): ChangeFeed {
@@ -39,8 +55,8 @@ export function pgliteChangeFeed(pglite: PGlite, handlers: ChangeHandlers): Chan
     listening: true,
     sync: () =>
       listening.then(
-        () => true,
-        () => false,
+        () => HEARD,
+        () => DEAF,
       ),
     async close() {
       const unlisten = await listening.catch(() => undefined);
@@ -54,6 +70,8 @@ export interface PgChangeFeedOptions {
   connection: pg.ClientConfig;
   /** The longest a sync may wait for the server before the feed counts as down, ms. */
   timeoutMs: number;
+  /** Each sync also reads the primary's WAL position (for read replicas). */
+  walPosition: boolean;
   log: { info(msg: string): void; warn(msg: string): void };
 }
 
@@ -74,9 +92,11 @@ export class PgChangeFeed implements ChangeFeed {
   private closed = false;
   private retryMs = RETRY_DELAYS_MS.first;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** The primary's, read once listening (walPosition). */
+  private walSizes: WalSizes | undefined;
   /** The round trip on its way, and the one after it for callers that came while it was. */
-  private sent: Promise<boolean> | undefined;
-  private queued: Promise<boolean> | undefined;
+  private sent: Promise<SyncPoint> | undefined;
+  private queued: Promise<SyncPoint> | undefined;
 
   constructor(
     private readonly handlers: ChangeHandlers,
@@ -85,8 +105,8 @@ export class PgChangeFeed implements ChangeFeed {
     void this.connect();
   }
 
-  sync(): Promise<boolean> {
-    if (!this.listening) return Promise.resolve(false);
+  sync(): Promise<SyncPoint> {
+    if (!this.listening) return Promise.resolve(DEAF);
     if (!this.sent) {
       this.sent = this.roundTrip();
       return this.sent;
@@ -95,7 +115,7 @@ export class PgChangeFeed implements ChangeFeed {
     // read began, so it proves nothing about that read: join the next one.
     this.queued ??= this.sent.then(() => {
       this.queued = undefined;
-      if (!this.listening) return false;
+      if (!this.listening) return DEAF;
       this.sent = this.roundTrip();
       return this.sent;
     });
@@ -110,16 +130,25 @@ export class PgChangeFeed implements ChangeFeed {
     await client?.end().catch(() => {});
   }
 
-  private roundTrip(): Promise<boolean> {
+  private roundTrip(): Promise<SyncPoint> {
     const client = this.client;
-    const promise = (async () => {
-      if (!client) return false;
+    const promise = (async (): Promise<SyncPoint> => {
+      if (!client) return DEAF;
       try {
-        await client.query('SELECT 1');
-        return client === this.client && this.listening;
+        if (!this.options.walPosition) {
+          await client.query('SELECT 1');
+          return client === this.client && this.listening ? HEARD : DEAF;
+        }
+        // The insert position, not pg_current_wal_lsn(): a commit with synchronous_commit = off
+        // may not have been written out yet, and is visible all the same.
+        const { rows } = await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+        const lsn = rows[0]?.lsn;
+        const sizes = this.walSizes;
+        if (client !== this.client || !this.listening) return DEAF;
+        return lsn && sizes ? { heard: true, walEnd: endOfWal(walPosition(lsn), sizes) } : HEARD;
       } catch {
         this.lose(client, 'does not answer');
-        return false;
+        return DEAF;
       }
     })().finally(() => {
       if (this.sent === promise) this.sent = undefined;
@@ -144,6 +173,7 @@ export class PgChangeFeed implements ChangeFeed {
     try {
       await client.connect();
       await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+      if (this.options.walPosition) this.walSizes = await walSizes(client);
     } catch {
       this.lose(client, 'cannot be opened');
       return;
@@ -173,4 +203,12 @@ export class PgChangeFeed implements ChangeFeed {
     this.client = undefined;
     this.listening = false;
   }
+}
+
+async function walSizes(client: pg.Client): Promise<WalSizes> {
+  const { rows } = await client.query<{ block: string; segment: string }>(
+    `SELECT current_setting('wal_block_size') AS block,
+            (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS segment`,
+  );
+  return { block: BigInt(rows[0]?.block ?? '8192'), segment: BigInt(rows[0]?.segment ?? '16777216') };
 }

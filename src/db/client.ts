@@ -9,8 +9,10 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { type Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import { type Config, ConfigError, parseDatabaseUrl } from '../config.js';
+import { errorMessage, passwordScrubber, redactUrl } from './connection-text.js';
 import { type ChangeFeed, type ChangeHandlers, PgChangeFeed, pgliteChangeFeed } from './change-feed.js';
 import { DataDirLockedError, lockDataDir } from './data-dir-lock.js';
+import { ReadReplicas, type ReplicaReadOutcome } from './read-replicas.js';
 import { PgliteMigrationFactory, PgMigrationFactory } from './migration-adapters.js';
 
 export type DatabaseKind = 'postgresql' | 'pglite';
@@ -40,6 +42,15 @@ export interface Database {
    * then give the same values.
    */
   readInBatches<Row>(query: Prisma.Sql, size: number): AsyncGenerator<Row[]>;
+  /**
+   * Runs `work`, a read whose answer may be remembered, on a read replica
+   * that has replayed the primary's WAL up to `walEnd` (a sync's), or else
+   * on the primary (read-replicas.ts; without DATABASE_REPLICA_URLS, always
+   * the primary).
+   */
+  readAsOf<T>(walEnd: bigint | undefined, work: (prisma: PrismaClient) => Promise<T>): Promise<T>;
+  /** Such reads by where they went, and the replicas answering; undefined without replicas (for /metrics). */
+  replicaStats(): ReplicaStats | undefined;
   /** Starts listening for committed changes to the tables results pages show (change-feed.ts); close() the feed before the database. */
   listenForChanges(handlers: ChangeHandlers, log: FeedLog): ChangeFeed;
   close(): Promise<void>;
@@ -54,7 +65,13 @@ export interface PoolStats {
   waiting: number;
 }
 
-/** Where the change feed says that it stopped or started listening. */
+export interface ReplicaStats {
+  reads: Readonly<Record<ReplicaReadOutcome, number>>;
+  up: number;
+  total: number;
+}
+
+/** Where the change feed and the read replicas say that they stopped or started working. */
 export interface FeedLog {
   info(msg: string): void;
   warn(msg: string): void;
@@ -70,13 +87,17 @@ export interface OpenOptions {
    * network partition) would otherwise hold requests forever.
    */
   queryTimeoutMs?: number;
+  /** PostgreSQL read replicas of the primary (DATABASE_REPLICA_URLS). */
+  replicaUrls?: string[];
+  /** Where read replicas say they stopped or started answering; `log` by default. */
+  replicaLog?: FeedLog;
 }
 
 /** The database named by the environment cannot be used. The message names no password and no
  * variable, so that a caller can print `${variable}: ${message}`. */
 export class DatabaseOpenError extends Error {
   constructor(
-    readonly variable: 'DATABASE_URL' | 'DATA_DIR',
+    readonly variable: 'DATABASE_URL' | 'DATA_DIR' | 'DATABASE_REPLICA_URLS',
     message: string,
   ) {
     super(message);
@@ -94,6 +115,10 @@ const CLIENT_TIMEOUT_GRACE_MS = 1000;
  * download client that stopped reading) before the server ends it.
  */
 const CURSOR_IDLE_MS = 60_000;
+/** A replica that does not accept a connection in this time is left to its probes, ms. */
+const REPLICA_CONNECT_TIMEOUT_MS = 2000;
+/** The `application_name` of a read replica's connections, as the replica's pg_stat_activity shows it. */
+export const REPLICA_APPLICATION_NAME = 'eosc-perf-api replica reads';
 /** The `application_name` of a cursor's connection, as pg_stat_activity shows it. */
 export const CURSOR_APPLICATION_NAME = 'eosc-perf-api export';
 
@@ -109,11 +134,13 @@ export const CURSOR_APPLICATION_NAME = 'eosc-perf-api export';
 const PGLITE_OPTIONS = { postgresqlconf: ['shared_buffers = 16MB'] };
 
 /** The database the configuration names (DATABASE_URL, DATA_DIR, DATABASE_TIMEOUT_MS): what the server and the scripts open. */
-export function openConfiguredDatabase(config: Config, log?: (msg: string) => void): Promise<Database> {
+export function openConfiguredDatabase(config: Config, log?: (msg: string) => void, replicaLog?: FeedLog): Promise<Database> {
   return openDatabase({
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     dataDir: config.dataDir,
     queryTimeoutMs: config.databaseTimeoutMs,
+    replicaUrls: config.databaseReplicaUrls,
+    ...(replicaLog ? { replicaLog } : {}),
     ...(log ? { log } : {}),
   });
 }
@@ -121,6 +148,10 @@ export function openConfiguredDatabase(config: Config, log?: (msg: string) => vo
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   const log = opts.log ?? (() => {});
   const raw = opts.databaseUrl?.trim();
+  const replicaUrls = opts.replicaUrls ?? [];
+  if (replicaUrls.length > 0 && !raw?.startsWith('postgres')) {
+    throw new DatabaseOpenError('DATABASE_REPLICA_URLS', 'read replicas need a PostgreSQL primary in DATABASE_URL');
+  }
   if (raw === undefined || raw === '') {
     const dir = path.resolve(opts.dataDir);
     let release: (() => Promise<void>) | undefined;
@@ -141,21 +172,22 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     if (err instanceof ConfigError) throw new DatabaseOpenError('DATABASE_URL', err.reason);
     throw err;
   }
-  return openPostgres(raw, new URL(raw), log, opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS);
+  return openPostgres(raw, new URL(raw), log, opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, {
+    urls: replicaUrls,
+    log: opts.replicaLog ?? { info: log, warn: log },
+  });
 }
 
-/** The URL without password and query string (which may carry one too). */
-export function redactUrl(url: URL): string {
-  const copy = new URL(url.href);
-  copy.password = '';
-  copy.search = '';
-  return copy.href;
-}
-
-async function openPostgres(raw: string, url: URL, log: (msg: string) => void, queryTimeoutMs: number): Promise<Database> {
+async function openPostgres(
+  raw: string,
+  url: URL,
+  log: (msg: string) => void,
+  queryTimeoutMs: number,
+  replicaSettings: { urls: string[]; log: FeedLog },
+): Promise<Database> {
+  const replicaUrls = replicaSettings.urls;
   const description = redactUrl(url);
-  const secret = safeDecode(url.password);
-  const scrub = (text: string): string => (secret === '' ? text : text.split(secret).join('***'));
+  const scrub = passwordScrubber(url);
 
   // keepAlive: a connection whose server vanished is eventually noticed even when idle.
   const config: pg.PoolConfig = { connectionString: raw, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true };
@@ -166,13 +198,13 @@ async function openPostgres(raw: string, url: URL, log: (msg: string) => void, q
   // later"; the client waits a little longer, for a server that answers nothing
   // at all (paused, partitioned). A transaction left open by a client that gave
   // up is rolled back by the server too.
-  const pool = new pg.Pool({
-    ...config,
+  const bounded = {
     max: POOL_SIZE,
     statement_timeout: queryTimeoutMs,
     idle_in_transaction_session_timeout: queryTimeoutMs,
     query_timeout: queryTimeoutMs + CLIENT_TIMEOUT_GRACE_MS,
-  });
+  };
+  const pool = new pg.Pool({ ...config, ...bounded });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', (err) => log(`postgresql pool: ${scrub(err.message)}`));
   try {
@@ -183,6 +215,20 @@ async function openPostgres(raw: string, url: URL, log: (msg: string) => void, q
   }
 
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  // Connected on first use: the scripts that open the database never read from them.
+  const replicas =
+    replicaUrls.length === 0
+      ? undefined
+      : new ReadReplicas(replicaUrls, {
+          poolConfig: (replicaUrl) => ({
+            connectionString: replicaUrl,
+            connectionTimeoutMillis: REPLICA_CONNECT_TIMEOUT_MS,
+            keepAlive: true,
+            application_name: REPLICA_APPLICATION_NAME,
+            ...bounded,
+          }),
+          log: replicaSettings.log,
+        });
   let closing: Promise<void> | undefined;
   return {
     kind: 'postgresql',
@@ -202,6 +248,8 @@ async function openPostgres(raw: string, url: URL, log: (msg: string) => void, q
       await pool.query('SELECT 1');
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    readAsOf: (walEnd, work) => (replicas ? replicas.read(walEnd, prisma, work) : work(prisma)),
+    replicaStats: () => replicas && { reads: replicas.reads, up: replicas.up, total: replicaUrls.length },
     // A connection of its own, outside the pool: a long download must not hold
     // one of the pool's connections from every other request. Each FETCH is a
     // statement bounded by statement_timeout; a reader that stops reading is
@@ -230,10 +278,16 @@ async function openPostgres(raw: string, url: URL, log: (msg: string) => void, q
       }
     },
     listenForChanges(handlers, feedLog) {
-      return new PgChangeFeed(handlers, { connection: config, timeoutMs: queryTimeoutMs, log: feedLog });
+      return new PgChangeFeed(handlers, {
+        connection: config,
+        timeoutMs: queryTimeoutMs,
+        walPosition: replicas !== undefined,
+        log: feedLog,
+      });
     },
     close() {
       closing ??= (async () => {
+        await replicas?.close();
         await prisma.$disconnect();
         await pool.end();
       })();
@@ -271,6 +325,8 @@ export async function openPglite(
       await pglite.query('SELECT 1');
     },
     poolStats: () => undefined,
+    readAsOf: (_walEnd, work) => work(prisma),
+    replicaStats: () => undefined,
     // One session serves every request: a cursor WITH HOLD outlives its own
     // statement, so other requests' queries run between its batches. (It is
     // computed whole when declared, inside PGlite's memory or data directory.)
@@ -300,20 +356,4 @@ export async function openPglite(
       return closing;
     },
   };
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-function errorMessage(err: unknown): string {
-  if (err instanceof AggregateError && err.errors.length > 0) {
-    return err.errors.map(errorMessage).join('; ');
-  }
-  if (err instanceof Error) return err.message !== '' ? err.message : err.name;
-  return String(err);
 }

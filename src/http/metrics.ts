@@ -61,6 +61,15 @@ export function registerMetrics(app: FastifyInstance, token: string, sources: Me
       this.set({ state: 'waiting' }, stats.waiting);
     },
   });
+  new Gauge({
+    name: 'eosc_perf_db_replicas_answering',
+    help: 'Read replicas (DATABASE_REPLICA_URLS) that answer; one that does not is probed until it does (absent without replicas)',
+    registers: [registry],
+    collect() {
+      const stats = sources.db.replicaStats();
+      if (stats) this.set(stats.up);
+    },
+  });
   // Counters whose totals the services keep: each scrape adds what was counted since the last.
   const counted = new Map<string, number>();
   const catchUp = (counter: Counter<string>, labels: Record<string, string>, total: number) => {
@@ -87,6 +96,19 @@ export function registerMetrics(app: FastifyInstance, token: string, sources: Me
     registers: [registry],
     collect() {
       catchUp(this, {}, sources.services().invalidations);
+    },
+  });
+  new Counter({
+    name: 'eosc_perf_db_replica_reads_total',
+    help:
+      'Reads that may be remembered, by where they went: a replica, or the primary because no replica had replayed the ' +
+      "request's commits (behind), none answers (down), the read failed on one (failed), or the change feed is deaf (unsynced)",
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      const stats = sources.db.replicaStats();
+      if (!stats) return;
+      for (const [outcome, total] of Object.entries(stats.reads)) catchUp(this, { outcome }, total);
     },
   });
   new Gauge({

@@ -71,18 +71,27 @@ export class GroupStatistics {
   async get(query: StatisticsQuery): Promise<Schemas['Statistics']> {
     const path = queryJsonPath('metric', query.metric);
     const criteria = listCriteria(query);
-    const load = () => statistics(this.db, query, path, criteria);
-    if (!(await this.changes.sync())) return load();
+    const point = await this.changes.sync();
+    const load = () => statistics(this.db, point.walEnd, query, path, criteria);
+    if (!point.heard) return load();
     // The query as given, not the criteria: the answer echoes its filters as the client wrote them.
     return this.answers.get(JSON.stringify(query), load);
   }
 }
 
-async function statistics(db: Database, query: StatisticsQuery, path: string[], criteria: ResultCriteria): Promise<Schemas['Statistics']> {
+/** The statistics as of the end of the primary's WAL `walEnd` (on a read replica that has it, if any). */
+async function statistics(
+  db: Database,
+  walEnd: bigint | undefined,
+  query: StatisticsQuery,
+  path: string[],
+  criteria: ResultCriteria,
+): Promise<Schemas['Statistics']> {
   const groupBy = query.group_by ?? 'flavor';
   const better = query.better ?? 'higher';
-  const where = await resultWhere(db.prisma, criteria);
-  const rows = await resultStats(db.prisma, where, path, groupBy, { table: medianLowRanks(), halfZ: HALF_Z });
+  const rows = await db.readAsOf(walEnd, async (prisma) =>
+    resultStats(prisma, await resultWhere(prisma, criteria), path, groupBy, { table: medianLowRanks(), halfZ: HALF_Z }),
+  );
   const everything = rows.find((row) => row.id === null);
   const groups: Group[] = [];
   for (const row of rows) {

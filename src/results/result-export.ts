@@ -107,7 +107,7 @@ export class ResultExports {
   }
 
   private async *ndjson(batches: AsyncGenerator<ExportJsonRow[]>): AsyncGenerator<Buffer> {
-    const trusted = await this.changes.sync();
+    const { heard: trusted } = await this.changes.sync();
     for await (const rows of batches) {
       const fragments = await this.fragments.lookup(catalogIds(rows), trusted);
       const lines: Buffer[] = [];

@@ -82,27 +82,30 @@ export class ResultPages {
     const embed = query.embed ?? true;
     const sort = parseResultSort(query.sort_by);
     const window = pageWindow(query);
+    const point = await this.changes.sync();
     // A page is remembered no longer than the count it carries.
     let countedAt: number | undefined;
-    const load = async (trusted: boolean) => {
-      const where = await resultWhere(this.db.prisma, criteria);
-      // Counts the database does not keep are taken in the same pass as the page.
-      const read = () => findResults(this.db.prisma, where, sort, window, !countIsKept(criteria));
-      const { items, total } = embed ? await this.render(read, trusted) : await summaries(read);
-      // A page that is not full and not past the end tells the total itself:
-      // narrow filters and searches then need no count at all.
-      if (items.length < window.take && (items.length > 0 || window.skip === 0)) {
-        return toPageText<Schemas['Result']>(query, items, window.skip + items.length);
-      }
-      if (total !== undefined) return toPageText<Schemas['Result']>(query, items, total);
-      const count = () => countResults(this.db.prisma, criteria, where);
-      if (!trusted) return toPageText<Schemas['Result']>(query, items, await count());
-      const counted = await this.counts.getDated(JSON.stringify(criteria), count);
-      countedAt = counted.at;
-      return toPageText<Schemas['Result']>(query, items, counted.value);
-    };
+    // On a read replica that has every commit the sync heard of, if there is one.
+    const load = (trusted: boolean) =>
+      this.db.readAsOf(point.walEnd, async (prisma) => {
+        const where = await resultWhere(prisma, criteria);
+        // Counts the database does not keep are taken in the same pass as the page.
+        const read = () => findResults(prisma, where, sort, window, !countIsKept(criteria));
+        const { items, total } = embed ? await this.render(read, trusted) : await summaries(read);
+        // A page that is not full and not past the end tells the total itself:
+        // narrow filters and searches then need no count at all.
+        if (items.length < window.take && (items.length > 0 || window.skip === 0)) {
+          return toPageText<Schemas['Result']>(query, items, window.skip + items.length);
+        }
+        if (total !== undefined) return toPageText<Schemas['Result']>(query, items, total);
+        const count = () => countResults(prisma, criteria, where);
+        if (!trusted) return toPageText<Schemas['Result']>(query, items, await count());
+        const counted = await this.counts.getDated(JSON.stringify(criteria), count);
+        countedAt = counted.at;
+        return toPageText<Schemas['Result']>(query, items, counted.value);
+      });
     // Deaf to other instances' writes: nothing remembered can be trusted.
-    if (!(await this.changes.sync())) return load(false);
+    if (!point.heard) return load(false);
     const key = JSON.stringify([criteria, sort, window, embed]);
     return (
       await this.pages.getDated(
@@ -115,13 +118,15 @@ export class ResultPages {
 
   /** One result, claimed (hidden) or not, as GET /results/{id} shows it; undefined when there is none. */
   async find(id: string): Promise<JsonText<Schemas['Result']> | undefined> {
-    const trusted = await this.changes.sync();
+    const point = await this.changes.sync();
     const {
       items: [item],
-    } = await this.render(async () => {
-      const row = await findResult(this.db.prisma, id);
-      return row ? [row] : [];
-    }, trusted);
+    } = await this.db.readAsOf(point.walEnd, (prisma) =>
+      this.render(async () => {
+        const row = await findResult(prisma, id);
+        return row ? [row] : [];
+      }, point.heard),
+    );
     return item && new JsonText(item);
   }
 

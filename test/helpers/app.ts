@@ -56,11 +56,16 @@ export type DatabaseName = 'pglite' | 'postgresql';
 let postgres: Promise<TestPostgres | null> | undefined;
 let databaseCount = 0;
 
-/** One PostgreSQL server per test process, a fresh database per suite. */
-async function postgresUrl(): Promise<string | null> {
+/** The PostgreSQL server of this test process (null where there is none). */
+export function testPostgres(): Promise<TestPostgres | null> {
   // No teardown: the server's watchdog stops it when this process exits.
   postgres ??= startPostgres();
-  const server = await postgres;
+  return postgres;
+}
+
+/** One PostgreSQL server per test process, a fresh database per suite. */
+async function postgresUrl(): Promise<string | null> {
+  const server = await testPostgres();
   if (!server) return null;
   databaseCount += 1;
   return server.createDatabase(`test_${process.pid}_${databaseCount}`);
@@ -144,16 +149,33 @@ export async function createTestInstances(
 ): Promise<{ instances: TestContext[]; databaseUrl: string } | null> {
   const databaseUrl = await postgresUrl();
   if (databaseUrl === null) return null;
+  return { instances: await instancesOn(t, databaseUrl, count, env, loggers), databaseUrl };
+}
+
+/**
+ * `count` instances of the service on the PostgreSQL database at
+ * `databaseUrl`, migrated first; each opens its database as the server does
+ * from `env` (DATABASE_REPLICA_URLS among it).
+ */
+export async function instancesOn(
+  t: Test,
+  databaseUrl: string,
+  count: number,
+  env: Record<string, string> = {},
+  loggers: FastifyBaseLogger[] = [],
+): Promise<TestContext[]> {
   const migrator = await openDatabase({ databaseUrl, dataDir: '' });
   await applyMigrations(migrator);
   await migrator.close();
   const providers = await startProviders(t);
   const instances: TestContext[] = [];
+  const replicaUrls = loadConfig({ DATABASE_URL: databaseUrl, ...env }).databaseReplicaUrls;
   for (let i = 0; i < count; i += 1) {
-    const db = await openDatabase({ databaseUrl, dataDir: '' });
-    instances.push(await serviceOn(t, { db, ...providers }, env, loggers[i]));
+    const logger = loggers[i];
+    const db = await openDatabase({ databaseUrl, dataDir: '', replicaUrls, ...(logger ? { replicaLog: logger } : {}) });
+    instances.push(await serviceOn(t, { db, ...providers }, { DATABASE_URL: databaseUrl, ...env }, logger));
   }
-  return { instances, databaseUrl };
+  return instances;
 }
 
 /** The OIDC provider and SMTP relay the services of a test talk to, stopped when the test ends. */

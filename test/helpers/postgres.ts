@@ -13,7 +13,19 @@ export interface TestPostgres {
   url: string;
   /** Creates an empty database and returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /** A streaming replica of the whole server (undefined with TEST_DATABASE_URL). */
+  startReplica?(): Promise<TestReplica>;
   /** Stops the server and removes its files (with TEST_DATABASE_URL: drops the databases created). */
+  stop(): Promise<void>;
+}
+
+export interface TestReplica {
+  /** URL of the replica's default database; every database of the primary is there by the same name. */
+  url: string;
+  /** Stops and restarts applying the primary's changes: the replica lags while paused. */
+  pauseReplay(): Promise<void>;
+  resumeReplay(): Promise<void>;
+  /** Stops the replica and removes its files. */
   stop(): Promise<void>;
 }
 
@@ -90,8 +102,7 @@ async function startCluster(bindir: string): Promise<TestPostgres> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'eosc-perf-pg-'));
   const data = path.join(dir, 'data');
   // PostgreSQL refuses to run as root: run it as the postgres user, owner of the temp dir.
-  const asRoot = process.getuid?.() === 0;
-  const ids = asRoot ? postgresUserIds() : {};
+  const ids = process.getuid?.() === 0 ? postgresUserIds() : {};
   if (ids.uid !== undefined && ids.gid !== undefined) chownSync(dir, ids.uid, ids.gid);
 
   try {
@@ -104,11 +115,77 @@ async function startCluster(bindir: string): Promise<TestPostgres> {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed: ${err instanceof Error ? err.message : String(err)}`);
   }
+  const primary = await runServer(bindir, dir, ids);
+  return {
+    url: primary.url,
+    async createDatabase(name) {
+      await adminQuery(primary.url, `CREATE DATABASE ${quoteIdent(name)}`);
+      return databaseUrl(primary.url, name);
+    },
+    async startReplica() {
+      return startReplica(bindir, primary.url, ids);
+    },
+    stop: primary.stop,
+  };
+}
 
+/**
+ * A hot standby streaming from the server at `primaryUrl`: a base backup
+ * (pg_basebackup -R, which writes the standby's connection settings) started
+ * as a server of its own. initdb's default pg_hba.conf lets 127.0.0.1 in for
+ * replication.
+ */
+async function startReplica(bindir: string, primaryUrl: string, ids: { uid?: number; gid?: number }): Promise<TestReplica> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'eosc-perf-pg-replica-'));
+  if (ids.uid !== undefined && ids.gid !== undefined) chownSync(dir, ids.uid, ids.gid);
+  const primary = new URL(primaryUrl);
+  try {
+    execFileSync(
+      path.join(bindir, 'pg_basebackup'),
+      [
+        '-D',
+        path.join(dir, 'data'),
+        '-R',
+        '-X',
+        'stream',
+        '-c',
+        'fast',
+        '--no-sync',
+        '-h',
+        primary.hostname,
+        '-p',
+        primary.port,
+        '-U',
+        'postgres',
+      ],
+      { ...ids, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`pg_basebackup failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const replica = await runServer(bindir, dir, ids);
+  return {
+    url: replica.url,
+    pauseReplay: () => adminQuery(replica.url, 'SELECT pg_wal_replay_pause()'),
+    resumeReplay: () => adminQuery(replica.url, 'SELECT pg_wal_replay_resume()'),
+    stop: replica.stop,
+  };
+}
+
+/**
+ * Runs `postgres` on the data directory `dir`/data, on a free port of 127.0.0.1,
+ * until stop() (or this process's exit): the URL of its default database.
+ */
+async function runServer(
+  bindir: string,
+  dir: string,
+  ids: { uid?: number; gid?: number },
+): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
   const postgresArgs = [
     '-D',
-    data,
+    path.join(dir, 'data'),
     '-p',
     String(port),
     '-k',
@@ -170,14 +247,7 @@ async function startCluster(bindir: string): Promise<TestPostgres> {
     await stop();
     throw err;
   }
-  return {
-    url,
-    async createDatabase(name) {
-      await adminQuery(url, `CREATE DATABASE ${quoteIdent(name)}`);
-      return databaseUrl(url, name);
-    },
-    stop,
-  };
+  return { url, stop };
 }
 
 function postgresUserIds(): { uid?: number; gid?: number } {
