@@ -3,10 +3,11 @@
 // runs test/fixtures/fake-benchmark.mjs instead of a container: runs end to
 // end (result stored, log kept), a container that fails, output that is not
 // JSON or fails the schema, cancellation while running, SIGTERM while running
-// (the run goes back to the queue), the token command, and the exit codes of
-// a misconfigured runner.
+// (the run goes back to the queue), the token command, the exit codes of a
+// misconfigured runner, and a refused poll's Retry-After.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -189,3 +190,32 @@ eachDatabase(
   },
   { RUN_LEASE_SECONDS: '3' },
 );
+
+t.test('a poll refused with 429 waits as long as its Retry-After asks', async (t) => {
+  // A service that refuses the first take for 1 s, then has nothing queued.
+  const takes: number[] = [];
+  const service = createServer((request, response) => {
+    takes.push(performance.now());
+    if (takes.length === 1) {
+      response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
+      response.end(JSON.stringify({ code: 'rate_limited', message: 'Too many requests: retry in 1 s' }));
+    } else {
+      response.writeHead(204).end();
+    }
+  });
+  await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => service.close(() => resolve())));
+  const api = `http://127.0.0.1:${(service.address() as AddressInfo).port}`;
+  const runner = startRunner(
+    t,
+    ['--api', api, '--site', '00000000-0000-4000-8000-000000000001', '--command', TEMPLATE, '--poll-min', '0.05', '--poll-max', '0.1'],
+    { EOSC_PERF_TOKEN: 'a-token' },
+  );
+  await until('a second take', async () => (takes.length >= 3 ? true : undefined));
+  runner.child.kill('SIGTERM');
+  t.equal(await exitOf(runner), 0);
+  const [first = 0, second = 0, third = 0] = takes;
+  t.ok(second - first >= 950, `the second take waited ${Math.round(second - first)} ms`);
+  t.ok(third - second < 900, `the next one polls as usual again (${Math.round(third - second)} ms)`);
+  t.match(runner.output(), /taking a run: 429 Too many requests: retry in 1 s; trying in 1 s, as Retry-After asks/);
+});

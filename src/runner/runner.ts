@@ -33,6 +33,8 @@ export class Runner {
   private stopping = false;
   private wake: (() => void) | undefined;
   private current: { runId: string; stop: () => void } | undefined;
+  /** The least the next poll waits, ms: a 429's or 503's Retry-After. */
+  private retryAfterMs = 0;
 
   constructor(
     private readonly options: RunnerOptions,
@@ -51,7 +53,8 @@ export class Runner {
         await this.execute(assignment);
       } else {
         if (this.options.once || this.stopping) return;
-        await this.sleep(wait);
+        await this.sleep(Math.max(wait, this.retryAfterMs));
+        this.retryAfterMs = 0;
         // Doubling, with jitter so that a site's runners do not poll in step.
         wait = Math.min(this.options.pollMaxMs, wait * 2) * (0.8 + Math.random() * 0.4);
       }
@@ -119,7 +122,9 @@ export class Runner {
     if (status === 204) return undefined;
     const message = (answer.error as { message?: string } | undefined)?.message ?? answer.response.statusText;
     if (status === 401 || status === 403 || status === 404) throw new RunnerError(`taking a run: ${status} ${message}`);
-    this.log.warn(`taking a run: ${status} ${message}; trying again`);
+    this.retryAfterMs = retryAfter(answer.response) ?? 0;
+    const when = this.retryAfterMs > 0 ? `in ${Math.round(this.retryAfterMs / 100) / 10} s, as Retry-After asks` : 'again';
+    this.log.warn(`taking a run: ${status} ${message}; trying ${when}`);
     return undefined;
   }
 
@@ -229,4 +234,15 @@ export class Runner {
         `run ${runId}: the service answered ${answer.response.status} ${(answer.error as { message?: string } | undefined)?.message ?? ''}`,
       );
   }
+}
+
+/** The longest a Retry-After is waited for, ms: a service asking for longer is asked again after this. */
+const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/** How long a refused poll (429, 503) asks the runner to wait, ms, from its Retry-After (seconds or an HTTP date). */
+function retryAfter(response: Response): number | undefined {
+  const value = response.headers.get('retry-after')?.trim();
+  if (!value) return undefined;
+  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - Date.now();
+  return Number.isNaN(ms) ? undefined : Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
 }
