@@ -11,8 +11,14 @@
 // With --memory-phases N, it then drives the
 // cached instance through N identical load phases of mixed reads and prints
 // its resident memory at the end of each and after a rest: growth that goes on
-// phase after phase is a leak, a plateau is a bound being filled. Not part of
-// `npm test`.
+// phase after phase is a leak, a plateau is a bound being filled. With
+// --memory-variants, it starts the service as `npm start` does (tsx) and as
+// built (`node dist/src/server.js`, after `npm run build`), the latter also
+// with V8 memory flags, each uncached, and prints each one's requests/s and
+// resident memory at rest, at its peak under mixed reads and after. Not part
+// of `npm test`. With --replica, a third instance, uncached, reads from a
+// streaming replica of the bench's server (DATABASE_REPLICA_URLS), and every
+// read query is measured on it too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -29,7 +35,7 @@ import { applyMigrations } from '../src/db/migrate.js';
 import { takeRun } from '../src/db/run-queue.js';
 import { createNotifier } from '../src/notifications/index.js';
 import { startOidcProvider } from '../test/helpers/oidc-provider.js';
-import { startPostgres } from '../test/helpers/postgres.js';
+import { startPostgres, type TestReplica } from '../test/helpers/postgres.js';
 import { freePort } from '../test/helpers/processes.js';
 import { seedCatalog, seedResults } from './lib/sample-data.js';
 
@@ -39,9 +45,11 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '16' },
     'sql-runs': { type: 'string', default: '200' },
-    /** Only the queries whose name contains this text, e.g. --only POST. */
-    only: { type: 'string', default: '' },
+    /** Only the queries whose name contains this text, e.g. --only POST (given again: any of them). */
+    only: { type: 'string', multiple: true, default: [] },
     'memory-phases': { type: 'string', default: '0' },
+    'memory-variants': { type: 'boolean', default: false },
+    replica: { type: 'boolean', default: false },
   },
 });
 const RESULTS = Number(values.results);
@@ -49,7 +57,26 @@ const DURATION = Number(values.duration);
 const CONNECTIONS = Number(values.connections);
 const SQL_RUNS = Number(values['sql-runs']);
 const MEMORY_PHASES = Number(values['memory-phases']);
+/** How the service is started for --memory-variants: node's arguments. */
+const MEMORY_VARIANTS: [string, string[]][] = [
+  ['`npm start` (tsx)', ['--import=tsx', 'src/server.ts']],
+  ['`node dist/src/server.js`', ['dist/src/server.js']],
+  ['built, `--max-old-space-size=160`', ['--max-old-space-size=160', 'dist/src/server.js']],
+  ['built, `--optimize-for-size`', ['--optimize-for-size', 'dist/src/server.js']],
+];
 const REST_MS = 10_000;
+/** Whether --only asks for the query named `name` (every query without --only). */
+function chosen(name: string): boolean {
+  return values.only.length === 0 || values.only.some((text) => name.includes(text));
+}
+
+const BENCH_METRICS_TOKEN = 'bench-metrics-token-0123456789';
+
+/** eosc_perf_db_replica_reads_total of the instance at `base`, as "outcome: n" pairs. */
+async function replicaOutcomes(base: string): Promise<string> {
+  const text = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } })).text();
+  return [...text.matchAll(/^eosc_perf_db_replica_reads_total\{outcome="(\w+)"\} (\d+)/gm)].map((m) => `${m[1]}: ${m[2]}`).join(', ');
+}
 /** Runs queued for the take benchmark. */
 const QUEUED_RUNS = 10_000;
 
@@ -89,7 +116,8 @@ async function captureSql(db: Database, url: string, query: Query, issuer: strin
   const app = await buildApp({
     // Nothing remembered but the catalog's JSON, as on the uncached instance.
     config: loadConfig({ OIDC_ISSUERS: issuer, RESULTS_CACHE_MS: '0' }),
-    db: { ...db, prisma },
+    // Every read through the logging client, replicas or not.
+    db: { ...db, prisma, readAsOf: (_walEnd, work) => work(prisma) },
     notifier: createNotifier(undefined, { info: () => {}, warn: () => {}, error: () => {} }),
     authenticator: new OidcVerifier({ issuers: [issuer] }),
   });
@@ -164,6 +192,7 @@ if (!url) throw new Error('no PostgreSQL: install postgresql or set BENCH_DATABA
 const oidc = await startOidcProvider();
 const db = await openDatabase({ databaseUrl: url, dataDir: '' });
 const servers: ChildProcess[] = [];
+let replica: TestReplica | undefined;
 try {
   await applyMigrations(db);
   const catalog = await seedCatalog(db);
@@ -192,9 +221,9 @@ try {
   // Two instances of the service on the same database: one as deployed (results pages and
   // counts remembered until a change commits), one with RESULTS_CACHE_MS=0, so every read
   // query is measured both as clients asking it again see it and uncached.
-  const startService = async (env: Record<string, string>): Promise<string> => {
+  const startService = async (env: Record<string, string>, args = ['--import=tsx', 'src/server.ts']): Promise<string> => {
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import=tsx', 'src/server.ts'], {
+    const child = spawn(process.execPath, args, {
       env: {
         ...process.env,
         DATABASE_URL: url,
@@ -213,6 +242,15 @@ try {
   };
   const base = await startService({});
   const uncachedBase = await startService({ RESULTS_CACHE_MS: '0' });
+  replica = values.replica ? await postgres?.startReplica?.() : undefined;
+  if (values.replica && !replica) throw new Error('--replica needs the PostgreSQL server the bench starts (not BENCH_DATABASE_URL)');
+  const replicaBase =
+    replica &&
+    (await startService({
+      RESULTS_CACHE_MS: '0',
+      DATABASE_REPLICA_URLS: Object.assign(new URL(replica.url), { pathname: new URL(url).pathname }).href,
+      METRICS_TOKEN: BENCH_METRICS_TOKEN,
+    }));
 
   const upload = {
     arguments: 'Total Time - 4K, 16 Rays Per Pixel',
@@ -302,15 +340,17 @@ try {
     console.error(`done: ${name}`);
   };
   // Reads first, on the seeded data set; the uploads then add to it.
-  const chosen = queries.filter((candidate) => candidate.name.includes(values.only ?? ''));
-  for (const query of chosen.filter((candidate) => candidate.read)) {
+  const picked = queries.filter((candidate) => chosen(candidate.name));
+  for (const query of picked.filter((candidate) => candidate.read)) {
     // Both instances issue the same SQL for a page they do not remember: captured and timed once.
     const statements = await captureSql(db, url, query, oidc.issuer);
     const sql = { ms: await timeSql(url, statements, SQL_RUNS), statements: statements.length };
     await measure(query.name, base, query, sql);
     await measure(`${query.name}, uncached`, uncachedBase, query, sql);
+    if (replicaBase) await measure(`${query.name}, uncached, on a read replica`, replicaBase, query, sql);
   }
-  for (const query of chosen.filter((candidate) => !candidate.read)) await measure(query.name, base, query);
+  const replicaReads = replicaBase && (await replicaOutcomes(replicaBase));
+  for (const query of picked.filter((candidate) => !candidate.read)) await measure(query.name, base, query);
 
   // Exports of every result: time, rows/s and the instance's resident memory while it streams.
   const exportRows: string[] = [];
@@ -318,7 +358,7 @@ try {
     ['CSV, 2 JSON columns', '/results:export?columns=result.score&columns=machine.cpu.count'],
     ['NDJSON', '/results:export?format=ndjson'],
   ] as const) {
-    if (!`GET /results:export ${name}`.includes(values.only ?? '')) continue;
+    if (!chosen(`GET /results:export ${name}`)) continue;
     const pid = servers[1]?.pid;
     const before = residentMb(pid);
     let peak = before;
@@ -344,7 +384,7 @@ try {
 
   // Runs taken from one site's queue by 8 runners at once, through the API and as the SQL alone.
   const runRows: string[] = [];
-  if ('POST /sites/{site_id}/runs:take'.includes(values.only ?? '')) {
+  if (chosen('POST /sites/{site_id}/runs:take')) {
     const runners = Array.from({ length: 8 }, (_, i) => ({ sub: `bench-runner-${i}`, iss: oidc.issuer, email: `runner${i}@example.org` }));
     await db.prisma.user.createMany({ data: runners, skipDuplicates: true });
     await db.prisma.siteRunner.createMany({
@@ -423,6 +463,22 @@ try {
     memoryRows.push(`| phase ${phase} | ${Math.round(result.requests.average)} | ${peak} | ${residentMb(cachedPid)} |`);
     console.error(`done: memory phase ${phase}`);
   }
+  const variantRows: string[] = [];
+  for (const [label, args] of values['memory-variants'] ? MEMORY_VARIANTS : []) {
+    const variantBase = await startService({ RESULTS_CACHE_MS: '0' }, args);
+    const child = servers.at(-1);
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    const atRest = residentMb(child?.pid);
+    let peak = atRest;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, residentMb(child?.pid));
+    }, 100);
+    const result = await load(variantBase, mixed);
+    clearInterval(sampler);
+    variantRows.push(`| ${label} | ${Math.round(result.requests.average)} | ${atRest} | ${peak} | ${residentMb(child?.pid)} |`);
+    child?.kill('SIGTERM');
+    console.error(`done: memory variant ${label}`);
+  }
   const total = await db.prisma.result.count();
   // A database given by BENCH_DATABASE_URL is used again: leave it with the results it was seeded with.
   await db.prisma.result.deleteMany({ where: { uploader_sub: bencher.sub, uploader_iss: bencher.iss } });
@@ -433,6 +489,7 @@ try {
   console.log('| query | p50 ms | p99 ms | req/s | kB/answer | failed | SQL p50 ms | API p50 ÷ SQL p50 |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const row of rows) console.log(row);
+  if (replicaReads) console.log(`\nReads of the instance on a read replica, by where they went: ${replicaReads}`);
   if (exportRows.length > 0) {
     console.log('\nGET /results:export of every result, one client, uncompressed, on the uncached instance\n');
     console.log('| export | rows | MB | s | rows/s | RSS before, MB | RSS peak, MB |');
@@ -453,9 +510,16 @@ try {
     console.log('| --- | ---: | ---: | ---: |');
     for (const row of memoryRows) console.log(row);
   }
+  if (variantRows.length > 0) {
+    console.log(`\nThe service started in different ways, uncached, ${DURATION} s of mixed reads (RSS sampled every 100 ms)\n`);
+    console.log('| started as | req/s | RSS at rest, MB | RSS peak, MB | RSS after, MB |');
+    console.log('| --- | ---: | ---: | ---: | ---: |');
+    for (const row of variantRows) console.log(row);
+  }
 } finally {
   for (const server of servers) server.kill('SIGTERM');
   await db.close();
   await oidc.close();
+  await replica?.stop();
   await postgres?.stop();
 }
