@@ -67,8 +67,8 @@ export interface PoolStats {
 
 export interface ReplicaStats {
   reads: Readonly<Record<ReplicaReadOutcome, number>>;
+  /** Replicas that answer now. */
   up: number;
-  total: number;
 }
 
 /** Where the change feed and the read replicas say that they stopped or started working. */
@@ -249,7 +249,7 @@ async function openPostgres(
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     readAsOf: (walEnd, work) => (replicas ? replicas.read(walEnd, prisma, work) : work(prisma)),
-    replicaStats: () => replicas && { reads: replicas.reads, up: replicas.up, total: replicaUrls.length },
+    replicaStats: () => replicas && { reads: replicas.reads, up: replicas.up },
     // A connection of its own, outside the pool: a long download must not hold
     // one of the pool's connections from every other request. Each FETCH is a
     // statement bounded by statement_timeout; a reader that stops reading is

@@ -1,21 +1,21 @@
 // Read replicas (DATABASE_REPLICA_URLS) for the reads whose answers may be
 // remembered: results pages, a result, statistics. A replica must answer
 // exactly what the primary would, or the caches of every instance would
-// keep what it missed. So each such read carries the primary's WAL position
-// at a moment after the request began (the change feed reads
-// it in the round trip it makes anyway), and a replica serves it only once
-// it has replayed that far (pg_last_wal_replay_lsn()):
-// every client reads its own writes, and everyone else's committed before
-// its request, from any replica. A replica that lags, cannot be reached or
-// fails a read leaves the read to the primary; one that failed is probed in
-// the background until it answers again.
+// keep what it missed. So each such read carries the end of the primary's
+// WAL at a moment after the request began (read by the change feed in the
+// round trip it makes anyway), and a replica serves it only once it has
+// replayed that far (pg_last_wal_replay_lsn()): every client reads its own
+// writes, and everyone else's committed before its request, from any
+// replica. A replica that lags, cannot be reached or fails a read leaves the
+// read to the primary; one that failed is probed in the background until it
+// answers again.
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../../generated/prisma/client.js';
 import { errorMessage, passwordScrubber, redactUrl } from './connection-text.js';
 import { walPosition } from './wal-positions.js';
 
-/** Why a read went where it went (eosc_perf_replica_reads_total's `outcome`). */
+/** Why a read went where it went (eosc_perf_db_replica_reads_total's `outcome`). */
 export type ReplicaReadOutcome =
   /** Served by a replica. */
   | 'replica'
