@@ -356,8 +356,8 @@ export function findResults(
   // counts them, and is held there until the last one is in. Only its id and
   // the values it sorts by are held (OFFSET 0 keeps PostgreSQL from merging
   // the subquery back), not its whole row with the JSON: at a million
-  // results the full rows of a benchmark's matches spilled to disk (27 000
-  // rows, 9 MB past work_mem) and took a third of the query's time.
+  // results the full rows of a benchmark's matches (27 000, 9 MB) went past
+  // work_mem into a temporary file (docs/PERFORMANCE.md).
   const keys = [Prisma.raw('r.id'), ...terms.map((term, index) => Prisma.sql`${term.value} AS ${Prisma.raw(`k${index}`)}`)];
   const held = terms.map((term, index) => ({ ...term, value: Prisma.raw(`c.k${index}`) }));
   const chosen = counted
