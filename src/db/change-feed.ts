@@ -135,16 +135,14 @@ export class PgChangeFeed implements ChangeFeed {
     const promise = (async (): Promise<SyncPoint> => {
       if (!client) return DEAF;
       try {
-        if (!this.options.walPosition) {
-          await client.query('SELECT 1');
-          return client === this.client && this.listening ? HEARD : DEAF;
-        }
         // The insert position, not pg_current_wal_lsn(): a commit with synchronous_commit = off
         // may not have been written out yet, and is visible all the same.
-        const { rows } = await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+        const { rows } = await client.query<{ lsn: string | null }>(
+          this.options.walPosition ? 'SELECT pg_current_wal_insert_lsn()::text AS lsn' : 'SELECT NULL AS lsn',
+        );
+        if (client !== this.client || !this.listening) return DEAF;
         const lsn = rows[0]?.lsn;
         const sizes = this.walSizes;
-        if (client !== this.client || !this.listening) return DEAF;
         return lsn && sizes ? { heard: true, walEnd: endOfWal(walPosition(lsn), sizes) } : HEARD;
       } catch {
         this.lose(client, 'does not answer');
