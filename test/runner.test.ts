@@ -194,7 +194,7 @@ eachDatabase(
 t.test('a poll refused with 429 waits as long as its Retry-After asks', async (t) => {
   // A service that refuses the first take for 1 s, then has nothing queued.
   const takes: number[] = [];
-  const service = createServer((request, response) => {
+  const service = createServer((_request, response) => {
     takes.push(performance.now());
     if (takes.length === 1) {
       response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
