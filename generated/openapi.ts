@@ -2978,6 +2978,22 @@ export interface components {
         ErrorCode: "bad_request" | "invalid_json" | "invalid_encoding" | "unauthorized" | "forbidden" | "not_found" | "no_such_operation" | "request_timeout" | "conflict" | "body_too_large" | "unsupported_media_type" | "too_many_requests" | "headers_too_large" | "invalid_request" | "invalid_state" | "invalid_json_schema" | "result_invalid" | "parameters_invalid" | "internal" | "not_implemented" | "unavailable";
     };
     responses: {
+        /** @description A page of results. While another page follows, a `Link` header names it. */
+        ResultPage: {
+            headers: {
+                /**
+                 * @description The next page, as `<URL>; rel="next"` (RFC 8288): this request's URL
+                 *     with `page` one more and `after` the cursor of its last result. Absent
+                 *     on the last page. In Python, `response.links["next"]["url"]`.
+                 * @example <https://performance.services.fedcloud.eu/api/v1/results?per_page=100&page=2&after=WyJPRkJyWGtVTCIsIjIwMjQtMDMtMDVUMTA6MjA6MDAuMDAwMDAwWiIsIjJmMWEzYzRlLTk4N2UtNGQ0MS1hNmI3LTBjNjJhN2E5ZmQxNiJd>; rel="next"
+                 */
+                Link?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Results"] | components["schemas"]["ResultSummaries"];
+            };
+        };
         /** @description The request body is not valid JSON. */
         BadRequest: {
             headers: {
@@ -3277,6 +3293,19 @@ export interface components {
          *     once with `GET /benchmarks`, `/sites`, `/tags`.
          */
         Embed: boolean;
+        /**
+         * @description Where the page starts: just after the result this cursor stands for, in
+         *     the order of `sort_by`. Do not write it: follow the `Link: <…>;
+         *     rel="next"` header of the page before, which sets `page` and `after`
+         *     and keeps every other parameter as it was. A page reached so costs what
+         *     the first one does however deep it lies (`page=5000` alone makes the
+         *     database step over 499 900 results first), and a walk along the links
+         *     neither repeats nor skips a result when others are uploaded meanwhile.
+         *     A cursor is refused (`422`) with another `sort_by` than the one it was
+         *     made for.
+         * @example WyJPRkJyWGtVTCIsIjIwMjQtMDMtMDVUMTA6MjA6MDAuMDAwMDAwWiIsIjJmMWEzYzRlLTk4N2UtNGQ0MS1hNmI3LTBjNjJhN2E5ZmQxNiJd
+         */
+        After: string;
         /**
          * @description Order of the items: a comma-separated list, without spaces, of fields
          *     each preceded by `+` (ascending) or `-` (descending); write `+` as `%2B`
@@ -4321,6 +4350,19 @@ export interface operations {
                  *     once with `GET /benchmarks`, `/sites`, `/tags`.
                  */
                 embed?: components["parameters"]["Embed"];
+                /**
+                 * @description Where the page starts: just after the result this cursor stands for, in
+                 *     the order of `sort_by`. Do not write it: follow the `Link: <…>;
+                 *     rel="next"` header of the page before, which sets `page` and `after`
+                 *     and keeps every other parameter as it was. A page reached so costs what
+                 *     the first one does however deep it lies (`page=5000` alone makes the
+                 *     database step over 499 900 results first), and a walk along the links
+                 *     neither repeats nor skips a result when others are uploaded meanwhile.
+                 *     A cursor is refused (`422`) with another `sort_by` than the one it was
+                 *     made for.
+                 * @example WyJPRkJyWGtVTCIsIjIwMjQtMDMtMDVUMTA6MjA6MDAuMDAwMDAwWiIsIjJmMWEzYzRlLTk4N2UtNGQ0MS1hNmI3LTBjNjJhN2E5ZmQxNiJd
+                 */
+                after?: components["parameters"]["After"];
             };
             header?: never;
             path?: never;
@@ -4328,15 +4370,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of results. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Results"] | components["schemas"]["ResultSummaries"];
-                };
-            };
+            200: components["responses"]["ResultPage"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
         };
@@ -4486,6 +4520,19 @@ export interface operations {
                  *     once with `GET /benchmarks`, `/sites`, `/tags`.
                  */
                 embed?: components["parameters"]["Embed"];
+                /**
+                 * @description Where the page starts: just after the result this cursor stands for, in
+                 *     the order of `sort_by`. Do not write it: follow the `Link: <…>;
+                 *     rel="next"` header of the page before, which sets `page` and `after`
+                 *     and keeps every other parameter as it was. A page reached so costs what
+                 *     the first one does however deep it lies (`page=5000` alone makes the
+                 *     database step over 499 900 results first), and a walk along the links
+                 *     neither repeats nor skips a result when others are uploaded meanwhile.
+                 *     A cursor is refused (`422`) with another `sort_by` than the one it was
+                 *     made for.
+                 * @example WyJPRkJyWGtVTCIsIjIwMjQtMDMtMDVUMTA6MjA6MDAuMDAwMDAwWiIsIjJmMWEzYzRlLTk4N2UtNGQ0MS1hNmI3LTBjNjJhN2E5ZmQxNiJd
+                 */
+                after?: components["parameters"]["After"];
             };
             header?: never;
             path?: never;
@@ -4493,15 +4540,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of results. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Results"] | components["schemas"]["ResultSummaries"];
-                };
-            };
+            200: components["responses"]["ResultPage"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
         };
@@ -6611,6 +6650,19 @@ export interface operations {
                  *     once with `GET /benchmarks`, `/sites`, `/tags`.
                  */
                 embed?: components["parameters"]["Embed"];
+                /**
+                 * @description Where the page starts: just after the result this cursor stands for, in
+                 *     the order of `sort_by`. Do not write it: follow the `Link: <…>;
+                 *     rel="next"` header of the page before, which sets `page` and `after`
+                 *     and keeps every other parameter as it was. A page reached so costs what
+                 *     the first one does however deep it lies (`page=5000` alone makes the
+                 *     database step over 499 900 results first), and a walk along the links
+                 *     neither repeats nor skips a result when others are uploaded meanwhile.
+                 *     A cursor is refused (`422`) with another `sort_by` than the one it was
+                 *     made for.
+                 * @example WyJPRkJyWGtVTCIsIjIwMjQtMDMtMDVUMTA6MjA6MDAuMDAwMDAwWiIsIjJmMWEzYzRlLTk4N2UtNGQ0MS1hNmI3LTBjNjJhN2E5ZmQxNiJd
+                 */
+                after?: components["parameters"]["After"];
             };
             header?: never;
             path?: never;
@@ -6618,15 +6670,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of the caller's results. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Results"] | components["schemas"]["ResultSummaries"];
-                };
-            };
+            200: components["responses"]["ResultPage"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];

@@ -89,7 +89,8 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
     origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
     methods: ['GET', 'POST', 'PUT', 'DELETE'],
     allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'If-None-Match', 'Idempotency-Key'],
-    exposedHeaders: ['X-Request-Id', 'ETag'],
+    // What a page's script may read besides the safelisted headers: the next page, when to retry.
+    exposedHeaders: ['X-Request-Id', 'ETag', 'Link', 'Retry-After'],
     maxAge: 600,
   });
 

@@ -20,6 +20,19 @@ export type JsonFilter =
 
 export type ResultSortKey = { column: ResultColumn; direction: 'asc' | 'desc' } | { jsonPath: string[]; direction: 'asc' | 'desc' };
 
+/**
+ * What a value results are sorted by holds, as a page cursor carries it:
+ * PostgreSQL's text of it (`keyText`), read back with the cast of its kind.
+ */
+export type KeyKind = 'uuid' | 'timestamp' | 'text' | 'numeric' | 'jsonb';
+
+/**
+ * Where a page starts: the sort values of the result before it, one per
+ * term of the order (see `sortTerms`), then that result's id; null where it
+ * had no value at a JSON path. Checked against `keyKinds` before it is used.
+ */
+export type PageStart = readonly (string | null)[];
+
 export interface DateRange {
   lt?: Date;
   gt?: Date;
@@ -51,19 +64,23 @@ const SQL_OPERATORS: Record<JsonOperator, Prisma.Sql> = {
 
 const DIRECTIONS = { asc: Prisma.raw('ASC'), desc: Prisma.raw('DESC') } as const;
 
-/** The columns results sort by (`sort_by=+site_name`), and whether they need the joined tables. */
+/**
+ * The columns results sort by (`sort_by=+site_name`), whether they need the
+ * joined tables, and the kind of value they hold (for page cursors). Every one
+ * is NOT NULL.
+ */
 const COLUMNS = {
-  id: { sql: Prisma.raw('r.id'), joins: false },
-  upload_datetime: { sql: Prisma.raw('r.upload_datetime'), joins: false },
-  execution_datetime: { sql: Prisma.raw('r.execution_datetime'), joins: false },
-  benchmark_id: { sql: Prisma.raw('r.benchmark_id'), joins: false },
-  benchmark_name: { sql: Prisma.raw("(b.docker_image || ':' || b.docker_tag)"), joins: true },
-  site_id: { sql: Prisma.raw('r.site_id'), joins: false },
-  site_name: { sql: Prisma.raw('s.name'), joins: true },
-  site_address: { sql: Prisma.raw('s.address'), joins: true },
-  flavor_id: { sql: Prisma.raw('r.flavor_id'), joins: false },
-  flavor_name: { sql: Prisma.raw('f.name'), joins: true },
-} as const satisfies Record<string, { sql: Prisma.Sql; joins: boolean }>;
+  id: { sql: Prisma.raw('r.id'), joins: false, kind: 'uuid' },
+  upload_datetime: { sql: Prisma.raw('r.upload_datetime'), joins: false, kind: 'timestamp' },
+  execution_datetime: { sql: Prisma.raw('r.execution_datetime'), joins: false, kind: 'timestamp' },
+  benchmark_id: { sql: Prisma.raw('r.benchmark_id'), joins: false, kind: 'uuid' },
+  benchmark_name: { sql: Prisma.raw("(b.docker_image || ':' || b.docker_tag)"), joins: true, kind: 'text' },
+  site_id: { sql: Prisma.raw('r.site_id'), joins: false, kind: 'uuid' },
+  site_name: { sql: Prisma.raw('s.name'), joins: true, kind: 'text' },
+  site_address: { sql: Prisma.raw('s.address'), joins: true, kind: 'text' },
+  flavor_id: { sql: Prisma.raw('r.flavor_id'), joins: false, kind: 'uuid' },
+  flavor_name: { sql: Prisma.raw('f.name'), joins: true, kind: 'text' },
+} as const satisfies Record<string, { sql: Prisma.Sql; joins: boolean; kind: KeyKind }>;
 
 export type ResultColumn = keyof typeof COLUMNS;
 
@@ -135,6 +152,11 @@ function dateConditions(column: Prisma.Sql, range: DateRange | undefined): Prism
 /** The WHERE clause of the results that match, for findResults and countResults. */
 export interface ResultWhere {
   readonly sql: Prisma.Sql;
+  readonly conditions: readonly Prisma.Sql[];
+}
+
+function whereOf(conditions: readonly Prisma.Sql[]): ResultWhere {
+  return { conditions, sql: conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}` : Prisma.empty };
 }
 
 /** Turns criteria into SQL; looks search terms up in the catalog first. */
@@ -159,23 +181,26 @@ export async function resultWhere(prisma: PrismaClient, criteria: ResultCriteria
   conditions.push(...dateConditions(Prisma.raw('r.upload_datetime'), criteria.uploaded));
   for (const filter of criteria.filters ?? []) conditions.push(jsonCondition(filter));
   for (const match of await matchTerms(prisma, criteria.terms ?? [])) conditions.push(termCondition(match));
-  return { sql: conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}` : Prisma.empty };
+  return whereOf(conditions);
 }
 
 /** One term of an ORDER BY: the value sorted by, and how. */
 interface SortTerm {
   value: Prisma.Sql;
-  direction: Prisma.Sql;
+  direction: 'asc' | 'desc';
+  /** NULLS LAST: the value may be null (JSON); columns never are. */
   nullsLast: boolean;
+  kind: KeyKind;
 }
 
 /** What `sort` orders results by, term by term (then the id: see orderBy). */
 function sortTerms(sort: ResultSortKey[]): SortTerm[] {
   const terms: SortTerm[] = [];
   for (const key of sort) {
-    const direction = DIRECTIONS[key.direction];
+    const direction = key.direction;
     if ('column' in key) {
-      terms.push({ value: COLUMNS[key.column].sql, direction, nullsLast: false });
+      const column = COLUMNS[key.column];
+      terms.push({ value: column.sql, direction, nullsLast: false, kind: column.kind });
     } else {
       // Numbers numerically first; other JSON values after them; missing last.
       const value = jsonAt(key.jsonPath);
@@ -183,19 +208,76 @@ function sortTerms(sort: ResultSortKey[]): SortTerm[] {
         value: Prisma.sql`(CASE WHEN jsonb_typeof(${value}) = 'number' THEN ${value}::numeric END)`,
         direction,
         nullsLast: true,
+        kind: 'numeric',
       });
-      terms.push({ value, direction, nullsLast: true });
+      terms.push({ value, direction, nullsLast: true, kind: 'jsonb' });
     }
   }
   return terms;
 }
 
+/** The kinds of the values a page start holds for `sort`: one per sort term, then the id's. */
+export function keyKinds(sort: ResultSortKey[]): KeyKind[] {
+  return [...sortTerms(sort).map((term) => term.kind), 'uuid'];
+}
+
 /** ORDER BY `terms`, then `id`: the id makes the order total, so pages never overlap. */
 function orderBy(terms: SortTerm[], id: Prisma.Sql): Prisma.Sql {
   const parts = terms.map(
-    (term) => Prisma.sql`${term.value} ${term.direction}${term.nullsLast ? Prisma.raw(' NULLS LAST') : Prisma.empty}`,
+    (term) => Prisma.sql`${term.value} ${DIRECTIONS[term.direction]}${term.nullsLast ? Prisma.raw(' NULLS LAST') : Prisma.empty}`,
   );
   return Prisma.sql`ORDER BY ${Prisma.join([...parts, Prisma.sql`${id} ASC`], ', ')}`;
+}
+
+/** The id as the order's last term (orderBy). */
+function idTerm(id: Prisma.Sql): SortTerm {
+  return { value: id, direction: 'asc', nullsLast: false, kind: 'uuid' };
+}
+
+/**
+ * PostgreSQL's text of a sort value, which the cast of its kind reads back
+ * exactly (a timestamp to the microsecond, in UTC).
+ */
+function keyText(term: SortTerm): Prisma.Sql {
+  return term.kind === 'timestamp'
+    ? Prisma.sql`to_char(${term.value} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+    : Prisma.sql`${term.value}::text`;
+}
+
+function keyValue(kind: KeyKind, text: string): Prisma.Sql {
+  const casts = { uuid: 'uuid', timestamp: 'timestamptz', text: 'text', numeric: 'numeric', jsonb: 'jsonb' } as const;
+  return Prisma.sql`${text}::${Prisma.raw(casts[kind])}`;
+}
+
+/**
+ * The rows that come after `start` in the order of `terms` then `id`
+ * (orderBy): those past it in the first term, or equal there and past it in
+ * the next, and so on. NULLS LAST: nothing but nulls follows a null, and a
+ * null follows every value. A column first also bounds the range on its own,
+ * so an index on it is scanned from the start onwards only.
+ */
+function startsAfter(terms: SortTerm[], id: Prisma.Sql, start: PageStart): Prisma.Sql {
+  const all = [...terms, idTerm(id)];
+  const value = (index: number) => start[index] ?? null;
+  const equal = (term: SortTerm, text: string | null) =>
+    text === null ? Prisma.sql`${term.value} IS NULL` : Prisma.sql`${term.value} = ${keyValue(term.kind, text)}`;
+  const past = (term: SortTerm, text: string, orEqual = false): Prisma.Sql => {
+    const operator = Prisma.raw(`${term.direction === 'desc' ? '<' : '>'}${orEqual ? '=' : ''}`);
+    const beyond = Prisma.sql`${term.value} ${operator} ${keyValue(term.kind, text)}`;
+    return term.nullsLast ? Prisma.sql`(${beyond} OR ${term.value} IS NULL)` : beyond;
+  };
+  const arms: Prisma.Sql[] = [];
+  for (const [index, term] of all.entries()) {
+    const text = value(index);
+    if (text === null) continue;
+    const before = all.slice(0, index).map((earlier, at) => equal(earlier, value(at)));
+    arms.push(Prisma.join([...before, past(term, text)], ' AND '));
+  }
+  if (arms.length === 0) return Prisma.sql`false`;
+  const first = all[0];
+  const firstText = value(0);
+  const bound = first && !first.nullsLast && firstText !== null ? Prisma.sql`${past(first, firstText, true)} AND ` : Prisma.empty;
+  return Prisma.sql`${bound}(${Prisma.join(arms, ' OR ')})`;
 }
 
 export function orderClause(sort: ResultSortKey[]): Prisma.Sql {
@@ -310,6 +392,8 @@ export interface ResultRow {
   tag_ids: string[];
   /** How many results match in all, when the page was asked to count them (findResults). */
   total?: number;
+  /** Where the page after this result starts (findResults): its sort values, then its id. */
+  keys?: (string | null)[];
 }
 
 /** The ids of a result's tags, in the order the API lists them: by name, byte-wise. */
@@ -320,10 +404,15 @@ export function tagIdsOf(resultId: Prisma.Sql): Prisma.Sql {
 
 /**
  * The rows of the results chosen by `page` (a SELECT of result rows with
- * their position `n`), in order. `chosen`, if given, is a CTE that `page`
- * reads its ids from; if it `counted`, its `total` column is answered on every row.
+ * their position `n`, and their `keys` if `keyed`), in order. `chosen`, if
+ * given, is a CTE that `page` reads its ids from; if it `counted`, its
+ * `total` column is answered on every row.
  */
-function resultRows(prisma: PrismaClient, page: Prisma.Sql, chosen?: { sql: Prisma.Sql; counted: boolean }): Promise<ResultRow[]> {
+function resultRows(
+  prisma: PrismaClient,
+  page: Prisma.Sql,
+  chosen?: { sql: Prisma.Sql; counted: boolean; keyed: boolean },
+): Promise<ResultRow[]> {
   return prisma.$queryRaw<ResultRow[]>`
     WITH ${chosen ? Prisma.sql`chosen AS MATERIALIZED (${chosen.sql}),` : Prisma.empty}
     page AS MATERIALIZED (${page})
@@ -331,41 +420,60 @@ function resultRows(prisma: PrismaClient, page: Prisma.Sql, chosen?: { sql: Pris
       p.benchmark_id::text AS benchmark_id, p.site_id::text AS site_id, p.flavor_id::text AS flavor_id,
       ${tagIdsOf(Prisma.raw('p.id'))} AS tag_ids
       ${chosen?.counted ? Prisma.sql`, (SELECT c.total FROM chosen c LIMIT 1) AS total` : Prisma.empty}
+      ${chosen?.keyed ? Prisma.sql`, p.keys` : Prisma.empty}
     FROM page p
     ORDER BY p.n`;
 }
 
+/** How findResults reads a page. */
+export interface PageRead {
+  /** The rows skipped before the page, and the most it holds. */
+  window: { skip: number; take: number };
+  /** Also count every match in the same pass (`total` on each row). */
+  counted?: boolean;
+  /** Start after these sort values instead of skipping rows (`window.skip` is then 0). */
+  after?: PageStart;
+  /** Answer each row's `keys`, where the page after it would start. */
+  keyed?: boolean;
+}
+
 /**
- * One page of matching results, in order. `counted`: also count every match
- * in the same pass (`total` on each row): the filters that result_counts
- * cannot answer — JSON paths, tags, dates, terms — then run over the matching
- * results once, not once for the page and again for its count.
+ * One page of matching results, in order. `counted`: the filters that
+ * result_counts cannot answer — JSON paths, tags, dates, terms — then run
+ * over the matching results once, not once for the page and again for its
+ * count. `after`: the page starts after a result (keyset), so a deep page
+ * costs what the first one does.
  */
-export function findResults(
-  prisma: PrismaClient,
-  where: ResultWhere,
-  sort: ResultSortKey[],
-  window: { skip: number; take: number },
-  counted = false,
-): Promise<ResultRow[]> {
+export function findResults(prisma: PrismaClient, where: ResultWhere, sort: ResultSortKey[], read: PageRead): Promise<ResultRow[]> {
   const joins = needsJoins(sort) ? JOINS : Prisma.empty;
   const terms = sortTerms(sort);
   const order = orderBy(terms, Prisma.raw('r.id'));
-  const limit = Prisma.sql`LIMIT ${window.take} OFFSET ${Math.min(window.skip, MAX_OFFSET)}`;
-  // Counting in the same pass: every match goes through the window that
-  // counts them, and is held there until the last one is in. Only its id and
-  // the values it sorts by are held (OFFSET 0 keeps PostgreSQL from merging
-  // the subquery back), not its whole row with the JSON: at a million
-  // results the full rows of a benchmark's matches (27 000, 9 MB) went past
-  // work_mem into a temporary file (docs/PERFORMANCE.md).
-  const keys = [Prisma.raw('r.id'), ...terms.map((term, index) => Prisma.sql`${term.value} AS ${Prisma.raw(`k${index}`)}`)];
-  const held = terms.map((term, index) => ({ ...term, value: Prisma.raw(`c.k${index}`) }));
-  const chosen = counted
-    ? Prisma.sql`
-        SELECT c.id, count(*) OVER ()::int AS total
-        FROM (SELECT ${Prisma.join(keys, ', ')} FROM results r ${joins} ${where.sql} OFFSET 0) c
-        ${orderBy(held, Prisma.raw('c.id'))} ${limit}`
-    : Prisma.sql`SELECT r.id FROM results r ${joins} ${where.sql} ${order} ${limit}`;
+  const limit = Prisma.sql`LIMIT ${read.window.take} OFFSET ${Math.min(read.window.skip, MAX_OFFSET)}`;
+  let chosen: Prisma.Sql;
+  if (read.counted) {
+    // Every match goes through the window that counts them, and is held
+    // there until the last one is in. Only its id and the values it sorts by
+    // are held (OFFSET 0 keeps PostgreSQL from merging the subquery back),
+    // not its whole row with the JSON: at a million results the full rows of
+    // a benchmark's matches (27 000, 9 MB) went past work_mem into a
+    // temporary file (docs/PERFORMANCE.md). The page's start is tested only
+    // once they are counted, so the total is of every match.
+    const keys = [Prisma.raw('r.id'), ...terms.map((term, index) => Prisma.sql`${term.value} AS ${Prisma.raw(`k${index}`)}`)];
+    const held = terms.map((term, index) => ({ ...term, value: Prisma.raw(`c.k${index}`) }));
+    const id = Prisma.raw('c.id');
+    chosen = Prisma.sql`
+      SELECT c.id, c.total
+      FROM (SELECT m.*, count(*) OVER ()::int AS total
+            FROM (SELECT ${Prisma.join(keys, ', ')} FROM results r ${joins} ${where.sql} OFFSET 0) m) c
+      ${read.after ? Prisma.sql`WHERE ${startsAfter(held, id, read.after)}` : Prisma.empty}
+      ${orderBy(held, id)} ${limit}`;
+  } else {
+    const conditions = read.after ? [...where.conditions, startsAfter(terms, Prisma.raw('r.id'), read.after)] : where.conditions;
+    chosen = Prisma.sql`SELECT r.id FROM results r ${joins} ${whereOf(conditions).sql} ${order} ${limit}`;
+  }
+  const keys = read.keyed
+    ? Prisma.sql`, ARRAY[${Prisma.join([...terms.map(keyText), Prisma.sql`r.id::text`], ', ')}] AS keys`
+    : Prisma.empty;
   // Choosing the page's ids reads only the ids up to the offset (from an
   // index alone, for the default orders), not every skipped row; the rows
   // are read, and numbered in the same order, for the page alone.
@@ -373,10 +481,10 @@ export function findResults(
     prisma,
     Prisma.sql`
       SELECT r.id, r.json, r.execution_datetime, r.upload_datetime, r.benchmark_id, r.site_id, r.flavor_id,
-             row_number() OVER (${order}) AS n
+             row_number() OVER (${order}) AS n ${keys}
       FROM results r ${joins}
       WHERE r.id IN (SELECT c.id FROM chosen c)`,
-    { sql: chosen, counted },
+    { sql: chosen, counted: read.counted ?? false, keyed: read.keyed ?? false },
   );
 }
 

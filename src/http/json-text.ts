@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { acceptedEncoding, COMPRESSION_THRESHOLD, compressBytes, type Encoding } from './compression.js';
 import { answersNotModified, entityTag } from './http-caching.js';
+import { type NextPage, nextPageLink } from './page-links.js';
 
 /**
  * A response body that is already JSON, standing for a value of type T. The
@@ -15,6 +16,8 @@ export class JsonText<T> {
   declare readonly value?: T;
 
   readonly bytes: Buffer;
+  /** For a list page that another follows: that page, sent as `Link: <…>; rel="next"` (page-links.ts). */
+  next?: NextPage;
   private tag: string | undefined;
   private readonly compressed = new Map<Encoding, Promise<Buffer>>();
 
@@ -51,6 +54,7 @@ export async function sendJsonText(request: FastifyRequest, reply: FastifyReply,
   // The caching hook (http-caching.ts) adds Authorization to it, and answers a GET's 304 too,
   // but only after compressing: a client that holds the page gets its 304 before.
   reply.header('vary', 'Accept-Encoding');
+  if (text.next) reply.header('link', nextPageLink(request, text.next));
   if (reply.statusCode === 200) {
     reply.header('etag', text.etag);
     if (answersNotModified(request, reply, text.etag)) return reply.code(304).send();

@@ -53,9 +53,10 @@ export function toPage<T>(query: PageQuery, items: T[], total: number): Page<T> 
 /**
  * `toPage` for items that are JSON already, each given as the UTF-8 parts of
  * its text: the page as JSON text, its keys in the order the serializer
- * writes every other list (the schema's).
+ * writes every other list (the schema's). `after`: the cursor where the page
+ * after this one starts, linked to while there is one.
  */
-export function toPageText<T>(query: PageQuery, items: readonly (readonly Buffer[])[], total: number): JsonText<Page<T>> {
+export function toPageText<T>(query: PageQuery, items: readonly (readonly Buffer[])[], total: number, after?: string): JsonText<Page<T>> {
   const { items: _, ...envelope } = toPage(query, [], total);
   const parts: Buffer[] = [Buffer.from(`${JSON.stringify(envelope).slice(0, -1)},"items":[`)];
   for (const [index, item] of items.entries()) {
@@ -63,7 +64,9 @@ export function toPageText<T>(query: PageQuery, items: readonly (readonly Buffer
     parts.push(...item);
   }
   parts.push(END);
-  return new JsonText(parts);
+  const text = new JsonText<Page<T>>(parts);
+  if (after !== undefined && envelope.next_num !== null) text.next = { page: envelope.next_num, after };
+  return text;
 }
 
 const COMMA = Buffer.from(',');

@@ -13,6 +13,7 @@ import {
   findResult,
   findResults,
   countIsKept,
+  type PageStart,
   type ResultCriteria,
   type ResultRow,
   resultWhere,
@@ -22,6 +23,7 @@ import { JsonText } from '../http/json-text.js';
 import { type PageQuery, pageWindow, toPageText } from '../lists/pages.js';
 import { ReadCache, type WriteGeneration } from './page-cache.js';
 import { catalogIds, resultParts, summaryParts } from './result-json.js';
+import { readCursor, writeCursor } from './page-cursor.js';
 import { parseResultSort } from './sorting.js';
 
 /** Pages remembered at once: at most this many bytes of JSON (~100 default pages). */
@@ -30,11 +32,24 @@ const PAGE_CACHE_BYTES = 20_000_000;
 /** How often a page is read again while catalog entries it names are being deleted. */
 const MAX_READS = 3;
 
+/** Items of a page, and what its rows told beside them. */
+interface PageItems {
+  items: Buffer[][];
+  /** Every match, when the rows were counted in the same pass. */
+  total?: number;
+  /** Where the page after the last row would start. */
+  keys?: PageStart;
+}
+
+function pageItems(rows: ResultRow[], items: Buffer[][]): PageItems {
+  const [first, last] = [rows[0], rows.at(-1)];
+  return { items, ...(first?.total !== undefined ? { total: first.total } : {}), ...(last?.keys ? { keys: last.keys } : {}) };
+}
+
 /** Summaries of the rows `read` returns: nothing to look up, so nothing to read again. */
-async function summaries(read: () => Promise<ResultRow[]>): Promise<{ items: Buffer[][]; total?: number }> {
+async function summaries(read: () => Promise<ResultRow[]>): Promise<PageItems> {
   const rows = await read();
-  const items = rows.map(summaryParts);
-  return rows[0]?.total === undefined ? { items } : { items, total: rows[0].total };
+  return pageItems(rows, rows.map(summaryParts));
 }
 
 export class ResultPages {
@@ -74,14 +89,17 @@ export class ResultPages {
   /**
    * One page of results matching `criteria`, in the order `sort_by` asks:
    * each with its catalog entries embedded, or (`embed: false`) their ids.
+   * `after`: the page starts just after the result its cursor stands for
+   * (page-cursor.ts), whatever `page` says; the envelope still tells `page`.
    */
   async list(
     criteria: ResultCriteria,
-    query: PageQuery & { sort_by?: string; embed?: boolean },
+    query: PageQuery & { sort_by?: string; embed?: boolean; after?: string },
   ): Promise<JsonText<Schemas['Results'] | Schemas['ResultSummaries']>> {
     const embed = query.embed ?? true;
     const sort = parseResultSort(query.sort_by);
-    const window = pageWindow(query);
+    const after = query.after === undefined ? undefined : readCursor(query.after, sort);
+    const window = after ? { skip: 0, take: pageWindow(query).take } : pageWindow(query);
     const point = await this.changes.sync();
     // A page is remembered no longer than the count it carries.
     let countedAt: number | undefined;
@@ -90,23 +108,25 @@ export class ResultPages {
       this.db.readAsOf(point.walEnd, async (prisma) => {
         const where = await resultWhere(prisma, criteria);
         // Counts the database does not keep are taken in the same pass as the page.
-        const read = () => findResults(prisma, where, sort, window, !countIsKept(criteria));
-        const { items, total } = embed ? await this.render(read, trusted) : await summaries(read);
+        const read = () =>
+          findResults(prisma, where, sort, { window, counted: !countIsKept(criteria), keyed: true, ...(after ? { after } : {}) });
+        const { items, total, keys } = embed ? await this.render(read, trusted) : await summaries(read);
+        const page = (count: number) =>
+          toPageText<Schemas['Result']>(query, items, count, keys && items.length === window.take ? writeCursor(sort, keys) : undefined);
         // A page that is not full and not past the end tells the total itself:
-        // narrow filters and searches then need no count at all.
-        if (items.length < window.take && (items.length > 0 || window.skip === 0)) {
-          return toPageText<Schemas['Result']>(query, items, window.skip + items.length);
-        }
-        if (total !== undefined) return toPageText<Schemas['Result']>(query, items, total);
+        // narrow filters and searches then need no count at all. Not after a
+        // cursor: what came before it is not known.
+        if (!after && items.length < window.take && (items.length > 0 || window.skip === 0)) return page(window.skip + items.length);
+        if (total !== undefined) return page(total);
         const count = () => countResults(prisma, criteria, where);
-        if (!trusted) return toPageText<Schemas['Result']>(query, items, await count());
+        if (!trusted) return page(await count());
         const counted = await this.counts.getDated(JSON.stringify(criteria), count);
         countedAt = counted.at;
-        return toPageText<Schemas['Result']>(query, items, counted.value);
+        return page(counted.value);
       });
     // Deaf to other instances' writes: nothing remembered can be trusted.
     if (!point.heard) return load(false);
-    const key = JSON.stringify([criteria, sort, window, embed]);
+    const key = JSON.stringify([criteria, sort, query.page, window, embed, query.after]);
     return (
       await this.pages.getDated(
         key,
@@ -135,12 +155,12 @@ export class ResultPages {
    * entries it embeds. An entry deleted between reading the rows and reading
    * it took its results with it (a cascade), so the rows are read again.
    */
-  private async render(read: () => Promise<ResultRow[]>, trusted: boolean): Promise<{ items: Buffer[][]; total?: number }> {
+  private async render(read: () => Promise<ResultRow[]>, trusted: boolean): Promise<PageItems> {
     for (let attempt = 1; ; attempt += 1) {
       const rows = await read();
       const fragments = await this.fragments.lookup(catalogIds(rows), trusted);
       const items = rows.map((row) => resultParts(row, fragments));
-      if (items.every((item) => item !== undefined)) return rows[0]?.total === undefined ? { items } : { items, total: rows[0].total };
+      if (items.every((item) => item !== undefined)) return pageItems(rows, items);
       if (attempt === MAX_READS) throw new Error('results kept naming deleted catalog entries');
     }
   }
