@@ -5,8 +5,9 @@ import { DatabaseOpenError, openConfiguredDatabase } from '../src/db/client.js';
 import { applyMigrations } from '../src/db/migrate.js';
 
 const verbose = process.argv.includes('--verbose');
+const say = (msg: string) => console.error(msg);
 try {
-  const db = await openConfiguredDatabase(loadConfig(processEnvironment()), verbose ? (msg) => console.error(msg) : undefined);
+  const db = await openConfiguredDatabase(loadConfig(processEnvironment()), verbose ? { debug: say, info: say, warn: say } : undefined);
   try {
     const started = performance.now();
     const applied = await applyMigrations(db);

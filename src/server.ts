@@ -28,7 +28,7 @@ function configure(): Config {
 async function connect(config: Config, log: Logger): Promise<Database> {
   try {
     let started = performance.now();
-    const db = await openConfiguredDatabase(config, undefined, log.child({ component: 'database' }));
+    const db = await openConfiguredDatabase(config, log.child({ component: 'database' }));
     log.info({ database: db.description, ms: Math.round(performance.now() - started) }, 'database open');
     started = performance.now();
     const applied = await applyMigrations(db);

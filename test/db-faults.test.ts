@@ -99,7 +99,10 @@ t.test('a database that goes away and comes back', async (t) => {
   viaProxy.hostname = '127.0.0.1';
   viaProxy.port = String(proxy.port);
 
-  const db = await openDatabase({ databaseUrl: viaProxy.href, dataDir: '', queryTimeoutMs: QUERY_TIMEOUT_MS });
+  // What the driver says of the connections it loses (the service logs it at warn).
+  const warnings: string[] = [];
+  const log = { debug: () => {}, info: () => {}, warn: (msg: string) => warnings.push(msg) };
+  const db = await openDatabase({ databaseUrl: viaProxy.href, dataDir: '', queryTimeoutMs: QUERY_TIMEOUT_MS, log });
   await applyMigrations(db);
   const oidc = await startOidcProvider();
   const config = loadConfig({ OIDC_ISSUERS: oidc.issuer, RESULTS_CACHE_MS: '0' });
@@ -138,6 +141,10 @@ t.test('a database that goes away and comes back', async (t) => {
   }
   const health = await app.inject({ url: '/healthz' });
   t.equal(health.statusCode, 503);
+  t.ok(
+    warnings.some((msg) => msg.startsWith('postgresql pool: ')),
+    `the idle connections lost are told, not dropped: ${JSON.stringify(warnings.slice(0, 3))}`,
+  );
 
   proxy.restore();
   t.equal((await app.inject({ url: '/healthz' })).statusCode, 200, 'healthy again without a restart');

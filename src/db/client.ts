@@ -55,7 +55,7 @@ export interface Database {
   listenForChanges(handlers: ChangeHandlers, log: FeedLog): ChangeFeed;
   close(): Promise<void>;
   /** Where engine and driver messages go. */
-  log: (msg: string) => void;
+  log: DatabaseLog;
 }
 
 export interface PoolStats {
@@ -77,10 +77,22 @@ export interface FeedLog {
   warn(msg: string): void;
 }
 
+/**
+ * Where the database's own messages go (a pino logger fits): the schema
+ * engine's progress at debug; connections the driver lost, a lock taken from
+ * under the data directory and read replicas coming and going at warn.
+ */
+export interface DatabaseLog extends FeedLog {
+  debug(msg: string): void;
+}
+
+/** Says nothing: where no one listens (tests, scripts). */
+export const SILENT_LOG: DatabaseLog = { debug: () => {}, info: () => {}, warn: () => {} };
+
 export interface OpenOptions {
   databaseUrl?: string;
   dataDir: string;
-  log?: (msg: string) => void;
+  log?: DatabaseLog;
   /**
    * PostgreSQL: how long one query may wait for the server's answer, ms. A
    * server that stops answering without closing its connections (paused, a
@@ -89,8 +101,6 @@ export interface OpenOptions {
   queryTimeoutMs?: number;
   /** PostgreSQL read replicas of the primary (DATABASE_REPLICA_URLS). */
   replicaUrls?: string[];
-  /** Where read replicas say they stopped or started answering; `log` by default. */
-  replicaLog?: FeedLog;
 }
 
 /** The database named by the environment cannot be used. The message names no password and no
@@ -134,19 +144,18 @@ export const CURSOR_APPLICATION_NAME = 'eosc-perf-api export';
 const PGLITE_OPTIONS = { postgresqlconf: ['shared_buffers = 16MB'] };
 
 /** The database the configuration names (DATABASE_URL, DATA_DIR, DATABASE_TIMEOUT_MS): what the server and the scripts open. */
-export function openConfiguredDatabase(config: Config, log?: (msg: string) => void, replicaLog?: FeedLog): Promise<Database> {
+export function openConfiguredDatabase(config: Config, log?: DatabaseLog): Promise<Database> {
   return openDatabase({
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     dataDir: config.dataDir,
     queryTimeoutMs: config.databaseTimeoutMs,
     replicaUrls: config.databaseReplicaUrls,
-    ...(replicaLog ? { replicaLog } : {}),
     ...(log ? { log } : {}),
   });
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
-  const log = opts.log ?? (() => {});
+  const log = opts.log ?? SILENT_LOG;
   const raw = opts.databaseUrl?.trim();
   const replicaUrls = opts.replicaUrls ?? [];
   if (replicaUrls.length > 0 && !raw?.startsWith('postgres')) {
@@ -157,7 +166,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     let release: (() => Promise<void>) | undefined;
     try {
       await mkdir(dir, { recursive: true });
-      release = await lockDataDir(dir, log);
+      release = await lockDataDir(dir, (msg) => log.warn(msg));
       return await openPglite(new PGlite(dir, PGLITE_OPTIONS), `pglite:${dir}`, log, release);
     } catch (err) {
       await release?.().catch(() => {});
@@ -172,20 +181,10 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     if (err instanceof ConfigError) throw new DatabaseOpenError('DATABASE_URL', err.reason);
     throw err;
   }
-  return openPostgres(raw, new URL(raw), log, opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, {
-    urls: replicaUrls,
-    log: opts.replicaLog ?? { info: log, warn: log },
-  });
+  return openPostgres(raw, new URL(raw), log, opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, replicaUrls);
 }
 
-async function openPostgres(
-  raw: string,
-  url: URL,
-  log: (msg: string) => void,
-  queryTimeoutMs: number,
-  replicaSettings: { urls: string[]; log: FeedLog },
-): Promise<Database> {
-  const replicaUrls = replicaSettings.urls;
+async function openPostgres(raw: string, url: URL, log: DatabaseLog, queryTimeoutMs: number, replicaUrls: string[]): Promise<Database> {
   const description = redactUrl(url);
   const scrub = passwordScrubber(url);
 
@@ -206,7 +205,7 @@ async function openPostgres(
   };
   const pool = new pg.Pool({ ...config, ...bounded });
   // An idle client losing its server must not crash the process; the next query reports it.
-  pool.on('error', (err) => log(`postgresql pool: ${scrub(err.message)}`));
+  pool.on('error', (err) => log.warn(`postgresql pool: ${scrub(err.message)}`));
   try {
     await pool.query('SELECT 1');
   } catch (err) {
@@ -227,7 +226,7 @@ async function openPostgres(
             application_name: REPLICA_APPLICATION_NAME,
             ...bounded,
           }),
-          log: replicaSettings.log,
+          log,
         });
   let closing: Promise<void> | undefined;
   return {
@@ -241,7 +240,7 @@ async function openPostgres(
     // A one-connection pool ended after each engine run keeps lock and session together.
     migrationAdapter() {
       const single = new pg.Pool({ ...config, max: 1 });
-      single.on('error', (err) => log(`postgresql migration connection: ${scrub(err.message)}`));
+      single.on('error', (err) => log.warn(`postgresql migration connection: ${scrub(err.message)}`));
       return { factory: new PgMigrationFactory(single), release: () => single.end() };
     },
     async ping() {
@@ -262,7 +261,7 @@ async function openPostgres(
         idle_in_transaction_session_timeout: CURSOR_IDLE_MS,
         query_timeout: queryTimeoutMs + CLIENT_TIMEOUT_GRACE_MS,
       });
-      client.on('error', (err) => log(`postgresql cursor connection: ${scrub(err.message)}`));
+      client.on('error', (err) => log.warn(`postgresql cursor connection: ${scrub(err.message)}`));
       try {
         await client.connect();
         await client.query('BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ');
@@ -305,7 +304,7 @@ async function openPostgres(
 export async function openPglite(
   pglite: PGlite,
   description: string,
-  log: (msg: string) => void,
+  log: DatabaseLog,
   unlock: () => Promise<void> = async () => {},
 ): Promise<Database> {
   await pglite.waitReady;

@@ -52,7 +52,7 @@ export async function createMigration(name: string, opts: CreateMigrationOptions
 
   const dev = new PGlite();
   try {
-    const output = await withSchemaEngine(new PgliteMigrationFactory(dev), schema, log, async (engine) => {
+    const output = await withSchemaEngine(new PgliteMigrationFactory(dev), schema, { debug: log, warn: log }, async (engine) => {
       // The WASM engine's createMigration has no shadow-database factory: it reads the schema of
       // the migrations from a cache that devDiagnostic fills for the migrations applied to the
       // dev database. So, as `prisma migrate dev` does: apply all, diagnose, then create.

@@ -78,7 +78,7 @@ export interface SchemaFile {
 export async function withSchemaEngine<T>(
   factory: SqlMigrationAwareDriverAdapterFactory,
   schema: SchemaFile[],
-  log: (msg: string) => void,
+  log: { debug(msg: string): void; warn(msg: string): void },
   fn: (engine: SchemaEngine) => Promise<T>,
 ): Promise<T> {
   const bindings = await loadEngine();
@@ -88,7 +88,12 @@ export async function withSchemaEngine<T>(
     engine = await bindings.SchemaEngine.new(
       // An empty list makes the engine panic; undefined means "no schema".
       { datamodels: schema.length > 0 ? schema.map((file): [string, string] => [file.path, file.content]) : undefined },
-      (line: string) => log(formatEngineLog(line)),
+      (line: string) => {
+        const entry = formatEngineLog(line);
+        // Its progress (which migration it applies) is for debugging; anything else is worth a look.
+        if (entry.quiet) log.debug(entry.text);
+        else log.warn(entry.text);
+      },
       // Without binding, the engine calls the factory's methods with `this` lost.
       bindMigrationAwareSqlAdapterFactory(factory),
     );
@@ -106,17 +111,20 @@ export async function withSchemaEngine<T>(
 }
 
 /** The engine logs one JSON object per line: {level, fields: {message, …}, target}. */
-function formatEngineLog(line: string): string {
+function formatEngineLog(line: string): { text: string; quiet: boolean } {
   try {
     const entry = JSON.parse(line) as { level?: string; fields?: Record<string, unknown> };
     const { message, ...rest } = entry.fields ?? {};
     // Fields such as `script` hold whole migrations: one short line per entry is enough.
     const extra = Object.entries(rest).map(([key, value]) => `${key}=${clip(typeof value === 'string' ? value : JSON.stringify(value))}`);
-    return ['schema-engine', entry.level ?? 'INFO', String(message ?? ''), ...extra].join(' ').trim();
+    const level = entry.level ?? 'INFO';
+    return { text: ['schema-engine', level, String(message ?? ''), ...extra].join(' ').trim(), quiet: QUIET_LEVELS.has(level) };
   } catch {
-    return `schema-engine ${line.trim()}`;
+    return { text: `schema-engine ${line.trim()}`, quiet: false };
   }
 }
+
+const QUIET_LEVELS = new Set(['TRACE', 'DEBUG', 'INFO']);
 
 function clip(text: string, max = 120): string {
   const line = text.replace(/\s+/g, ' ').trim();

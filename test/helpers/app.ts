@@ -11,7 +11,7 @@ import type tap from 'tap';
 import { buildApp } from '../../src/app.js';
 import { OidcVerifier } from '../../src/auth/oidc.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { openDatabase, openPglite, type Database } from '../../src/db/client.js';
+import { openDatabase, openPglite, SILENT_LOG, type Database } from '../../src/db/client.js';
 import { applyMigrations } from '../../src/db/migrate.js';
 import { createNotifier, type NotifierLogger } from '../../src/notifications/index.js';
 
@@ -97,7 +97,7 @@ async function migratedPglite(): Promise<Database> {
     const file = templatePath();
     if (existsSync(file)) return new Blob([readFileSync(file)]);
     const pglite = new PGlite();
-    const db = await openPglite(pglite, 'pglite:template', () => {});
+    const db = await openPglite(pglite, 'pglite:template', SILENT_LOG);
     await applyMigrations(db);
     const template = await pglite.dumpDataDir('none');
     await db.close();
@@ -106,7 +106,7 @@ async function migratedPglite(): Promise<Database> {
     renameSync(partial, file);
     return template;
   })();
-  return openPglite(new PGlite({ loadDataDir: await pgliteTemplate }), 'pglite:memory', () => {});
+  return openPglite(new PGlite({ loadDataDir: await pgliteTemplate }), 'pglite:memory', SILENT_LOG);
 }
 
 export async function openTestDatabase(name: DatabaseName): Promise<Database | null> {
@@ -172,7 +172,7 @@ export async function instancesOn(
   const replicaUrls = loadConfig({ DATABASE_URL: databaseUrl, ...env }).databaseReplicaUrls;
   for (let i = 0; i < count; i += 1) {
     const logger = loggers[i];
-    const db = await openDatabase({ databaseUrl, dataDir: '', replicaUrls, ...(logger ? { replicaLog: logger } : {}) });
+    const db = await openDatabase({ databaseUrl, dataDir: '', replicaUrls, ...(logger ? { log: logger } : {}) });
     instances.push(await serviceOn(t, { db, ...providers }, { DATABASE_URL: databaseUrl, ...env }, logger));
   }
   return instances;
