@@ -102,6 +102,22 @@ interface Query {
   conditional?: boolean;
 }
 
+const LINKED_PAGES = 'GET /results?page=…&after=… (every page in turn, along the Link: rel="next" headers)';
+
+/** The paths of the first `count` pages of `first`, each taken from the Link: rel="next" of the one before. */
+async function linkedPaths(base: string, first: string, count: number): Promise<string[]> {
+  const paths = [first];
+  while (paths.length < count) {
+    const response = await fetch(`${base}${paths.at(-1)}`);
+    await response.arrayBuffer();
+    const next = /^<([^>]*)>; rel="next"$/.exec(response.headers.get('link') ?? '')?.[1];
+    if (!next) break;
+    const url = new URL(next);
+    paths.push(`${url.pathname}${url.search}`);
+  }
+  return paths;
+}
+
 interface CapturedSql {
   query: string;
   params: unknown[];
@@ -275,6 +291,13 @@ try {
       name: 'GET /results?page=1…1000 (every page in turn)',
       method: 'GET',
       paths: Array.from({ length: 1000 }, (_, index) => `/results?page=${index + 1}`),
+      read: true,
+    },
+    {
+      // The same pages reached as a client walking the list reaches them: along `Link: rel="next"`.
+      name: LINKED_PAGES,
+      method: 'GET',
+      paths: chosen(LINKED_PAGES) ? await linkedPaths(base, '/results', 1000) : [],
       read: true,
     },
     {
