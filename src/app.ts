@@ -126,6 +126,7 @@ export async function buildApp({ config, db, authenticator, notifier, logger }: 
         }),
         authorizers: services.authorizers,
         ...(rateLimit ? { rateLimit } : {}),
+        ...(config.publicUrl ? { linkBase: { publicUrl: config.publicUrl, apiPrefix: config.apiPrefix } } : {}),
         securityHandlers: securityHandlers({
           authenticator,
           adminEntitlements: config.adminEntitlements,

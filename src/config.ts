@@ -55,6 +55,12 @@ export interface Config {
   metricsToken?: string;
   /** '' or a path such as '/api/v1' (no trailing slash). */
   apiPrefix: string;
+  /**
+   * The API's base URL as clients reach it, with any API_PREFIX, no trailing
+   * slash (PUBLIC_URL): what links in e-mails and the next-page links of
+   * results lists start with; unset, next-page links name the request's own host.
+   */
+  publicUrl?: string;
   logLevel: string;
   /** A request that takes at least this long is logged as a warning (SLOW_REQUEST_MS). */
   slowRequestMs: number;
@@ -244,6 +250,12 @@ function mailServer(raw: string): string {
 
 const STARTTLS_MODES = ['required', 'opportunistic', 'off'] as const;
 
+/** PUBLIC_URL: an http(s) URL, without its trailing slashes; undefined when unset. */
+function publicUrl(env: Env): string | undefined {
+  const raw = env.PUBLIC_URL?.trim() || undefined;
+  return raw && httpUrl('PUBLIC_URL', raw).replace(/\/+$/, '');
+}
+
 function mail(env: Env): MailConfig | undefined {
   const rawServer = env.MAIL_SERVER?.trim();
   if (!rawServer) return undefined;
@@ -272,7 +284,7 @@ function mail(env: Env): MailConfig | undefined {
 
   const support = env.MAIL_SUPPORT?.trim() || undefined;
   const from = env.MAIL_FROM?.trim() || `eosc-perf@${server}`;
-  const publicUrl = env.PUBLIC_URL?.trim() || undefined;
+  const base = publicUrl(env);
   return {
     server,
     port: integer(env, 'MAIL_PORT', secure ? 465 : 25, 1, 65535),
@@ -282,7 +294,7 @@ function mail(env: Env): MailConfig | undefined {
     starttls,
     ...(user !== undefined && pass !== undefined ? { auth: { user, pass } } : {}),
     tlsRejectUnauthorized: boolean(env, 'MAIL_TLS_REJECT_UNAUTHORIZED', true),
-    ...(publicUrl ? { publicUrl: httpUrl('PUBLIC_URL', publicUrl).replace(/\/+$/, '') } : {}),
+    ...(base ? { publicUrl: base } : {}),
     poolSize: integer(env, 'MAIL_POOL_SIZE', 3, 1, 50),
     queueSize: integer(env, 'MAIL_QUEUE_SIZE', 1000, 1, 1_000_000),
     timeoutMs: integer(env, 'MAIL_TIMEOUT', 30, 1, 600) * 1000,
@@ -329,6 +341,7 @@ export function loadConfig(env: Env = process.env): Config {
   const oidcIssuers = list(env.OIDC_ISSUERS).map((issuer) => httpUrl('OIDC_ISSUERS', issuer));
   const audience = env.OIDC_AUDIENCE?.trim() || undefined;
   const metricsToken = env.METRICS_TOKEN?.trim() || undefined;
+  const base = publicUrl(env);
   if (metricsToken !== undefined && metricsToken.length < 16) {
     throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters (a random secret: openssl rand -hex 32)');
   }
@@ -347,6 +360,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...(metricsToken ? { metricsToken } : {}),
     adminEntitlements: list(env.ADMIN_ENTITLEMENTS),
     apiPrefix: apiPrefix(env),
+    ...(base ? { publicUrl: base } : {}),
     logLevel,
     corsOrigins: corsOrigins(env),
     rateLimits: {

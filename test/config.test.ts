@@ -138,6 +138,7 @@ const bad: [string, Record<string, string>, RegExp][] = [
     /^MAIL_SUPPORT: must not contain line breaks/,
   ],
   ['PUBLIC_URL', { MAIL_SERVER: 'smtp', PUBLIC_URL: 'perf.example.org' }, /^PUBLIC_URL: /],
+  ['PUBLIC_URL', { PUBLIC_URL: 'ftp://perf.example.org' }, /^PUBLIC_URL: /],
   ['MAIL_POOL_SIZE', { MAIL_SERVER: 'smtp', MAIL_POOL_SIZE: '0' }, /^MAIL_POOL_SIZE: must be between 1 and 50/],
   ['MAIL_QUEUE_SIZE', { MAIL_SERVER: 'smtp', MAIL_QUEUE_SIZE: 'lots' }, /^MAIL_QUEUE_SIZE: must be an integer/],
   ['MAIL_TIMEOUT', { MAIL_SERVER: 'smtp', MAIL_TIMEOUT: '0' }, /^MAIL_TIMEOUT: must be between 1 and 600/],
@@ -155,7 +156,12 @@ t.test('mail: defaults with only MAIL_SERVER', async (t) => {
     queueSize: 1000,
     timeoutMs: 30_000,
   });
-  t.equal(loadConfig({ MAIL_USERNAME: 'perf', MAIL_SECURE: 'maybe', PUBLIC_URL: 'x' }).mail, undefined, 'nothing mail without MAIL_SERVER');
+  t.equal(loadConfig({ MAIL_USERNAME: 'perf', MAIL_SECURE: 'maybe' }).mail, undefined, 'nothing mail without MAIL_SERVER');
+  t.equal(
+    loadConfig({ PUBLIC_URL: 'https://perf.example.org/api/v1//' }).publicUrl,
+    'https://perf.example.org/api/v1',
+    'PUBLIC_URL without mail: the base of next-page links',
+  );
 });
 
 t.test('mail: TLS, credentials, support, links and limits', async (t) => {

@@ -7,7 +7,7 @@
 // or deleted during a walk neither repeat nor skip any; the link keeps the
 // request as written; and a cursor that is not one of this sort is a 422.
 import t from 'tap';
-import { adminPersona, eachDatabase, json, persona, type Test, type TestContext } from './helpers/app.js';
+import { adminPersona, createTestContext, eachDatabase, json, persona, type Test, type TestContext } from './helpers/app.js';
 import { assertError, ids } from './helpers/assertions.js';
 import type { Page, Result } from './helpers/contract.js';
 import { fixtures, uniqueDashed } from './helpers/fixtures.js';
@@ -248,4 +248,39 @@ eachDatabase(t, async (t, ctx: TestContext) => {
       t.match(assertError(t, await app.inject({ url: `${url}&after=${encodeURIComponent(after)}` }), 422).message, /after/, name);
     }
   });
+});
+
+t.test('behind a proxy: the link starts with PUBLIC_URL, the path under API_PREFIX kept once', async (t) => {
+  const ctx = await createTestContext(t, 'pglite', { API_PREFIX: '/api/v1', PUBLIC_URL: 'https://perf.example.org/api/v1/' });
+  if (!ctx) throw new Error('PGlite always opens');
+  const owner = persona('proxied-owner');
+  await ctx.register(owner);
+  const empty = await ctx.app.inject({ url: '/api/v1/results?per_page=1' });
+  t.equal(empty.statusCode, 200);
+  t.equal(empty.headers.link, undefined, 'nothing uploaded: no next page');
+  // Written straight into the database: the fixtures speak the unprefixed API.
+  const prisma = ctx.db.prisma;
+  const uploader = { uploader_sub: owner.sub, uploader_iss: ctx.oidc.issuer };
+  const benchmark = await prisma.benchmark.create({ data: { docker_image: 'proxied/b', docker_tag: '1', json_schema: {}, ...uploader } });
+  const site = await prisma.site.create({ data: { name: uniqueDashed('proxied'), address: 'here', ...uploader } });
+  const flavor = await prisma.flavor.create({ data: { site_id: site.id, name: 'f', ...uploader } });
+  const result = {
+    json: {},
+    execution_datetime: new Date(),
+    benchmark_id: benchmark.id,
+    site_id: site.id,
+    flavor_id: flavor.id,
+    ...uploader,
+  };
+  await prisma.result.createMany({ data: [result, result] });
+
+  const first = await ctx.app.inject({ url: '/api/v1/results?per_page=1', headers: { host: 'internal:5000' } });
+  t.match(
+    String(first.headers.link),
+    /^<https:\/\/perf\.example\.org\/api\/v1\/results\?per_page=1&page=2&after=[A-Za-z0-9_-]+>; rel="next"$/,
+  );
+  const second = await ctx.app.inject({ url: nextUrl(first.headers.link) ?? '' });
+  t.equal(second.statusCode, 200, 'followed through the prefix');
+  t.equal(json<Page<Result>>(second).page, 2);
+  t.equal(second.headers.link, undefined, 'the last page');
 });

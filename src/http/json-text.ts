@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { acceptedEncoding, COMPRESSION_THRESHOLD, compressBytes, type Encoding } from './compression.js';
 import { answersNotModified, entityTag } from './http-caching.js';
-import { type NextPage, nextPageLink } from './page-links.js';
+import { type LinkBase, type NextPage, nextPageLink } from './page-links.js';
 
 /**
  * A response body that is already JSON, standing for a value of type T. The
@@ -49,12 +49,17 @@ export class JsonText<T> {
  * Answers `request` with `text`: 304 when the client holds these bytes
  * already, else compressed as it accepts (once per JsonText), else as they are.
  */
-export async function sendJsonText(request: FastifyRequest, reply: FastifyReply, text: JsonText<unknown>): Promise<FastifyReply> {
+export async function sendJsonText(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  text: JsonText<unknown>,
+  linkBase?: LinkBase,
+): Promise<FastifyReply> {
   reply.type('application/json; charset=utf-8');
   // The caching hook (http-caching.ts) adds Authorization to it, and answers a GET's 304 too,
   // but only after compressing: a client that holds the page gets its 304 before.
   reply.header('vary', 'Accept-Encoding');
-  if (text.next) reply.header('link', nextPageLink(request, text.next));
+  if (text.next) reply.header('link', nextPageLink(request, text.next, linkBase));
   if (reply.statusCode === 200) {
     reply.header('etag', text.etag);
     if (answersNotModified(request, reply, text.etag)) return reply.code(304).send();

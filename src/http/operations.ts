@@ -18,6 +18,7 @@ import type { RateLimitHook } from './rate-limits.js';
 import { Download, sendDownload } from './download.js';
 import { JsonText, sendJsonText } from './json-text.js';
 import { NoContent } from './no-content.js';
+import type { LinkBase } from './page-links.js';
 import { indexOperations, type OpenApiDocument } from './spec.js';
 
 type ServiceMethod = (input: OperationInput) => Promise<unknown>;
@@ -116,6 +117,8 @@ export interface BindOptions {
   services: ServiceRegistry;
   securityHandlers: Record<string, (request: FastifyRequest, reply: FastifyReply, scopes: string[]) => Promise<void>>;
   prefix?: string;
+  /** Where links in answers point instead of the request's own host (PUBLIC_URL). */
+  linkBase?: LinkBase;
   /**
    * Called when a service call of an operation that is not a GET has ended,
    * whatever its outcome, before its response is sent: it may have written.
@@ -177,7 +180,7 @@ export async function bindOperations(app: FastifyInstance, options: BindOptions)
           reply.code(status);
           if (status === 204) return reply.send();
           // JSON the database already wrote is sent as its bytes, not serialized again.
-          if (result instanceof JsonText) return sendJsonText(request, reply, result);
+          if (result instanceof JsonText) return sendJsonText(request, reply, result, options.linkBase);
           if (result instanceof Download) return sendDownload(reply, result);
           return result;
         },
