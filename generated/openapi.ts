@@ -2983,8 +2983,12 @@ export interface components {
             headers: {
                 /**
                  * @description The next page, as `<URL>; rel="next"` (RFC 8288): this request's URL
-                 *     with `page` one more and `after` the cursor of its last result. Absent
-                 *     on the last page. In Python, `response.links["next"]["url"]`.
+                 *     with `page` one more and `after` the cursor of its last result (under
+                 *     `PUBLIC_URL` when the service has one). Present exactly while results
+                 *     follow this page's; absent after the last one. Where the last result's
+                 *     sort value is too long for a cursor (a JSON string of kilobytes), the
+                 *     link names the next page by its number alone. In Python,
+                 *     `response.links["next"]["url"]`.
                  * @example <https://performance.services.fedcloud.eu/api/v1/results?per_page=100&page=2&after=WyJPRkJyWGtVTCIsIjIwMjQtMDMtMDVUMTA6MjA6MDAuMDAwMDAwWiIsIjJmMWEzYzRlLTk4N2UtNGQ0MS1hNmI3LTBjNjJhN2E5ZmQxNiJd>; rel="next"
                  */
                 Link?: string;

@@ -250,10 +250,13 @@ function mailServer(raw: string): string {
 
 const STARTTLS_MODES = ['required', 'opportunistic', 'off'] as const;
 
-/** PUBLIC_URL: an http(s) URL, without its trailing slashes; undefined when unset. */
+/** PUBLIC_URL: an http(s) URL that paths are appended to, without its trailing slashes; undefined when unset. */
 function publicUrl(env: Env): string | undefined {
   const raw = env.PUBLIC_URL?.trim() || undefined;
-  return raw && httpUrl('PUBLIC_URL', raw).replace(/\/+$/, '');
+  if (raw === undefined) return undefined;
+  const base = httpUrl('PUBLIC_URL', raw);
+  if (/[?#]/.test(base)) throw new ConfigError('PUBLIC_URL', `"${raw}" must not have a query or fragment: paths are appended to it`);
+  return base.replace(/\/+$/, '');
 }
 
 function mail(env: Env): MailConfig | undefined {

@@ -139,6 +139,7 @@ const bad: [string, Record<string, string>, RegExp][] = [
   ],
   ['PUBLIC_URL', { MAIL_SERVER: 'smtp', PUBLIC_URL: 'perf.example.org' }, /^PUBLIC_URL: /],
   ['PUBLIC_URL', { PUBLIC_URL: 'ftp://perf.example.org' }, /^PUBLIC_URL: /],
+  ['PUBLIC_URL', { PUBLIC_URL: 'https://perf.example.org/api/v1?x=1' }, /^PUBLIC_URL: .* must not have a query or fragment/],
   ['MAIL_POOL_SIZE', { MAIL_SERVER: 'smtp', MAIL_POOL_SIZE: '0' }, /^MAIL_POOL_SIZE: must be between 1 and 50/],
   ['MAIL_QUEUE_SIZE', { MAIL_SERVER: 'smtp', MAIL_QUEUE_SIZE: 'lots' }, /^MAIL_QUEUE_SIZE: must be an integer/],
   ['MAIL_TIMEOUT', { MAIL_SERVER: 'smtp', MAIL_TIMEOUT: '0' }, /^MAIL_TIMEOUT: must be between 1 and 600/],

@@ -236,11 +236,12 @@ function idTerm(id: Prisma.Sql): SortTerm {
 
 /**
  * PostgreSQL's text of a sort value, which the cast of its kind reads back
- * exactly (a timestamp to the microsecond, in UTC).
+ * exactly (a timestamp to the microsecond, in UTC; none before year 1, whose
+ * text would not say BC).
  */
 function keyText(term: SortTerm): Prisma.Sql {
   return term.kind === 'timestamp'
-    ? Prisma.sql`to_char(${term.value} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+    ? Prisma.sql`CASE WHEN ${term.value} >= '0001-01-01T00:00:00Z' THEN to_char(${term.value} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') END`
     : Prisma.sql`${term.value}::text`;
 }
 

@@ -8,8 +8,12 @@ import type { FastifyRequest } from 'fastify';
 
 export interface NextPage {
   page: number;
-  /** The cursor of the next page's start (results/page-cursor.ts): base64url, nothing to escape. */
-  after: string;
+  /**
+   * The cursor of the next page's start (results/page-cursor.ts): base64url,
+   * nothing to escape. Absent where the last result's sort values make no
+   * cursor: the link then names the page by its number alone.
+   */
+  after?: string;
 }
 
 /** A host as a Host header may name it: a name or an address, and a port. */
@@ -21,11 +25,26 @@ export interface LinkBase {
   apiPrefix: string;
 }
 
+/** A query string part's name as the service reads it (http/query-string.ts): unescaped, `[]` dropped. */
+function parameterName(part: string): string {
+  const raw = part.split('=', 1)[0] ?? '';
+  let name: string;
+  try {
+    name = decodeURIComponent(raw.replaceAll('+', ' '));
+  } catch {
+    name = raw;
+  }
+  return name.endsWith('[]') ? name.slice(0, -2) : name;
+}
+
 export function nextPageLink(request: FastifyRequest, next: NextPage, base?: LinkBase): string {
-  const [path, query = ''] = request.url.split('?', 2) as [string, string?];
-  const kept = query.split('&').filter((part) => part !== '' && !/^(page|after)(=|$)/.test(part));
+  const mark = request.url.indexOf('?');
+  const path = mark < 0 ? request.url : request.url.slice(0, mark);
+  const query = mark < 0 ? '' : request.url.slice(mark + 1);
+  const kept = query.split('&').filter((part) => part !== '' && !['page', 'after'].includes(parameterName(part)));
+  const set = [`page=${next.page}`, ...(next.after === undefined ? [] : [`after=${next.after}`])];
   // Angle brackets would end the link early: escaped, as in any URL.
-  const target = `${path}?${[...kept, `page=${next.page}`, `after=${next.after}`].join('&')}`.replace(/[<>]/g, (char) =>
+  const target = `${path}?${[...kept, ...set].join('&')}`.replace(/[<>]/g, (char) =>
     encodeURIComponent(char),
   );
   if (base) return `<${base.publicUrl}${target.slice(base.apiPrefix.length)}>; rel="next"`;

@@ -53,10 +53,15 @@ export function toPage<T>(query: PageQuery, items: T[], total: number): Page<T> 
 /**
  * `toPage` for items that are JSON already, each given as the UTF-8 parts of
  * its text: the page as JSON text, its keys in the order the serializer
- * writes every other list (the schema's). `after`: the cursor where the page
- * after this one starts, linked to while there is one.
+ * writes every other list (the schema's). `following`: more items follow,
+ * from the cursor `after` if there is one: the page links to them.
  */
-export function toPageText<T>(query: PageQuery, items: readonly (readonly Buffer[])[], total: number, after?: string): JsonText<Page<T>> {
+export function toPageText<T>(
+  query: PageQuery,
+  items: readonly (readonly Buffer[])[],
+  total: number,
+  following?: { after?: string },
+): JsonText<Page<T>> {
   const { items: _, ...envelope } = toPage(query, [], total);
   const parts: Buffer[] = [Buffer.from(`${JSON.stringify(envelope).slice(0, -1)},"items":[`)];
   for (const [index, item] of items.entries()) {
@@ -65,7 +70,7 @@ export function toPageText<T>(query: PageQuery, items: readonly (readonly Buffer
   }
   parts.push(END);
   const text = new JsonText<Page<T>>(parts);
-  if (after !== undefined && envelope.next_num !== null) text.next = { page: envelope.next_num, after };
+  if (following) text.next = { page: envelope.page + 1, ...following };
   return text;
 }
 

@@ -9,15 +9,25 @@
 import { createHash } from 'node:crypto';
 import { type KeyKind, keyKinds, type PageStart, type ResultSortKey } from '../db/results-query.js';
 import { UnprocessableError } from '../errors.js';
+import { MAX_DEPTH } from '../http/storable-values.js';
 
 /** A short digest of the sort: a cursor read with another sort would start at the wrong place. */
 function orderTag(sort: ResultSortKey[]): string {
   return createHash('sha256').update(JSON.stringify(sort)).digest('base64url').slice(0, 8);
 }
 
-/** The `after` of the page that follows the result whose keys are `start`. */
-export function writeCursor(sort: ResultSortKey[], start: PageStart): string {
-  return Buffer.from(JSON.stringify([orderTag(sort), ...start])).toString('base64url');
+/** The longest `after` the spec accepts. */
+const MAX_CURSOR_LENGTH = 8192;
+
+/**
+ * The `after` of the page that follows the result whose keys are `start`;
+ * undefined where no cursor would be read back: a sort value too long for a
+ * URL (a JSON string of kilobytes), or one outside what a cursor holds (a
+ * date before year 1).
+ */
+export function writeCursor(sort: ResultSortKey[], start: PageStart): string | undefined {
+  const cursor = Buffer.from(JSON.stringify([orderTag(sort), ...start])).toString('base64url');
+  return cursor.length <= MAX_CURSOR_LENGTH && fits(keyKinds(sort), start) ? cursor : undefined;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -25,13 +35,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{6}Z$/;
 /** As PostgreSQL writes a numeric: no exponent. */
 const NUMERIC = /^-?\d+(\.\d+)?$/;
-/** What PostgreSQL's jsonb refuses in a string, and never writes: NUL and surrogates as escapes. */
-const UNREADABLE_ESCAPE = /\\u(0000|d[89a-f])/i;
+/**
+ * What PostgreSQL's jsonb refuses in a string, and never writes: NUL and
+ * surrogates as escapes (a backslash escaped before `u` is a literal one).
+ */
+const UNREADABLE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(0000|d[89a-f])/i;
 const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
 /** A number PostgreSQL's numeric cannot hold is far beyond this exponent. */
 const LARGE_EXPONENT = /[eE][+-]?\d{4,}/;
-/** Nesting PostgreSQL reads without nearing its stack limit. */
-const MAX_DEPTH = 64;
 
 function depth(json: string): number {
   let deepest = 0;
@@ -69,6 +80,18 @@ const VALID: Record<KeyKind, (text: string) => boolean> = {
   jsonb: isJsonb,
 };
 
+/** Whether `start` holds one value of each kind, each as a cursor may hold it. */
+function fits(kinds: KeyKind[], start: readonly unknown[]): start is PageStart {
+  return (
+    start.length === kinds.length &&
+    kinds.every((kind, index) => {
+      const value = start[index];
+      // Only JSON values may be missing (null); a column never is.
+      return value === null ? kind === 'numeric' || kind === 'jsonb' : typeof value === 'string' && VALID[kind](value);
+    })
+  );
+}
+
 /** Where a page given `after` starts, for `sort`; a 422 for anything but a cursor of this sort. */
 export function readCursor(after: string, sort: ResultSortKey[]): PageStart {
   const refused = (reason: string) =>
@@ -79,17 +102,9 @@ export function readCursor(after: string, sort: ResultSortKey[]): PageStart {
   } catch {
     throw refused('is not a page cursor');
   }
-  const kinds = keyKinds(sort);
-  if (!Array.isArray(decoded) || decoded.length !== kinds.length + 1 || typeof decoded[0] !== 'string') {
-    throw refused('is not a page cursor');
-  }
+  if (!Array.isArray(decoded) || typeof decoded[0] !== 'string') throw refused('is not a page cursor');
   if (decoded[0] !== orderTag(sort)) throw refused('was made for another sort_by');
-  const start = decoded.slice(1) as unknown[];
-  for (const [index, kind] of kinds.entries()) {
-    const value = start[index];
-    // Only JSON values may be missing (null); a column never is.
-    const fits = value === null ? kind === 'numeric' || kind === 'jsonb' : typeof value === 'string' && VALID[kind](value);
-    if (!fits) throw refused('is not a page cursor');
-  }
-  return start as PageStart;
+  const start: unknown[] = decoded.slice(1);
+  if (!fits(keyKinds(sort), start)) throw refused('is not a page cursor');
+  return start;
 }

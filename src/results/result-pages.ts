@@ -103,16 +103,27 @@ export class ResultPages {
     const point = await this.changes.sync();
     // A page is remembered no longer than the count it carries.
     let countedAt: number | undefined;
+    // Whether a result follows the page's: one more is read to know it.
+    let more = false;
     // On a read replica that has every commit the sync heard of, if there is one.
     const load = (trusted: boolean) =>
       this.db.readAsOf(point.walEnd, async (prisma) => {
         const where = await resultWhere(prisma, criteria);
         // Counts the database does not keep are taken in the same pass as the page.
-        const read = () =>
-          findResults(prisma, where, sort, { window, counted: !countIsKept(criteria), keyed: true, ...(after ? { after } : {}) });
+        const read = async () => {
+          const rows = await findResults(prisma, where, sort, {
+            window: { skip: window.skip, take: window.take + 1 },
+            counted: !countIsKept(criteria),
+            keyed: true,
+            ...(after ? { after } : {}),
+          });
+          more = rows.length > window.take;
+          return rows.slice(0, window.take);
+        };
         const { items, total, keys } = embed ? await this.render(read, trusted) : await summaries(read);
-        const page = (count: number) =>
-          toPageText<Schemas['Result']>(query, items, count, keys && items.length === window.take ? writeCursor(sort, keys) : undefined);
+        const cursor = more && keys ? writeCursor(sort, keys) : undefined;
+        const following = more ? (cursor ? { after: cursor } : {}) : undefined;
+        const page = (count: number) => toPageText<Schemas['Result']>(query, items, count, following);
         // A page that is not full and not past the end tells the total itself:
         // narrow filters and searches then need no count at all. Not after a
         // cursor: what came before it is not known.
