@@ -44,9 +44,7 @@ export function nextPageLink(request: FastifyRequest, next: NextPage, base?: Lin
   const kept = query.split('&').filter((part) => part !== '' && !['page', 'after'].includes(parameterName(part)));
   const set = [`page=${next.page}`, ...(next.after === undefined ? [] : [`after=${next.after}`])];
   // Angle brackets would end the link early: escaped, as in any URL.
-  const target = `${path}?${[...kept, ...set].join('&')}`.replace(/[<>]/g, (char) =>
-    encodeURIComponent(char),
-  );
+  const target = `${path}?${[...kept, ...set].join('&')}`.replace(/[<>]/g, (char) => encodeURIComponent(char));
   if (base) return `<${base.publicUrl}${target.slice(base.apiPrefix.length)}>; rel="next"`;
   // A Host header no host has is not repeated: the link is then relative to the request.
   const scheme = request.protocol === 'https' ? 'https' : 'http';
