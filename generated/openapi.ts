@@ -3306,8 +3306,10 @@ export interface components {
          *     database step over 499 900 results first), and a walk along the links
          *     neither repeats nor skips a result when others are uploaded meanwhile.
          *     A cursor is refused (`422`) with another `sort_by` than the one it was
-         *     made for.
-         * @example WyJPRkJyWGtVTCIsIjIwMjQtMDMtMDVUMTA6MjA6MDAuMDAwMDAwWiIsIjJmMWEzYzRlLTk4N2UtNGQ0MS1hNmI3LTBjNjJhN2E5ZmQxNiJd
+         *     made for. It is base64url JSON of the order it was made for and the last
+         *     result's sort values and id, e.g.
+         *     `WyJPRkJyWGtVTCIsIjIwMjQtMDMtMDVUMTA6MjA6MDAuMDAwMDAwWiIsIjJmMWEzYzRlLTk4N2UtNGQ0MS1hNmI3LTBjNjJhN2E5ZmQxNiJd`
+         *     for `["OFBrXkUL","2024-03-05T10:20:00.000000Z","2f1a3c4e-987e-4d41-a6b7-0c62a7a9fd16"]`.
          */
         After: string;
         /**
@@ -4363,8 +4365,10 @@ export interface operations {
                  *     database step over 499 900 results first), and a walk along the links
                  *     neither repeats nor skips a result when others are uploaded meanwhile.
                  *     A cursor is refused (`422`) with another `sort_by` than the one it was
-                 *     made for.
-                 * @example WyJPRkJyWGtVTCIsIjIwMjQtMDMtMDVUMTA6MjA6MDAuMDAwMDAwWiIsIjJmMWEzYzRlLTk4N2UtNGQ0MS1hNmI3LTBjNjJhN2E5ZmQxNiJd
+                 *     made for. It is base64url JSON of the order it was made for and the last
+                 *     result's sort values and id, e.g.
+                 *     `WyJPRkJyWGtVTCIsIjIwMjQtMDMtMDVUMTA6MjA6MDAuMDAwMDAwWiIsIjJmMWEzYzRlLTk4N2UtNGQ0MS1hNmI3LTBjNjJhN2E5ZmQxNiJd`
+                 *     for `["OFBrXkUL","2024-03-05T10:20:00.000000Z","2f1a3c4e-987e-4d41-a6b7-0c62a7a9fd16"]`.
                  */
                 after?: components["parameters"]["After"];
             };
@@ -4533,8 +4537,10 @@ export interface operations {
                  *     database step over 499 900 results first), and a walk along the links
                  *     neither repeats nor skips a result when others are uploaded meanwhile.
                  *     A cursor is refused (`422`) with another `sort_by` than the one it was
-                 *     made for.
-                 * @example WyJPRkJyWGtVTCIsIjIwMjQtMDMtMDVUMTA6MjA6MDAuMDAwMDAwWiIsIjJmMWEzYzRlLTk4N2UtNGQ0MS1hNmI3LTBjNjJhN2E5ZmQxNiJd
+                 *     made for. It is base64url JSON of the order it was made for and the last
+                 *     result's sort values and id, e.g.
+                 *     `WyJPRkJyWGtVTCIsIjIwMjQtMDMtMDVUMTA6MjA6MDAuMDAwMDAwWiIsIjJmMWEzYzRlLTk4N2UtNGQ0MS1hNmI3LTBjNjJhN2E5ZmQxNiJd`
+                 *     for `["OFBrXkUL","2024-03-05T10:20:00.000000Z","2f1a3c4e-987e-4d41-a6b7-0c62a7a9fd16"]`.
                  */
                 after?: components["parameters"]["After"];
             };
@@ -6663,8 +6669,10 @@ export interface operations {
                  *     database step over 499 900 results first), and a walk along the links
                  *     neither repeats nor skips a result when others are uploaded meanwhile.
                  *     A cursor is refused (`422`) with another `sort_by` than the one it was
-                 *     made for.
-                 * @example WyJPRkJyWGtVTCIsIjIwMjQtMDMtMDVUMTA6MjA6MDAuMDAwMDAwWiIsIjJmMWEzYzRlLTk4N2UtNGQ0MS1hNmI3LTBjNjJhN2E5ZmQxNiJd
+                 *     made for. It is base64url JSON of the order it was made for and the last
+                 *     result's sort values and id, e.g.
+                 *     `WyJPRkJyWGtVTCIsIjIwMjQtMDMtMDVUMTA6MjA6MDAuMDAwMDAwWiIsIjJmMWEzYzRlLTk4N2UtNGQ0MS1hNmI3LTBjNjJhN2E5ZmQxNiJd`
+                 *     for `["OFBrXkUL","2024-03-05T10:20:00.000000Z","2f1a3c4e-987e-4d41-a6b7-0c62a7a9fd16"]`.
                  */
                 after?: components["parameters"]["After"];
             };
