@@ -91,8 +91,21 @@ function jsonAt(path: string[]): Prisma.Sql {
   return Prisma.sql`(r.json #> ${path}::text[])`;
 }
 
-function jsonCondition(filter: JsonFilter): Prisma.Sql {
-  const value = jsonAt(filter.path);
+/**
+ * Where a query reads the values it filters and sorts by: straight from the
+ * result's row (`ROW`), or from a subquery that took each once (findResults).
+ */
+interface ValueSource {
+  /** The jsonb at `path` in the result's JSON. */
+  jsonAt(path: string[]): Prisma.Sql;
+  /** The column the `index`-th key of `sort_by` names. */
+  column(column: ResultColumn, index: number): Prisma.Sql;
+}
+
+const ROW: ValueSource = { jsonAt, column: (column) => COLUMNS[column].sql };
+
+/** `filter` on `value`, the jsonb at its path. */
+function jsonCondition(filter: JsonFilter, value: Prisma.Sql): Prisma.Sql {
   const operator = SQL_OPERATORS[filter.operator];
   switch (filter.type) {
     case 'number':
@@ -100,7 +113,7 @@ function jsonCondition(filter: JsonFilter): Prisma.Sql {
     case 'boolean':
       return Prisma.sql`(CASE WHEN jsonb_typeof(${value}) = 'boolean' THEN ${value}::boolean END) ${operator} ${filter.value}::boolean`;
     case 'string':
-      return Prisma.sql`(CASE WHEN jsonb_typeof(${value}) = 'string' THEN (r.json #>> ${filter.path}::text[]) END) ${operator} ${filter.value}::text`;
+      return Prisma.sql`(CASE WHEN jsonb_typeof(${value}) = 'string' THEN ${value} #>> '{}' END) ${operator} ${filter.value}::text`;
   }
 }
 
@@ -153,10 +166,13 @@ function dateConditions(column: Prisma.Sql, range: DateRange | undefined): Prism
 export interface ResultWhere {
   readonly sql: Prisma.Sql;
   readonly conditions: readonly Prisma.Sql[];
+  /** The conditions but the JSON filters, and those filters (findResults tests them apart). */
+  readonly plain: readonly Prisma.Sql[];
+  readonly filters: readonly JsonFilter[];
 }
 
-function whereOf(conditions: readonly Prisma.Sql[]): ResultWhere {
-  return { conditions, sql: conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}` : Prisma.empty };
+function whereClause(conditions: readonly Prisma.Sql[]): Prisma.Sql {
+  return conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}` : Prisma.empty;
 }
 
 /** Turns criteria into SQL; looks search terms up in the catalog first. */
@@ -179,9 +195,10 @@ export async function resultWhere(prisma: PrismaClient, criteria: ResultCriteria
   }
   conditions.push(...dateConditions(Prisma.raw('r.execution_datetime'), criteria.executed));
   conditions.push(...dateConditions(Prisma.raw('r.upload_datetime'), criteria.uploaded));
-  for (const filter of criteria.filters ?? []) conditions.push(jsonCondition(filter));
   for (const match of await matchTerms(prisma, criteria.terms ?? [])) conditions.push(termCondition(match));
-  return whereOf(conditions);
+  const filters = criteria.filters ?? [];
+  const all = [...conditions, ...filters.map((filter) => jsonCondition(filter, jsonAt(filter.path)))];
+  return { sql: whereClause(all), conditions: all, plain: conditions, filters };
 }
 
 /** One term of an ORDER BY: the value sorted by, and how. */
@@ -193,17 +210,16 @@ interface SortTerm {
   kind: KeyKind;
 }
 
-/** What `sort` orders results by, term by term (then the id: see orderBy). */
-function sortTerms(sort: ResultSortKey[]): SortTerm[] {
+/** What `sort` orders results by, term by term (then the id: see orderBy), read from `source`. */
+function sortTerms(sort: ResultSortKey[], source: ValueSource = ROW): SortTerm[] {
   const terms: SortTerm[] = [];
-  for (const key of sort) {
+  for (const [index, key] of sort.entries()) {
     const direction = key.direction;
     if ('column' in key) {
-      const column = COLUMNS[key.column];
-      terms.push({ value: column.sql, direction, nullsLast: false, kind: column.kind });
+      terms.push({ value: source.column(key.column, index), direction, nullsLast: false, kind: COLUMNS[key.column].kind });
     } else {
       // Numbers numerically first; other JSON values after them; missing last.
-      const value = jsonAt(key.jsonPath);
+      const value = source.jsonAt(key.jsonPath);
       terms.push({
         value: Prisma.sql`(CASE WHEN jsonb_typeof(${value}) = 'number' THEN ${value}::numeric END)`,
         direction,
@@ -426,6 +442,34 @@ function resultRows(
     ORDER BY p.n`;
 }
 
+/**
+ * The values a page's matches are filtered and sorted by, each read once per
+ * result: the id, the jsonb at every path the filters and `sort` name (j0,
+ * j1, …) and the columns `sort` names (c0, c1, … by their place in it), as
+ * the select list of a subquery `v`; and `source`, which reads them from `v`.
+ * Testing `r.json #> path` where each condition and sort term names it took
+ * a JSON filter query twice as long (docs/PERFORMANCE.md).
+ */
+function valuesOnce(filters: readonly JsonFilter[], sort: ResultSortKey[]): { values: Prisma.Sql[]; source: ValueSource } {
+  const paths = new Map<string, string[]>();
+  for (const path of [...filters.map((filter) => filter.path), ...sort.flatMap((key) => ('jsonPath' in key ? [key.jsonPath] : []))]) {
+    paths.set(JSON.stringify(path), path);
+  }
+  const slots = [...paths.keys()];
+  const values = [
+    Prisma.raw('r.id'),
+    ...[...paths.values()].map((path, index) => Prisma.sql`${jsonAt(path)} AS ${Prisma.raw(`j${index}`)}`),
+    ...sort.flatMap((key, index) => ('column' in key ? [Prisma.sql`${COLUMNS[key.column].sql} AS ${Prisma.raw(`c${index}`)}`] : [])),
+  ];
+  return {
+    values,
+    source: {
+      jsonAt: (path) => Prisma.raw(`v.j${slots.indexOf(JSON.stringify(path))}`),
+      column: (_column, index) => Prisma.raw(`v.c${index}`),
+    },
+  };
+}
+
 /** How findResults reads a page. */
 export interface PageRead {
   /** The rows skipped before the page, and the most it holds. */
@@ -454,23 +498,30 @@ export function findResults(prisma: PrismaClient, where: ResultWhere, sort: Resu
   if (read.counted) {
     // Every match goes through the window that counts them, and is held
     // there until the last one is in. Only its id and the values it sorts by
-    // are held (OFFSET 0 keeps PostgreSQL from merging the subquery back),
+    // are held (OFFSET 0 keeps PostgreSQL from merging the subqueries back),
     // not its whole row with the JSON: at a million results the full rows of
     // a benchmark's matches (27 000, 9 MB) went past work_mem into a
     // temporary file (docs/PERFORMANCE.md). The page's start is tested only
     // once they are counted, so the total is of every match.
-    const keys = [Prisma.raw('r.id'), ...terms.map((term, index) => Prisma.sql`${term.value} AS ${Prisma.raw(`k${index}`)}`)];
+    const { values, source } = valuesOnce(where.filters, sort);
+    const keys = [
+      Prisma.raw('v.id'),
+      ...sortTerms(sort, source).map((term, index) => Prisma.sql`${term.value} AS ${Prisma.raw(`k${index}`)}`),
+    ];
+    const matches = where.filters.map((filter) => jsonCondition(filter, source.jsonAt(filter.path)));
     const held = terms.map((term, index) => ({ ...term, value: Prisma.raw(`c.k${index}`) }));
     const id = Prisma.raw('c.id');
     chosen = Prisma.sql`
       SELECT c.id, c.total
       FROM (SELECT m.*, count(*) OVER ()::int AS total
-            FROM (SELECT ${Prisma.join(keys, ', ')} FROM results r ${joins} ${where.sql} OFFSET 0) m) c
+            FROM (SELECT ${Prisma.join(keys, ', ')}
+                  FROM (SELECT ${Prisma.join(values, ', ')} FROM results r ${joins} ${whereClause(where.plain)} OFFSET 0) v
+                  ${whereClause(matches)} OFFSET 0) m) c
       ${read.after ? Prisma.sql`WHERE ${startsAfter(held, id, read.after)}` : Prisma.empty}
       ${orderBy(held, id)} ${limit}`;
   } else {
     const conditions = read.after ? [...where.conditions, startsAfter(terms, Prisma.raw('r.id'), read.after)] : where.conditions;
-    chosen = Prisma.sql`SELECT r.id FROM results r ${joins} ${whereOf(conditions).sql} ${order} ${limit}`;
+    chosen = Prisma.sql`SELECT r.id FROM results r ${joins} ${whereClause(conditions)} ${order} ${limit}`;
   }
   const keys = read.keyed
     ? Prisma.sql`, ARRAY[${Prisma.join([...terms.map(keyText), Prisma.sql`r.id::text`], ', ')}] AS keys`
