@@ -261,9 +261,17 @@ function keyText(term: SortTerm): Prisma.Sql {
     : Prisma.sql`${term.value}::text`;
 }
 
+/** The type each kind of sort value is cast back to. */
+const KEY_CASTS = {
+  uuid: Prisma.raw('uuid'),
+  timestamp: Prisma.raw('timestamptz'),
+  text: Prisma.raw('text'),
+  numeric: Prisma.raw('numeric'),
+  jsonb: Prisma.raw('jsonb'),
+} as const satisfies Record<KeyKind, Prisma.Sql>;
+
 function keyValue(kind: KeyKind, text: string): Prisma.Sql {
-  const casts = { uuid: 'uuid', timestamp: 'timestamptz', text: 'text', numeric: 'numeric', jsonb: 'jsonb' } as const;
-  return Prisma.sql`${text}::${Prisma.raw(casts[kind])}`;
+  return Prisma.sql`${text}::${KEY_CASTS[kind]}`;
 }
 
 /**
@@ -421,15 +429,11 @@ export function tagIdsOf(resultId: Prisma.Sql): Prisma.Sql {
 
 /**
  * The rows of the results chosen by `page` (a SELECT of result rows with
- * their position `n`, and their `keys` if `keyed`), in order. `chosen`, if
- * given, is a CTE that `page` reads its ids from; if it `counted`, its
+ * their position `n`, and, with `chosen`, their `keys`), in order. `chosen`,
+ * if given, is a CTE that `page` reads its ids from; if it `counted`, its
  * `total` column is answered on every row.
  */
-function resultRows(
-  prisma: PrismaClient,
-  page: Prisma.Sql,
-  chosen?: { sql: Prisma.Sql; counted: boolean; keyed: boolean },
-): Promise<ResultRow[]> {
+function resultRows(prisma: PrismaClient, page: Prisma.Sql, chosen?: { sql: Prisma.Sql; counted: boolean }): Promise<ResultRow[]> {
   return prisma.$queryRaw<ResultRow[]>`
     WITH ${chosen ? Prisma.sql`chosen AS MATERIALIZED (${chosen.sql}),` : Prisma.empty}
     page AS MATERIALIZED (${page})
@@ -437,7 +441,7 @@ function resultRows(
       p.benchmark_id::text AS benchmark_id, p.site_id::text AS site_id, p.flavor_id::text AS flavor_id,
       ${tagIdsOf(Prisma.raw('p.id'))} AS tag_ids
       ${chosen?.counted ? Prisma.sql`, (SELECT c.total FROM chosen c LIMIT 1) AS total` : Prisma.empty}
-      ${chosen?.keyed ? Prisma.sql`, p.keys` : Prisma.empty}
+      ${chosen ? Prisma.sql`, p.keys` : Prisma.empty}
     FROM page p
     ORDER BY p.n`;
 }
@@ -478,8 +482,6 @@ export interface PageRead {
   counted?: boolean;
   /** Start after these sort values instead of skipping rows (`window.skip` is then 0). */
   after?: PageStart;
-  /** Answer each row's `keys`, where the page after it would start. */
-  keyed?: boolean;
 }
 
 /**
@@ -523,9 +525,8 @@ export function findResults(prisma: PrismaClient, where: ResultWhere, sort: Resu
     const conditions = read.after ? [...where.conditions, startsAfter(terms, Prisma.raw('r.id'), read.after)] : where.conditions;
     chosen = Prisma.sql`SELECT r.id FROM results r ${joins} ${whereClause(conditions)} ${order} ${limit}`;
   }
-  const keys = read.keyed
-    ? Prisma.sql`, ARRAY[${Prisma.join([...terms.map(keyText), Prisma.sql`r.id::text`], ', ')}] AS keys`
-    : Prisma.empty;
+  // Each row's sort values and id: where the page after it would start.
+  const keys = Prisma.sql`ARRAY[${Prisma.join([...terms.map(keyText), Prisma.sql`r.id::text`], ', ')}] AS keys`;
   // Choosing the page's ids reads only the ids up to the offset (from an
   // index alone, for the default orders), not every skipped row; the rows
   // are read, and numbered in the same order, for the page alone.
@@ -533,10 +534,10 @@ export function findResults(prisma: PrismaClient, where: ResultWhere, sort: Resu
     prisma,
     Prisma.sql`
       SELECT r.id, r.json, r.execution_datetime, r.upload_datetime, r.benchmark_id, r.site_id, r.flavor_id,
-             row_number() OVER (${order}) AS n ${keys}
+             row_number() OVER (${order}) AS n, ${keys}
       FROM results r ${joins}
       WHERE r.id IN (SELECT c.id FROM chosen c)`,
-    { sql: chosen, counted: read.counted ?? false, keyed: read.keyed ?? false },
+    { sql: chosen, counted: read.counted ?? false },
   );
 }
 

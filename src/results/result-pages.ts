@@ -114,7 +114,6 @@ export class ResultPages {
           const rows = await findResults(prisma, where, sort, {
             window: { skip: window.skip, take: window.take + 1 },
             counted: !countIsKept(criteria),
-            keyed: true,
             ...(after ? { after } : {}),
           });
           more = rows.length > window.take;
