@@ -5,6 +5,7 @@
 // PUBLIC_URL if set, else with the scheme and host the client sent, or that
 // the proxies TRUST_PROXY believes forwarded.
 import type { FastifyRequest } from 'fastify';
+import { parseQueryString } from './query-string.js';
 
 export interface NextPage {
   page: number;
@@ -25,23 +26,16 @@ export interface LinkBase {
   apiPrefix: string;
 }
 
-/** A query string part's name as the service reads it (http/query-string.ts): unescaped, `[]` dropped. */
-function parameterName(part: string): string {
-  const raw = part.split('=', 1)[0] ?? '';
-  let name: string;
-  try {
-    name = decodeURIComponent(raw.replaceAll('+', ' '));
-  } catch {
-    name = raw;
-  }
-  return name.endsWith('[]') ? name.slice(0, -2) : name;
+/** Whether a part of a query string sets `page` or `after`, however written (`page[]=`, `pag%65=`): read as the service reads it. */
+function setsPage(part: string): boolean {
+  return Object.keys(parseQueryString(part)).some((name) => name === 'page' || name === 'after');
 }
 
 export function nextPageLink(request: FastifyRequest, next: NextPage, base?: LinkBase): string {
   const mark = request.url.indexOf('?');
   const path = mark < 0 ? request.url : request.url.slice(0, mark);
   const query = mark < 0 ? '' : request.url.slice(mark + 1);
-  const kept = query.split('&').filter((part) => part !== '' && !['page', 'after'].includes(parameterName(part)));
+  const kept = query.split('&').filter((part) => part !== '' && !setsPage(part));
   const set = [`page=${next.page}`, ...(next.after === undefined ? [] : [`after=${next.after}`])];
   // Angle brackets would end the link early: escaped, as in any URL.
   const target = `${path}?${[...kept, ...set].join('&')}`.replace(/[<>]/g, (char) => encodeURIComponent(char));
