@@ -259,7 +259,7 @@ function publicUrl(env: Env): string | undefined {
   return base.replace(/\/+$/, '');
 }
 
-function mail(env: Env): MailConfig | undefined {
+function mail(env: Env, base: string | undefined): MailConfig | undefined {
   const rawServer = env.MAIL_SERVER?.trim();
   if (!rawServer) return undefined;
   const server = mailServer(rawServer);
@@ -287,7 +287,6 @@ function mail(env: Env): MailConfig | undefined {
 
   const support = env.MAIL_SUPPORT?.trim() || undefined;
   const from = env.MAIL_FROM?.trim() || `eosc-perf@${server}`;
-  const base = publicUrl(env);
   return {
     server,
     port: integer(env, 'MAIL_PORT', secure ? 465 : 25, 1, 65535),
@@ -349,7 +348,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters (a random secret: openssl rand -hex 32)');
   }
   const url = parseDatabaseUrl(env.DATABASE_URL);
-  const mailConfig = mail(env);
+  const mailConfig = mail(env, base);
   const tracingConfig = tracing(env);
   const imageRegistry = env.IMAGE_REGISTRY?.trim() ? httpUrl('IMAGE_REGISTRY', env.IMAGE_REGISTRY.trim()) : undefined;
   return {
